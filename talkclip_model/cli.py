@@ -1,0 +1,185 @@
+"""The ``talkclip`` command. Subcommands live beside the code they drive and register here.
+
+Every failure prints one line, ``talkclip: error: ...``, and exits non-zero; ``--debug`` shows
+the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+from pathlib import Path
+
+from ._version import __version__
+from .errors import TalkclipError
+
+# Modules that add subcommands: each defines register(subparsers). Imports stay cheap.
+SUBCOMMAND_MODULES = (
+    "talkclip_model.style.cli",     # style, train-style
+    "exporters.cli",                # export, profiles
+    "talkclip_model.plot",          # plot
+)
+
+EXIT_ERROR = 2
+
+
+class ProgressBar:
+    """A terminal progress bar over pipeline stages (tqdm; silent when stderr is not a terminal)."""
+
+    STAGES = {"audio": (0.0, 0.1), "phonemes": (0.1, 0.8), "style": (0.8, 0.85), "decode": (0.85, 1.0)}
+
+    def __init__(self, label: str, enabled: bool | None = None):
+        from tqdm import tqdm
+
+        self._bar = tqdm(total=100, desc=label, unit="%", file=sys.stderr, leave=False,
+                         disable=(not sys.stderr.isatty()) if enabled is None else not enabled,
+                         bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}")
+
+    def __call__(self, stage: str, fraction: float) -> None:
+        lo, hi = self.STAGES.get(stage, (0.0, 1.0))
+        value = 100 * (lo + (hi - lo) * min(max(fraction, 0.0), 1.0))
+        self._bar.set_postfix_str(stage, refresh=False)
+        self._bar.update(max(0.0, value - self._bar.n))
+
+    def close(self) -> None:
+        self._bar.close()
+
+
+def _add_generate(sub) -> None:
+    p = sub.add_parser(
+        "generate", help="speech (+ transcript, + style prompt) -> ARKit animation file",
+        description="Turn a speech recording into per-frame ARKit blendshape animation plus head "
+                    "rotation. The output suffix picks the format: .json, .csv (Live Link Face) or .npz.")
+    p.add_argument("--audio", required=True, metavar="PATH", help="speech recording (WAV, FLAC, OGG, MP3; any rate/channels)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--transcript", metavar="TEXT", help="what is said; enables forced alignment (more accurate)")
+    g.add_argument("--transcript-file", metavar="PATH", help="read the transcript from a text file")
+    p.add_argument("--prompt", metavar="TEXT", default=None,
+                   help="speaking style in plain English; edits combine prompts: '\"angry\" + 0.5*\"smiling\"'")
+    p.add_argument("--prompt-at", metavar='SECONDS:"PROMPT"', action="append", default=[],
+                   help="change style at a time, e.g. --prompt-at 0:calm --prompt-at 3.2:furious (repeatable)")
+    p.add_argument("--schedule", metavar="PATH", help="JSON list of {\"time\": s, \"prompt\": text} style changes")
+    p.add_argument("--style-json", metavar="PATH", help="use a saved SpeakingStyle JSON instead of a prompt")
+    p.add_argument("--intensity", type=float, default=1.0, help="global style intensity multiplier (default 1.0)")
+    p.add_argument("--no-audio-arousal", action="store_true", help="do not let prosody modulate expression")
+    p.add_argument("--fps", type=float, default=30.0, help="frames per second (24, 25, 29.97, 30, 60, ...; default 30)")
+    p.add_argument("--seed", type=int, default=0, help="random seed for blinks, gaze and head motion (default 0)")
+    p.add_argument("--encoder", default=None, help="text encoder: minilm (bundled, default) or clip:<model>/<weights>")
+    p.add_argument("--out", required=True, metavar="PATH", help="output file: .json, .csv or .npz")
+    p.add_argument("--force", action="store_true", help="replace the output file if it exists")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no notes")
+    p.set_defaults(func=cmd_generate)
+
+
+def parse_prompt_at(items: list[str]) -> list[tuple[float, str]]:
+    out = []
+    for item in items:
+        time_text, sep, prompt = item.partition(":")
+        try:
+            t = float(time_text)
+        except ValueError:
+            t = -1.0
+        if not sep or t < 0:
+            raise TalkclipError(f"--prompt-at {item!r}: expected SECONDS:PROMPT, e.g. 3.2:furious")
+        out.append((t, prompt.strip().strip('"').strip("'")))
+    return sorted(out)
+
+
+def load_schedule(path: str) -> list[tuple[float, str]]:
+    import json
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        items = [(float(d["time"]), str(d["prompt"])) for d in data]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise TalkclipError(f"{path}: not a style schedule (JSON list of {{time, prompt}}): {exc}") from None
+    if any(t < 0 for t, _ in items):
+        raise TalkclipError(f"{path}: schedule times must not be negative")
+    return sorted(items)
+
+
+def cmd_generate(args) -> int:
+    from exporters.track_io import format_for, write_track
+    from .files import check_output_path
+    from .pipeline import GenerateOptions, Pipeline, check_fps
+    from .types import SpeakingStyle
+
+    format_for(args.out)
+    check_output_path(args.out, overwrite=args.force or not Path(args.out).exists())
+    if Path(args.out).exists() and not args.force:
+        raise TalkclipError(f"{args.out}: already exists (use --force to replace it)")
+    check_fps(args.fps)
+    transcript = args.transcript
+    if args.transcript_file:
+        try:
+            transcript = Path(args.transcript_file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise TalkclipError(f"{args.transcript_file}: cannot read transcript ({exc})") from None
+    style = None
+    if args.style_json:
+        try:
+            style = SpeakingStyle.from_json(Path(args.style_json).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise TalkclipError(f"{args.style_json}: not a style JSON ({exc})") from None
+    schedule = parse_prompt_at(args.prompt_at)
+    if args.schedule:
+        schedule = sorted(schedule + load_schedule(args.schedule))
+    opts = GenerateOptions(fps=args.fps, seed=args.seed, transcript=transcript, prompt=args.prompt,
+                           intensity=args.intensity, style=style, schedule=schedule,
+                           audio_arousal=not args.no_audio_arousal)
+    bar = ProgressBar(Path(args.audio).name, enabled=False if args.quiet else None)
+    try:
+        track = Pipeline(encoder=args.encoder).generate(args.audio, opts, progress=bar)
+    finally:
+        bar.close()
+    write_track(track, args.out, overwrite=True)
+    if not args.quiet:
+        for note in track.meta.get("notes", []):
+            print(f"talkclip: note: {note}", file=sys.stderr)
+        print(f"wrote {args.out}: {track.num_frames} frames at {track.fps:g} fps "
+              f"({track.duration:.2f} s, phones by {track.phones.source})", file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="talkclip",
+        description="Speech + a plain-English style prompt -> ARKit facial animation (52 blendshapes + head).")
+    parser.add_argument("--version", action="version", version=f"talkclip {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_generate(sub)
+    for name in SUBCOMMAND_MODULES:
+        if importlib.util.find_spec(name.rpartition(".")[0] or name) and importlib.util.find_spec(name):
+            importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_ERROR
+    try:
+        return int(args.func(args) or 0)
+    except TalkclipError as exc:
+        if args.debug:
+            raise
+        print(f"talkclip: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("talkclip: error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # last resort: still one line, never a traceback
+        if args.debug:
+            raise
+        print(f"talkclip: error: {type(exc).__name__}: {' '.join(str(exc).split())} "
+              "(run with --debug for the traceback)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

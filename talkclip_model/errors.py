@@ -1,0 +1,8 @@
+"""The one exception type users see. Its message is a single line naming the input and the problem."""
+
+
+class TalkclipError(Exception):
+    """A user-facing failure: bad input, missing model file, unwritable output."""
+
+    def __init__(self, message: str):
+        super().__init__(" ".join(str(message).split()))  # always one line

@@ -1,0 +1,62 @@
+"""Safe file output: write to a temporary file beside the target, then rename into place."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+from .errors import TalkclipError
+
+
+def check_output_path(path: str | os.PathLike, overwrite: bool = True) -> Path:
+    """Fail early, naming the path, if an output cannot be written there."""
+    out = Path(path)
+    if out.exists() and out.is_dir():
+        raise TalkclipError(f"{out}: is a folder, expected a file path")
+    if out.exists() and not overwrite:
+        raise TalkclipError(f"{out}: already exists (use --force to replace it)")
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        raise TalkclipError(f"{out}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise TalkclipError(f"{out}: folder {parent} is not writable")
+    return out
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike, mode: str = "wb", overwrite: bool = True) -> Iterator:
+    """Open a temporary file next to ``path``; on success rename it over ``path``.
+
+    On any failure the temporary file is removed and ``path`` is left as it was.
+    """
+    out = check_output_path(path, overwrite=overwrite)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    except OSError as exc:
+        raise TalkclipError(f"{out}: cannot write ({exc.strerror})") from None
+    try:
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": ""})) as fh:
+            yield fh
+        os.replace(tmp, out)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, overwrite: bool = True) -> Iterator[Path]:
+    """Like atomic_output, for writers that take a file name (numpy, pygltflib)."""
+    out = check_output_path(path, overwrite=overwrite)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=out.suffix or ".tmp", dir=out.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, out)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

@@ -1,0 +1,126 @@
+"""The one function every front end calls: audio (+ transcript, + style) -> ExpressionTrack.
+
+The CLI, the Blender operator and the headless batch all go through ``Pipeline``; it loads the
+style model once and reuses it for every take.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+from . import audio as audio_mod
+from . import decoder, phonemes
+from .errors import TalkclipError
+from .types import ExpressionTrack, SpeakingStyle
+
+# progress(stage, fraction in 0..1); stages: "audio", "phonemes", "style", "decode"
+Progress = Callable[[str, float], None]
+
+MIN_FPS, MAX_FPS = 1.0, 240.0
+
+
+def _no_progress(stage: str, fraction: float) -> None:
+    pass
+
+
+@dataclass
+class GenerateOptions:
+    """Everything that shapes one take, besides the audio."""
+
+    fps: float = 30.0
+    seed: int = 0
+    transcript: str | None = None
+    prompt: str | None = None  # a style expression, e.g. 'angry + 0.5*"smiling"'
+    intensity: float = 1.0
+    style: SpeakingStyle | None = None  # overrides prompt when given
+    schedule: Sequence[tuple[float, str]] = ()  # (seconds, prompt) pairs: style changes over time
+    audio_arousal: bool = True  # let prosody modulate expression intensity
+    timings: dict = field(default_factory=dict)  # filled in: seconds per stage
+
+
+def check_fps(fps: float) -> float:
+    try:
+        fps = float(fps)
+    except (TypeError, ValueError):
+        raise TalkclipError(f"fps {fps!r} is not a number") from None
+    if not (MIN_FPS <= fps <= MAX_FPS):
+        raise TalkclipError(f"fps {fps:g} is out of range ({MIN_FPS:g} to {MAX_FPS:g})")
+    return fps
+
+
+class Pipeline:
+    """Holds loaded models; ``generate`` can be called many times."""
+
+    def __init__(self, encoder: str | None = None, providers: Sequence[str] | None = None):
+        self.encoder = encoder
+        self.providers = list(providers) if providers else None
+        self._style_model = None
+
+    # --- style ------------------------------------------------------------------------
+    @property
+    def style_model(self):
+        if self._style_model is None:
+            from .style import load_style_model  # heavy: onnxruntime + tokenizer
+
+            self._style_model = load_style_model(encoder=self.encoder, providers=self.providers)
+        return self._style_model
+
+    def style(self, prompt: str | None, intensity: float = 1.0) -> SpeakingStyle:
+        """Style for a prompt expression (``'angry' + 0.5*'smiling'``); neutral when empty."""
+        if prompt is None or not str(prompt).strip():
+            base = SpeakingStyle.neutral()
+            return self.style_model.scale(base, intensity) if intensity != 1.0 else base
+        return self.style_model.style(prompt, intensity=intensity)
+
+    # --- generation -------------------------------------------------------------------
+    def generate(self, audio_path: str | Path, options: GenerateOptions | None = None,
+                 progress: Progress | None = None) -> ExpressionTrack:
+        opts = options or GenerateOptions()
+        report = progress or _no_progress
+        fps = check_fps(opts.fps)
+        timings = opts.timings
+
+        t0 = time.perf_counter()
+        report("audio", 0.0)
+        clip = audio_mod.load_audio(audio_path)
+        pros = audio_mod.prosody(clip)
+        report("audio", 1.0)
+        timings["audio"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        track = phonemes.phone_track(clip, transcript=opts.transcript,
+                                     progress=lambda f: report("phonemes", f))
+        timings["phonemes"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        report("style", 0.0)
+        style = opts.style if opts.style is not None else self.style(opts.prompt, opts.intensity)
+        schedule = [(float(t), self.style(p, opts.intensity)) for t, p in opts.schedule]
+        report("style", 1.0)
+        timings["style"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        report("decode", 0.0)
+        result = decoder.decode(track, pros, style, fps=fps, seed=opts.seed, schedule=schedule,
+                                audio_arousal=opts.audio_arousal)
+        report("decode", 1.0)
+        timings["decode"] = time.perf_counter() - t0
+
+        meta = dict(result.meta)
+        meta.update({
+            "audio": str(audio_path),
+            "duration": round(clip.duration, 4),
+            "prompt": opts.prompt or "",
+            "style": style.to_dict(),
+            "seed": opts.seed,
+            "transcript": opts.transcript is not None,
+            "phone_source": track.source,
+            "notes": list(track.notes),
+        })
+        if opts.schedule:
+            meta["schedule"] = [{"time": t, "prompt": p} for t, p in opts.schedule]
+        return ExpressionTrack(fps=result.fps, arkit=result.arkit, head=result.head, phones=track,
+                               layers=result.layers, meta=meta)

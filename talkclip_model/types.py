@@ -1,0 +1,248 @@
+"""Plain data types that cross module boundaries: PhoneTrack, Prosody, SpeakingStyle,
+ExpressionTrack. Frozen dataclasses over read-only numpy arrays; times in seconds, fps explicit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+
+from .arkit import ARKIT_NAMES, HEAD_CHANNELS, NUM_CHANNELS
+
+SILENCE = "SIL"
+
+
+def _frozen_array(value, dtype, shape_tail: tuple[int, ...], what: str) -> np.ndarray:
+    arr = np.array(value, dtype=dtype, copy=True)
+    if arr.ndim != 1 + len(shape_tail) or tuple(arr.shape[1:]) != shape_tail:
+        raise ValueError(f"{what}: expected shape (N, {shape_tail}) got {arr.shape}")
+    arr.flags.writeable = False
+    return arr
+
+
+@dataclass(frozen=True)
+class PhoneTrack:
+    """Timed phones (ARPAbet without stress; ``SIL`` for pauses) and, where known, words."""
+
+    phones: tuple[str, ...]
+    starts: np.ndarray  # (N,) seconds
+    ends: np.ndarray  # (N,) seconds
+    duration: float  # seconds of audio the track covers
+    source: str = "alignment"  # "alignment" | "recognition" | "reference"
+    words: tuple[str, ...] = ()
+    word_starts: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    word_ends: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    notes: tuple[str, ...] = ()  # human-readable warnings (out-of-vocabulary words, fallbacks)
+
+    def __post_init__(self):
+        object.__setattr__(self, "phones", tuple(self.phones))
+        object.__setattr__(self, "words", tuple(self.words))
+        object.__setattr__(self, "notes", tuple(self.notes))
+        for name in ("starts", "ends", "word_starts", "word_ends"):
+            arr = np.array(getattr(self, name), dtype=np.float64).reshape(-1)
+            arr.flags.writeable = False
+            object.__setattr__(self, name, arr)
+        if not (len(self.phones) == len(self.starts) == len(self.ends)):
+            raise ValueError("PhoneTrack: phones, starts and ends differ in length")
+        if not (len(self.words) == len(self.word_starts) == len(self.word_ends)):
+            raise ValueError("PhoneTrack: words, word_starts and word_ends differ in length")
+        if np.any(self.ends < self.starts):
+            raise ValueError("PhoneTrack: a phone ends before it starts")
+
+    def __len__(self) -> int:
+        return len(self.phones)
+
+    def spoken(self) -> "PhoneTrack":
+        """The same track without silences."""
+        keep = [i for i, p in enumerate(self.phones) if p != SILENCE]
+        return dataclasses.replace(
+            self, phones=[self.phones[i] for i in keep], starts=self.starts[keep], ends=self.ends[keep]
+        )
+
+    def to_list(self) -> list[dict]:
+        return [
+            {"phone": p, "start": round(float(s), 4), "end": round(float(e), 4)}
+            for p, s, e in zip(self.phones, self.starts, self.ends)
+        ]
+
+    @classmethod
+    def from_list(cls, items: list[dict], duration: float | None = None, source: str = "reference"):
+        phones = [str(d["phone"]) for d in items]
+        starts = [float(d["start"]) for d in items]
+        ends = [float(d["end"]) for d in items]
+        dur = duration if duration is not None else (max(ends) if ends else 0.0)
+        return cls(phones=phones, starts=starts, ends=ends, duration=dur, source=source)
+
+
+@dataclass(frozen=True)
+class Prosody:
+    """Frame-level prosody of a recording at a fixed hop (10 ms)."""
+
+    hop: float  # seconds between frames
+    loudness_db: np.ndarray  # (F,) RMS level in dBFS
+    pitch_hz: np.ndarray  # (F,) fundamental frequency, 0 where unvoiced
+    voicing: np.ndarray  # (F,) 0..1 periodicity
+    duration: float
+
+    def __post_init__(self):
+        for name in ("loudness_db", "pitch_hz", "voicing"):
+            arr = np.array(getattr(self, name), dtype=np.float32).reshape(-1)
+            arr.flags.writeable = False
+            object.__setattr__(self, name, arr)
+
+    @property
+    def times(self) -> np.ndarray:
+        return np.arange(len(self.loudness_db)) * self.hop
+
+    def at(self, times: np.ndarray, which: str = "loudness_db") -> np.ndarray:
+        """Linear interpolation of a prosody track at arbitrary times (seconds)."""
+        values = getattr(self, which)
+        if len(values) == 0:
+            return np.zeros(len(times), dtype=np.float32)
+        return np.interp(times, self.times, values).astype(np.float32)
+
+
+# Dynamics of a speaking style: how the face moves, as opposed to what it holds.
+# name -> (default, low, high, meaning)
+DYNAMICS: dict[str, tuple[float, float, float, str]] = {
+    "articulation": (1.0, 0.2, 1.8, "scale of mouth movement while speaking"),
+    "expressiveness": (1.0, 0.0, 2.0, "scale of the held expression and its variation"),
+    "blink_rate": (17.0, 2.0, 60.0, "blinks per minute"),
+    "head_motion": (1.0, 0.0, 3.0, "energy of audio-driven head motion"),
+    "head_pitch": (0.0, -0.5, 0.5, "head pose bias, radians; positive looks down"),
+    "head_yaw": (0.0, -0.6, 0.6, "head pose bias, radians; positive turns left"),
+    "head_roll": (0.0, -0.4, 0.4, "head pose bias, radians; positive tilts left"),
+    "nod": (0.0, 0.0, 1.0, "tendency to nod (pitch oscillation)"),
+    "shake": (0.0, 0.0, 1.0, "tendency to shake the head (yaw oscillation)"),
+    "gaze_aversion": (0.0, 0.0, 1.0, "share of time the eyes look away"),
+    "gaze_pitch": (0.0, -1.0, 1.0, "gaze bias; negative looks down"),
+}
+
+
+def default_dynamics() -> dict[str, float]:
+    return {k: v[0] for k, v in DYNAMICS.items()}
+
+
+def clamp_dynamics(dyn: Mapping[str, float]) -> dict[str, float]:
+    out = default_dynamics()
+    for k, v in dyn.items():
+        if k not in DYNAMICS:
+            raise KeyError(f"unknown style dynamic {k!r}; known: {', '.join(DYNAMICS)}")
+        v = float(v)
+        if not math.isfinite(v):
+            raise ValueError(f"style dynamic {k!r} is not a finite number")
+        lo, hi = DYNAMICS[k][1], DYNAMICS[k][2]
+        out[k] = min(max(v, lo), hi)
+    return out
+
+
+@dataclass(frozen=True)
+class SpeakingStyle:
+    """A speaking style: held ARKit activations (0..1) plus dynamics. Readable and editable JSON."""
+
+    arkit: np.ndarray  # (52,) baseline activations in 0..1
+    dynamics: Mapping[str, float] = field(default_factory=default_dynamics)
+    prompt: str = ""
+
+    def __post_init__(self):
+        arr = np.clip(np.array(self.arkit, dtype=np.float32).reshape(-1), 0.0, 1.0)
+        if arr.shape != (NUM_CHANNELS,):
+            raise ValueError(f"SpeakingStyle.arkit needs {NUM_CHANNELS} values, got {arr.shape}")
+        if not np.all(np.isfinite(arr)):
+            raise ValueError("SpeakingStyle.arkit holds NaN or infinity")
+        arr.flags.writeable = False
+        object.__setattr__(self, "arkit", arr)
+        object.__setattr__(self, "dynamics", clamp_dynamics(self.dynamics))
+
+    @classmethod
+    def neutral(cls) -> "SpeakingStyle":
+        return cls(arkit=np.zeros(NUM_CHANNELS, dtype=np.float32), prompt="")
+
+    def get(self, name: str) -> float:
+        return float(self.arkit[ARKIT_NAMES.index(name)])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "prompt": self.prompt,
+            "arkit": {n: round(float(v), 4) for n, v in zip(ARKIT_NAMES, self.arkit)},
+            "dynamics": {k: round(float(v), 4) for k, v in self.dynamics.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "SpeakingStyle":
+        arkit_in = data.get("arkit", {})
+        if not isinstance(arkit_in, Mapping):
+            raise ValueError("style JSON: 'arkit' must be an object of name: value")
+        unknown = sorted(set(arkit_in) - set(ARKIT_NAMES))
+        if unknown:
+            raise ValueError(f"style JSON: unknown ARKit names {unknown}")
+        arkit = np.array([float(arkit_in.get(n, 0.0)) for n in ARKIT_NAMES], dtype=np.float32)
+        return cls(arkit=arkit, dynamics=dict(data.get("dynamics", {})), prompt=str(data.get("prompt", "")))
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> "SpeakingStyle":
+        return cls.from_dict(json.loads(text))
+
+
+@dataclass(frozen=True)
+class ExpressionTrack:
+    """Per-frame facial animation: 52 ARKit weights and head rotation at an explicit fps.
+
+    Frame i is at time i / fps. ``layers`` optionally holds the additive parts the decoder
+    combined (e.g. "lips", "expression", "eyes"); ``arkit`` is their clipped sum.
+    """
+
+    fps: float
+    arkit: np.ndarray  # (T, 52) in 0..1
+    head: np.ndarray  # (T, 3) pitch, yaw, roll in radians
+    phones: PhoneTrack | None = None
+    layers: Mapping[str, np.ndarray] = field(default_factory=dict)  # name -> (T, 52)
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        fps = float(self.fps)
+        if not math.isfinite(fps) or fps <= 0:
+            raise ValueError(f"ExpressionTrack.fps must be positive, got {self.fps}")
+        object.__setattr__(self, "fps", fps)
+        arkit = _frozen_array(self.arkit, np.float32, (NUM_CHANNELS,), "ExpressionTrack.arkit")
+        head = _frozen_array(self.head, np.float32, (len(HEAD_CHANNELS),), "ExpressionTrack.head")
+        if len(head) != len(arkit):
+            raise ValueError(f"ExpressionTrack: {len(arkit)} ARKit frames but {len(head)} head frames")
+        if not (np.all(np.isfinite(arkit)) and np.all(np.isfinite(head))):
+            raise ValueError("ExpressionTrack holds NaN or infinity")
+        object.__setattr__(self, "arkit", arkit)
+        object.__setattr__(self, "head", head)
+        layers = {}
+        for name, arr in dict(self.layers).items():
+            layers[name] = _frozen_array(arr, np.float32, (NUM_CHANNELS,), f"layer {name!r}")
+            if len(layers[name]) != len(arkit):
+                raise ValueError(f"layer {name!r} has {len(layers[name])} frames, track has {len(arkit)}")
+        object.__setattr__(self, "layers", layers)
+        object.__setattr__(self, "meta", dict(self.meta))
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.arkit.shape[0])
+
+    @property
+    def duration(self) -> float:
+        return self.num_frames / self.fps
+
+    @property
+    def times(self) -> np.ndarray:
+        return np.arange(self.num_frames) / self.fps
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        return ARKIT_NAMES
+
+    def channel(self, name: str) -> np.ndarray:
+        return self.arkit[:, ARKIT_NAMES.index(name)]
