@@ -1,0 +1,288 @@
+"""glTF 2.0: add a take to a character as a morph-target weights animation.
+
+``add_animation(character.glb, track, out.glb)`` reads the character, finds every node whose mesh
+has morph targets, binds the targets' names (``mesh.extras.targetNames``, the convention Blender,
+three.js and Babylon use) to a retarget profile (detected, or the one given), and appends one
+animation: a sampler per node with the frame times in seconds as input (float32 SCALAR, with
+min/max), the weights as output (T x N floats, LINEAR) and a channel with path ``weights`` on the
+node. Targets the profile does not drive keep the mesh's default weight.
+
+Everything else is kept as it was: the JSON is edited as a plain dict (pygltflib's object model
+drops properties outside the schema and writes defaults, so it is not used on the way through),
+the binary chunk is kept byte for byte and the new data is appended after it. An existing
+animation with the same name is kept and the new one gets a unique name (``talkclip.001``).
+
+``write_morph_glb`` builds a small character GLB (one mesh with named morph targets) with
+pygltflib, for tests and for pipelines that start from a neutral mesh plus deltas.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+from typing import Callable, Mapping
+
+import numpy as np
+
+from talkclip_model.errors import TalkclipError
+from talkclip_model.files import atomic_output
+from talkclip_model.types import ExpressionTrack
+
+from .retarget import Detection, Profile, apply, detect_profile, load_profile
+
+GLB_MAGIC = 0x46546C67  # b"glTF"
+CHUNK_JSON = 0x4E4F534A
+CHUNK_BIN = 0x004E4942
+FLOAT = 5126
+Progress = Callable[[float], None]
+
+
+# --- GLB container ------------------------------------------------------------------------
+
+def read_glb(path) -> tuple[dict, bytes]:
+    """(glTF JSON as a dict, binary chunk) of a .glb file; a .gltf with only data: URIs or no
+    buffers also reads (its binary is then empty)."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise TalkclipError(f"{path}: cannot read ({exc.strerror})") from None
+    if data[:4] != b"glTF":
+        try:
+            doc = json.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise TalkclipError(f"{path}: not a glTF or GLB file") from None
+        if any("uri" in b and not str(b["uri"]).startswith("data:") for b in doc.get("buffers", [])):
+            raise TalkclipError(f"{path}: .gltf with external buffers is not supported; convert it to .glb")
+        return _check_doc(doc, path), b""
+    if len(data) < 20:
+        raise TalkclipError(f"{path}: truncated GLB")
+    magic, version, length = struct.unpack_from("<III", data, 0)
+    if version != 2:
+        raise TalkclipError(f"{path}: GLB version {version}, only glTF 2.0 is supported")
+    if length != len(data):
+        raise TalkclipError(f"{path}: GLB header says {length} bytes, the file has {len(data)}")
+    doc, binary, offset = None, b"", 12
+    while offset + 8 <= len(data):
+        size, kind = struct.unpack_from("<II", data, offset)
+        chunk = data[offset + 8: offset + 8 + size]
+        if len(chunk) != size:
+            raise TalkclipError(f"{path}: truncated GLB chunk")
+        if kind == CHUNK_JSON and doc is None:
+            try:
+                doc = json.loads(chunk.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise TalkclipError(f"{path}: GLB JSON chunk is not JSON ({exc})") from None
+        elif kind == CHUNK_BIN and not binary:
+            binary = chunk
+        offset += 8 + size
+    if doc is None:
+        raise TalkclipError(f"{path}: GLB has no JSON chunk")
+    return _check_doc(doc, path), binary
+
+
+def _check_doc(doc, path) -> dict:
+    if not isinstance(doc, dict) or str(doc.get("asset", {}).get("version", "")).split(".")[0] != "2":
+        raise TalkclipError(f"{path}: not a glTF 2.0 asset")
+    return doc
+
+
+def glb_bytes(doc: dict, binary: bytes) -> bytes:
+    js = json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    js += b" " * (-len(js) % 4)
+    out = [struct.pack("<II", len(js), CHUNK_JSON), js]
+    if binary:
+        binary = binary + b"\0" * (-len(binary) % 4)
+        out += [struct.pack("<II", len(binary), CHUNK_BIN), binary]
+    body = b"".join(out)
+    return struct.pack("<III", GLB_MAGIC, 2, 12 + len(body)) + body
+
+
+# --- morph targets ------------------------------------------------------------------------
+
+def target_names(doc: dict, mesh_index: int) -> list[str]:
+    """Names of a mesh's morph targets (mesh.extras.targetNames, else the first primitive's)."""
+    mesh = doc["meshes"][mesh_index]
+    count = len((mesh.get("primitives") or [{}])[0].get("targets") or [])
+    names = (mesh.get("extras") or {}).get("targetNames")
+    if not names:
+        names = ((mesh.get("primitives") or [{}])[0].get("extras") or {}).get("targetNames")
+    if not names or len(names) != count:
+        return [f"target_{i}" for i in range(count)]  # unnamed targets: nothing will bind to them
+    return [str(n) for n in names]
+
+
+def morph_nodes(doc: dict) -> list[tuple[int, int, list[str]]]:
+    """(node index, mesh index, target names) for every node whose mesh has morph targets."""
+    out = []
+    for ni, node in enumerate(doc.get("nodes") or []):
+        mi = node.get("mesh")
+        if mi is None or mi >= len(doc.get("meshes") or []):
+            continue
+        if any(p.get("targets") for p in doc["meshes"][mi].get("primitives") or []):
+            out.append((ni, mi, target_names(doc, mi)))
+    return out
+
+
+def character_channels(path) -> list[str]:
+    """All morph target names of a GLB's animated meshes, in file order, without repeats."""
+    doc, _ = read_glb(path)
+    seen: dict[str, None] = {}
+    for _, _, names in morph_nodes(doc):
+        seen.update(dict.fromkeys(names))
+    return list(seen)
+
+
+def _unique_name(existing: list[str], wanted: str) -> str:
+    if wanted not in existing:
+        return wanted
+    k = 1
+    while f"{wanted}.{k:03d}" in existing:
+        k += 1
+    return f"{wanted}.{k:03d}"
+
+
+def add_animation(character, track: ExpressionTrack, out, profile: Profile | str | None = None,
+                  name: str = "talkclip", overwrite: bool = True, progress: Progress | None = None) -> dict:
+    """Write ``out`` (.glb): ``character`` plus ``track`` as a morph-weights animation.
+
+    Returns a report: {"animation": name, "nodes": [...], "detection": Detection, "frames": T}.
+    """
+    character, out = Path(character), Path(out)
+    if out.suffix.lower() != ".glb":
+        raise TalkclipError(f"{out}: glTF output must be a .glb file")
+    doc, binary = read_glb(character)
+    nodes = morph_nodes(doc)
+    if not nodes:
+        raise TalkclipError(f"{character}: no mesh with morph targets (shape keys) to animate")
+    if track.num_frames < 1:
+        raise TalkclipError("the take has no frames")
+    all_names = list(dict.fromkeys(n for _, _, names in nodes for n in names))
+    if profile is None:
+        detection = detect_profile(all_names)
+        base = detection.base
+    else:
+        base = load_profile(profile) if isinstance(profile, (str, Path)) else profile
+        detection = base.bind(all_names)
+        if not detection.binding:
+            raise TalkclipError(f"{character}: profile {base.name} matches none of the morph targets "
+                                f"({', '.join(all_names[:5])}{' ...' if len(all_names) > 5 else ''})")
+    if binary and doc.get("buffers") and "uri" in doc["buffers"][0]:
+        raise TalkclipError(f"{character}: GLB buffer 0 has a URI; cannot append animation data")
+    buffers = doc.setdefault("buffers", [])
+    if not buffers:
+        buffers.append({"byteLength": 0})
+    blob = bytearray(binary[: buffers[0].get("byteLength", len(binary))] if binary else b"")
+    views = doc.setdefault("bufferViews", [])
+    accessors = doc.setdefault("accessors", [])
+
+    def add_floats(values: np.ndarray, with_bounds: bool) -> int:
+        blob.extend(b"\0" * (-len(blob) % 4))
+        raw = np.ascontiguousarray(values, dtype="<f4").tobytes()
+        views.append({"buffer": 0, "byteOffset": len(blob), "byteLength": len(raw)})
+        blob.extend(raw)
+        acc = {"bufferView": len(views) - 1, "componentType": FLOAT, "count": int(values.size), "type": "SCALAR"}
+        if with_bounds:
+            acc["min"], acc["max"] = [float(values.min())], [float(values.max())]
+        accessors.append(acc)
+        return len(accessors) - 1
+
+    times = (np.arange(track.num_frames, dtype=np.float64) / track.fps).astype(np.float32)  # (T,)
+    if track.num_frames > 1 and not np.all(np.diff(times) > 0):
+        raise TalkclipError("frame times are not strictly increasing at float32 precision (take too long)")
+    time_acc = add_floats(times, with_bounds=True)
+    bound_names, bound_values = apply(detection, track)  # (T, n_bound)
+    column = {n: bound_values[:, j] for j, n in enumerate(bound_names)}
+    samplers, channels, report_nodes = [], [], []
+    for k, (ni, mi, names) in enumerate(nodes):
+        defaults = doc["meshes"][mi].get("weights") or [0.0] * len(names)
+        weights = np.empty((track.num_frames, len(names)), dtype=np.float32)  # (T, N)
+        for j, n in enumerate(names):
+            weights[:, j] = column[n] if n in column else defaults[j]
+        samplers.append({"input": time_acc, "output": add_floats(weights.reshape(-1), with_bounds=False),
+                         "interpolation": "LINEAR"})
+        channels.append({"sampler": len(samplers) - 1, "target": {"node": ni, "path": "weights"}})
+        report_nodes.append({"node": ni, "name": doc["nodes"][ni].get("name", f"node {ni}"),
+                             "targets": len(names), "driven": sum(n in column for n in names)})
+        if progress is not None:
+            progress((k + 1) / len(nodes))
+    animations = doc.setdefault("animations", [])
+    anim_name = _unique_name([a.get("name", "") for a in animations], name)
+    animations.append({"name": anim_name, "samplers": samplers, "channels": channels,
+                       "extras": {"generator": "talkclip", "fps": track.fps, "profile": detection.base.name}})
+    buffers[0]["byteLength"] = len(blob)
+    data = glb_bytes(doc, bytes(blob))
+    with atomic_output(out, "wb", overwrite=overwrite) as fh:
+        fh.write(data)
+    return {"animation": anim_name, "nodes": report_nodes, "detection": detection, "frames": track.num_frames}
+
+
+def read_animation(path, name: str | None = None) -> dict[str, tuple[np.ndarray, list[str], np.ndarray]]:
+    """Read back a weights animation: {node name: (times (T,), target names, weights (T, N))}."""
+    doc, binary = read_glb(path)
+    anims = doc.get("animations") or []
+    anim = next((a for a in anims if name is None or a.get("name") == name), None)
+    if anim is None:
+        raise TalkclipError(f"{path}: no animation {name!r}")
+
+    def floats(ai: int) -> np.ndarray:
+        acc = doc["accessors"][ai]
+        view = doc["bufferViews"][acc["bufferView"]]
+        start = view.get("byteOffset", 0) + acc.get("byteOffset", 0)
+        return np.frombuffer(binary, dtype="<f4", count=acc["count"], offset=start).copy()
+
+    out = {}
+    for ch in anim["channels"]:
+        if ch["target"].get("path") != "weights":
+            continue
+        ni = ch["target"]["node"]
+        s = anim["samplers"][ch["sampler"]]
+        names = target_names(doc, doc["nodes"][ni]["mesh"])
+        times = floats(s["input"])
+        out[doc["nodes"][ni].get("name", f"node {ni}")] = (times, names, floats(s["output"]).reshape(len(times), -1))
+    return out
+
+
+# --- building a character -----------------------------------------------------------------
+
+def write_morph_glb(path, vertices: np.ndarray, faces: np.ndarray, targets: Mapping[str, np.ndarray],
+                    name: str = "face", overwrite: bool = True) -> Path:
+    """A GLB with one mesh (``vertices`` (V, 3), triangle ``faces`` (F, 3)) whose morph targets
+    are ``targets`` {name: position deltas (V, 3)}, named in ``mesh.extras.targetNames``."""
+    import pygltflib as g
+
+    vertices = np.ascontiguousarray(vertices, dtype=np.float32)
+    faces = np.ascontiguousarray(faces, dtype=np.uint32)
+    blob = bytearray()
+    views, accessors = [], []
+
+    def add(arr: np.ndarray, acc_type: str, ctype: int, target: int, bounds: bool) -> int:
+        blob.extend(b"\0" * (-len(blob) % 4))
+        raw = arr.tobytes()
+        views.append(g.BufferView(buffer=0, byteOffset=len(blob), byteLength=len(raw), target=target))
+        blob.extend(raw)
+        acc = g.Accessor(bufferView=len(views) - 1, componentType=ctype, count=len(arr), type=acc_type)
+        if bounds:
+            acc.min, acc.max = arr.min(axis=0).tolist(), arr.max(axis=0).tolist()
+        accessors.append(acc)
+        return len(accessors) - 1
+
+    pos = add(vertices, g.VEC3, g.FLOAT, g.ARRAY_BUFFER, True)
+    idx = add(faces.reshape(-1), g.SCALAR, g.UNSIGNED_INT, g.ELEMENT_ARRAY_BUFFER, False)
+    accessors[idx].min, accessors[idx].max = [int(faces.min())], [int(faces.max())]
+    morphs = []
+    for tname, delta in targets.items():
+        delta = np.ascontiguousarray(delta, dtype=np.float32).reshape(len(vertices), 3)
+        morphs.append({"POSITION": add(delta, g.VEC3, g.FLOAT, g.ARRAY_BUFFER, True)})
+    prim = g.Primitive(attributes=g.Attributes(POSITION=pos), indices=idx, targets=morphs or None)
+    mesh = g.Mesh(name=name, primitives=[prim], weights=[0.0] * len(morphs) if morphs else None,
+                  extras={"targetNames": list(targets)} if morphs else {})
+    doc = g.GLTF2(asset=g.Asset(generator="talkclip", version="2.0"), scene=0, scenes=[g.Scene(nodes=[0])],
+                  nodes=[g.Node(name=name, mesh=0)], meshes=[mesh], accessors=accessors, bufferViews=views,
+                  buffers=[g.Buffer(byteLength=len(blob))])
+    doc.set_binary_blob(bytes(blob))
+    data = b"".join(doc.save_to_bytes())
+    with atomic_output(path, "wb", overwrite=overwrite) as fh:
+        fh.write(data)
+    return Path(path)

@@ -1,0 +1,272 @@
+"""Live Link Face CSV: the layout Epic's Live Link Face app exports and Unreal (Live Link,
+MetaHuman Animator) imports.
+
+Layout: ``Timecode`` (``HH:MM:SS:FF.mmm``, FF counting frames at 60 fps, ``.mmm`` the fraction
+of one frame), ``BlendShapeCount`` (some exports spell it ``BlendshapeCount``; always 61), the 52
+ARKit names capitalised (``EyeBlinkLeft`` ...) in Apple's order, then ``HeadYaw, HeadPitch,
+HeadRoll`` and the six eye angles (radians). Values are float32 printed with 10 decimals.
+
+Round-trip contract: ``read_livelink_csv`` keeps what an ``ExpressionTrack`` has no field for
+(the original timecodes, the count column's spelling and value, the column order, the eye angles
+and any unknown columns) in ``track.meta["livelink"]``; ``write_livelink_csv`` uses them while
+the track still has the same number of frames, so a real capture re-exports byte for byte.
+Tracks without that record get timecodes from their fps and eye angles from the eyeLook channels.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import math
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from talkclip_model.arkit import ARKIT_NAMES, INDEX, capitalised
+from talkclip_model.errors import TalkclipError
+from talkclip_model.files import atomic_output
+from talkclip_model.types import ExpressionTrack
+
+LLF_HEAD = ("HeadYaw", "HeadPitch", "HeadRoll")
+LLF_EYES = ("LeftEyeYaw", "LeftEyePitch", "LeftEyeRoll", "RightEyeYaw", "RightEyePitch", "RightEyeRoll")
+COUNT_SPELLINGS = ("BlendShapeCount", "BlendshapeCount")
+LLF_HEADER = ("Timecode", "BlendShapeCount") + tuple(capitalised(n) for n in ARKIT_NAMES) + LLF_HEAD + LLF_EYES
+# How far the eyes turn at eyeLook* = 1, radians (ARKit's eye transforms reach about +-0.6).
+EYE_RANGE_RAD = 0.6
+# Live Link Face counts timecode frames at 60 per second; faster takes use the next base up.
+TIMECODE_BASE = 60
+_TIMECODE_BASES = (60, 120, 240)
+VALUE_FORMAT = "{:.10f}"
+
+Progress = Callable[[float], None]
+
+
+def timecode_base_for(fps: float) -> int:
+    return next((b for b in _TIMECODE_BASES if b >= fps - 1e-6), int(math.ceil(fps)))
+
+
+def format_timecode(seconds: float, base: int = TIMECODE_BASE) -> str:
+    """``HH:MM:SS:FF.mmm``: FF counts frames at ``base`` per second, .mmm the fraction of one."""
+    frames_total = round(seconds * base * 1000) / 1000  # whole thousandths of a frame
+    whole = math.floor(frames_total)
+    thousandths = int(round((frames_total - whole) * 1000))
+    if thousandths >= 1000:
+        whole, thousandths = whole + 1, 0
+    ff = whole % base
+    secs_total = whole // base
+    hh, rem = divmod(secs_total, 3600)
+    mm, ss = divmod(rem, 60)
+    return f"{hh:02d}:{mm:02d}:{ss:02d}:{ff:02d}.{thousandths:03d}"
+
+
+def parse_timecode(text: str, base: int = TIMECODE_BASE) -> float:
+    """Seconds since midnight for ``HH:MM:SS:FF[.fff]``."""
+    try:
+        hh, mm, ss, ff = text.strip().split(":")
+        return int(hh) * 3600 + int(mm) * 60 + int(ss) + float(ff) / base
+    except ValueError:
+        raise ValueError(f"bad timecode {text!r}") from None
+
+
+def eye_angles(arkit: np.ndarray) -> np.ndarray:
+    """(T, 6) eye yaw/pitch/roll for the left and right eye from the eyeLook channels, radians."""
+    g = lambda n: arkit[:, INDEX[n]]  # noqa: E731
+    # Yaw positive = looking to the character's left; the left eye looks left when it looks "out".
+    l_yaw = (g("eyeLookOutLeft") - g("eyeLookInLeft")) * EYE_RANGE_RAD
+    r_yaw = (g("eyeLookInRight") - g("eyeLookOutRight")) * EYE_RANGE_RAD
+    l_pitch = (g("eyeLookDownLeft") - g("eyeLookUpLeft")) * EYE_RANGE_RAD
+    r_pitch = (g("eyeLookDownRight") - g("eyeLookUpRight")) * EYE_RANGE_RAD
+    zero = np.zeros_like(l_yaw)
+    return np.stack([l_yaw, l_pitch, zero, r_yaw, r_pitch, zero], axis=1)
+
+
+def _snap_fps(fps: float) -> float:
+    """Measured rates within 0.2% of a common rate are that rate (30.006 -> 30)."""
+    for common in (23.976, 24.0, 25.0, 29.97, 30.0, 48.0, 50.0, 59.94, 60.0, 120.0):
+        if abs(fps - common) <= 0.002 * common:
+            return common
+    return round(fps, 3)
+
+
+# --- reading --------------------------------------------------------------------------------
+
+def _read_text(path: Path) -> str:
+    try:
+        if path.suffix.lower() == ".gz":
+            with gzip.open(path, "rt", encoding="utf-8-sig", newline="") as fh:
+                return fh.read()
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            return fh.read()
+    except (OSError, UnicodeDecodeError, EOFError) as exc:
+        raise TalkclipError(f"{path}: cannot read CSV ({exc})") from None
+
+
+def read_livelink_csv(path, fps: float | None = None) -> ExpressionTrack:
+    """Read a Live Link Face CSV (plain or ``.gz``) into an ExpressionTrack.
+
+    Columns are found by name (case-insensitive), so reordered files read correctly. Missing
+    blendshape columns, ragged rows, non-numbers, NaN or infinity are errors naming the file and
+    the row. Head columns are optional (zeros when absent). ``fps`` overrides the rate measured
+    from the timecodes.
+    """
+    path = Path(path)
+    text = _read_text(path)
+    newline = "\r\n" if "\r\n" in text[:4096] else "\n"
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows or not any(c.strip() for c in rows[0]):
+        raise TalkclipError(f"{path}: empty CSV")
+    header = [h.strip() for h in rows[0]]
+    col = {h.lower(): j for j, h in enumerate(header)}
+    if len(col) != len(header):
+        dup = sorted({h for h in header if header.count(h) > 1})
+        raise TalkclipError(f"{path}: duplicate CSV columns {', '.join(dup)}")
+    missing = [capitalised(n) for n in ARKIT_NAMES if n.lower() not in col]
+    if "timecode" not in col:
+        missing.insert(0, "Timecode")
+    if missing:
+        raise TalkclipError(f"{path}: not a Live Link Face CSV, missing columns {', '.join(missing[:6])}"
+                            + (f" and {len(missing) - 6} more" if len(missing) > 6 else ""))
+    body = [(i + 2, r) for i, r in enumerate(rows[1:]) if any(c.strip() for c in r)]
+    if not body:
+        raise TalkclipError(f"{path}: CSV has a header but no frames")
+    for line, r in body:
+        if len(r) != len(header):
+            raise TalkclipError(f"{path}: row {line} has {len(r)} values, the header has {len(header)} columns")
+    tc = col["timecode"]
+    count_name = next((h for h in header if h.lower() == "blendshapecount"), None)
+    numeric = [j for j in range(len(header)) if j != tc and header[j] != count_name]
+    try:
+        table = np.array([[float(r[j]) for j in numeric] for _, r in body], dtype=np.float64)
+    except ValueError:
+        for line, r in body:  # find the culprit for the message
+            for j in numeric:
+                try:
+                    float(r[j])
+                except ValueError:
+                    raise TalkclipError(f"{path}: row {line}, column {header[j]}: not a number: {r[j]!r}") from None
+        raise
+    if not np.all(np.isfinite(table)):
+        k, j = np.argwhere(~np.isfinite(table))[0]
+        raise TalkclipError(f"{path}: row {body[k][0]}, column {header[numeric[j]]}: NaN or infinite value")
+    where = {header[j].lower(): n for n, j in enumerate(numeric)}
+    values = table[:, [where[n.lower()] for n in ARKIT_NAMES]].astype(np.float32)
+    head_ypr = np.zeros((len(body), 3), dtype=np.float32)
+    for k, h in enumerate(LLF_HEAD):
+        if h.lower() in where:
+            head_ypr[:, k] = table[:, where[h.lower()]]
+    codes = [r[tc].strip() for _, r in body]
+    try:
+        max_ff = max(int(float(c.split(":")[-1])) for c in codes)
+        base = next((b for b in _TIMECODE_BASES if b > max_ff), max_ff + 1)
+        times = np.array([parse_timecode(c, base) for c in codes])
+    except (ValueError, IndexError) as exc:
+        raise TalkclipError(f"{path}: bad timecode ({exc})") from None
+    if fps is None:
+        dt = np.diff(times)
+        dt = dt[dt > 0]
+        fps = _snap_fps(1.0 / float(np.median(dt))) if len(dt) else float(base)
+    known = {"timecode", "blendshapecount"} | {n.lower() for n in ARKIT_NAMES} | {h.lower() for h in LLF_HEAD}
+    extra = {header[j]: table[:, where[header[j].lower()]].tolist()
+             for j in numeric if header[j].lower() not in known}
+    counts = sorted({r[col[count_name.lower()]].strip() for _, r in body}) if count_name else []
+    record = {
+        "timecodes": codes,
+        "timecode_base": base,
+        "columns": header,
+        "count": counts[0] if len(counts) == 1 else "61",
+        "extra": extra,
+        "newline": newline,
+    }
+    head = np.stack([head_ypr[:, 1], head_ypr[:, 0], head_ypr[:, 2]], axis=1)  # -> pitch, yaw, roll
+    meta = {"source": str(path), "timecode_start": codes[0], "timecode_base": base, "livelink": record}
+    try:
+        return ExpressionTrack(fps=fps, arkit=values, head=head, meta=meta)
+    except ValueError as exc:
+        raise TalkclipError(f"{path}: {exc}") from None
+
+
+# --- writing --------------------------------------------------------------------------------
+
+def _record_for(track: ExpressionTrack) -> dict | None:
+    """The original file's record when it still describes this track (same frame count)."""
+    rec = track.meta.get("livelink")
+    if not isinstance(rec, dict):
+        return None
+    codes = rec.get("timecodes") or []
+    if len(codes) != track.num_frames:
+        return None
+    extra = rec.get("extra") or {}
+    if any(len(v) != track.num_frames for v in extra.values()):
+        return None
+    return rec
+
+
+def livelink_rows(track: ExpressionTrack, start_seconds: float = 0.0, progress: Progress | None = None):
+    """Yield the CSV header then one list of strings per frame."""
+    rec = _record_for(track)
+    head = track.head  # pitch, yaw, roll
+    by_name: dict[str, np.ndarray] = {capitalised(n).lower(): track.arkit[:, i] for i, n in enumerate(ARKIT_NAMES)}
+    by_name.update({"headyaw": head[:, 1], "headpitch": head[:, 0], "headroll": head[:, 2]})
+    if rec is not None:
+        header = list(rec["columns"])
+        codes = list(rec["timecodes"])
+        count = str(rec.get("count", "61"))
+        for name, vals in (rec.get("extra") or {}).items():
+            by_name[name.lower()] = np.asarray(vals, dtype=np.float64)
+    else:
+        header = list(LLF_HEADER)
+        eyes = eye_angles(track.arkit)
+        for k, name in enumerate(LLF_EYES):
+            by_name[name.lower()] = eyes[:, k]
+        base = timecode_base_for(track.fps)
+        start = start_seconds
+        if "timecode_start" in track.meta and not start_seconds:
+            try:
+                start = parse_timecode(str(track.meta["timecode_start"]), int(track.meta.get("timecode_base", base)))
+            except ValueError:
+                start = 0.0
+        codes = [format_timecode(start + i / track.fps, base) for i in range(track.num_frames)]
+        count = str(len(LLF_HEADER) - 2)
+    lower = [h.lower() for h in header]
+    columns = []
+    for h in lower:
+        if h in ("timecode", "blendshapecount"):
+            columns.append(None)
+        elif h in by_name:
+            # values are float32 in ARKit; printing the float32 exactly reproduces the app's text
+            columns.append(np.asarray(by_name[h], dtype=np.float32).astype(np.float64).tolist())
+        else:
+            raise TalkclipError(f"cannot write Live Link Face column {h!r}: no values for it")
+    yield header
+    n = track.num_frames
+    step = max(1, n // 100)
+    for i in range(n):
+        row = []
+        for h, c in zip(lower, columns):
+            if h == "timecode":
+                row.append(codes[i])
+            elif h == "blendshapecount":
+                row.append(count)
+            else:
+                row.append(VALUE_FORMAT.format(c[i]))
+        yield row
+        if progress is not None and (i % step == 0 or i == n - 1):
+            progress((i + 1) / n)
+
+
+def write_livelink_csv(track: ExpressionTrack, path, overwrite: bool = True, start_seconds: float = 0.0,
+                       progress: Progress | None = None) -> None:
+    """Write ``track`` as a Live Link Face CSV (gzip-compressed when ``path`` ends in ``.gz``)."""
+    rec = _record_for(track)
+    newline = (rec or {}).get("newline", "\n")
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator=newline)
+    for row in livelink_rows(track, start_seconds, progress):
+        w.writerow(row)
+    data = buf.getvalue().encode("utf-8")
+    if str(path).lower().endswith(".gz"):
+        data = gzip.compress(data, mtime=0)
+    with atomic_output(path, "wb", overwrite=overwrite) as fh:
+        fh.write(data)
