@@ -1,0 +1,218 @@
+"""Headless batch: generate and bake every job of a manifest, write a JSON report.
+
+    blender -b --command talkclip batch MANIFEST [--force] [--report PATH]
+    python -m blender_addon.batch MANIFEST [--force] [--report PATH]     (with the bpy module)
+
+The models load once for all jobs. A failed job is recorded and the batch goes on; the exit
+status is 1 when any job failed (2 when the manifest itself cannot be read). A job whose output
+exists is skipped unless ``--force``. Each job opens its ``.blend``; results are written to the
+job's ``output`` only (``.blend`` via save-as-copy, ``.glb``/``.fbx`` via Blender's exporters,
+``.csv`` as a Live Link Face CSV), always through a temporary file then a rename; the input
+``.blend`` is never saved. Manifest format: see ``jobs.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+import bpy
+
+from . import _deps
+from .jobs import Job, JobResult, ManifestError, default_report_path, read_manifest, write_report
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class PipelineCache:
+    """One Pipeline for the whole batch, loaded on the first job that generates."""
+
+    def __init__(self, encoder: str | None, providers: list[str] | None):
+        self.encoder, self.providers = encoder, providers
+        self._pipeline = None
+
+    def get(self):
+        if self._pipeline is None:
+            pipeline = _deps.module("talkclip_model.pipeline")
+            self._pipeline = pipeline.Pipeline(encoder=self.encoder, providers=self.providers)
+        return self._pipeline
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, _deps.error_type()):
+        return str(exc)
+    text = " ".join(str(exc).split()) or "(no message)"
+    return f"{type(exc).__name__}: {text}"
+
+
+@contextlib.contextmanager
+def _temporary_output(output: Path):
+    """A temporary path beside ``output`` (same suffix); renamed over it on success."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=output.suffix, dir=output.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, output)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
+def write_output(job: Job, obj, track) -> None:
+    """Write the job's result in the format its output suffix names."""
+    out = job.output
+    if not out.parent.is_dir():
+        out.parent.mkdir(parents=True, exist_ok=True)
+    suffix = out.suffix.lower()
+    if suffix == ".csv":
+        _deps.module("exporters.track_io").write_livelink_csv(track, out)
+        return
+    with _temporary_output(out) as tmp:
+        if suffix == ".blend":
+            bpy.ops.wm.save_as_mainfile(filepath=str(tmp), copy=True, check_existing=False)
+        elif suffix == ".glb":
+            bpy.ops.export_scene.gltf(filepath=str(tmp), export_format="GLB")
+        elif suffix == ".fbx":
+            bpy.ops.export_scene.fbx(filepath=str(tmp), bake_anim=True)
+        if not tmp.is_file() or tmp.stat().st_size == 0:
+            raise _deps.error_type()(f"{out}: the {suffix} exporter wrote nothing")
+
+
+def run_job(job: Job, pipelines: PipelineCache, force: bool = False) -> JobResult:
+    result = JobResult(job=job.index, name=job.name, status="failed", warnings=list(job.warnings),
+                       output=str(job.output) if job.output else None,
+                       blend=str(job.blend) if job.blend else None, object=job.object or None)
+    t0 = time.perf_counter()
+    TalkclipError = _deps.error_type()
+    try:
+        if job.error:
+            raise TalkclipError(job.error)
+        if job.output.exists() and not force:
+            result.status = "skipped"
+            result.error = "output exists (use --force to replace it)"
+            return result
+        scene_mod = _deps.module("exporters.blender_scene")
+        bake = _deps.module("exporters.blender_bake")
+        binding_mod = _deps.module("exporters.blender_binding")
+        if not job.blend.is_file():
+            raise TalkclipError(f"blend file {job.blend} does not exist")
+        if job.track is None:
+            scene_mod.check_audio_file(job.audio, "audio")
+        elif not job.track.is_file():
+            raise TalkclipError(f"track file {job.track} does not exist")
+        try:
+            bpy.ops.wm.open_mainfile(filepath=str(job.blend), load_ui=False)
+        except RuntimeError as exc:
+            raise TalkclipError(f"blend file {job.blend}: cannot open ({' '.join(str(exc).split())})") from None
+        scene = bpy.context.scene
+        obj = bpy.data.objects.get(job.object)
+        if obj is None:
+            raise TalkclipError(f"object {job.object!r} not found in {job.blend.name}")
+        scene_mod.check_target(obj)
+        binding = binding_mod.bind(scene_mod.shape_key_names(obj), job.profile)
+        result.profile = binding.profile
+        result.channels_mapped = binding.channels_mapped
+        start = job.start_frame if job.start_frame is not None else float(scene.frame_start)
+        if job.track is not None:
+            track = _deps.module("exporters.track_io").read_track(job.track)
+        else:
+            pipeline = _deps.module("talkclip_model.pipeline")
+            options = pipeline.GenerateOptions(
+                fps=scene_mod.scene_fps(scene), seed=job.seed, transcript=job.transcript,
+                prompt=job.prompt, intensity=job.intensity,
+                schedule=scene_mod.style_schedule(scene, start))
+            track = pipelines.get().generate(job.audio, options)
+        take = (job.audio or job.track).stem
+        summary = bake.bake_shape_keys(obj, track, take=take, start_frame=start, binding=binding,
+                                       reduce_tolerance=job.reduce_tolerance, scene=scene)
+        result.action = summary.action
+        if job.armature:
+            arm = bpy.data.objects.get(job.armature)
+            if arm is None:
+                raise TalkclipError(f"armature {job.armature!r} not found in {job.blend.name}")
+            result.head_action = bake.bake_head(arm, job.head_bone, track, take=take, start_frame=start,
+                                                reduce_tolerance=job.reduce_tolerance, scene=scene)
+        scene.frame_end = max(scene.frame_end, int(summary.last_frame + 0.999))
+        write_output(job, obj, track)
+        result.frames = track.num_frames
+        result.status = "ok"
+    except Exception as exc:  # one job's failure never stops the batch
+        result.error = _one_line(exc)
+        if not isinstance(exc, TalkclipError) and os.environ.get("TALKCLIP_DEBUG"):
+            traceback.print_exc()
+    finally:
+        result.seconds = round(time.perf_counter() - t0, 3)
+    return result
+
+
+def _preferences() -> tuple[str | None, list[str] | None]:
+    """Encoder and providers from the add-on preferences, when it is enabled."""
+    from . import preferences
+
+    return preferences.pipeline_settings()
+
+
+def build_parser(prog: str = "python -m blender_addon.batch") -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=prog, description="Generate and bake TalkCLIP takes for every job of a manifest.")
+    p.add_argument("manifest", metavar="MANIFEST", help="jobs: a JSON list of objects or a CSV with a header row")
+    p.add_argument("--force", action="store_true", help="redo jobs whose output already exists")
+    p.add_argument("--report", metavar="PATH", help="JSON report (default: MANIFEST.report.json beside it)")
+    p.add_argument("--allow-outside-paths", action="store_true",
+                   help="accept paths that resolve outside the manifest's folder")
+    p.add_argument("--encoder", metavar="NAME_OR_PATH", help="text encoder (default: the add-on preference or MiniLM)")
+    p.add_argument("--device", choices=("cpu", "cuda"), help="onnxruntime device (default: the add-on preference)")
+    p.add_argument("--quiet", action="store_true", help="print only the summary")
+    return p
+
+
+def main(argv: list[str] | None = None, prog: str = "python -m blender_addon.batch") -> int:
+    args = build_parser(prog).parse_args(sys.argv[1:] if argv is None else argv)
+    t0 = time.perf_counter()
+    try:
+        jobs = read_manifest(args.manifest, allow_outside=args.allow_outside_paths)
+    except ManifestError as exc:
+        print(f"talkclip batch: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    encoder, providers = _preferences()
+    if args.encoder:
+        encoder = args.encoder
+    if args.device:
+        providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if args.device == "cuda" else ["CPUExecutionProvider"]
+    pipelines = PipelineCache(encoder, providers)
+    results = []
+    for job in jobs:
+        result = run_job(job, pipelines, force=args.force)
+        results.append(result)
+        if not args.quiet:
+            detail = result.error or f"{result.frames} frames, {result.channels_mapped} channels -> {result.output}"
+            print(f"[{job.index}/{len(jobs)}] {result.status}: {job.name}: {detail}", flush=True)
+    report = Path(args.report) if args.report else default_report_path(args.manifest)
+    write_report(report, args.manifest, results, time.perf_counter() - t0)
+    failed = sum(r.status == "failed" for r in results)
+    print(f"talkclip batch: {len(results) - failed} of {len(results)} jobs done, {failed} failed; report: {report}",
+          flush=True)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def cli_command(argv: list[str]) -> int:
+    """Handler of ``blender --command talkclip ...``."""
+    if not argv or argv[0] in ("-h", "--help"):
+        print("usage: blender -b --command talkclip batch MANIFEST [--force] [--report PATH]")
+        return EXIT_OK if argv else EXIT_USAGE
+    if argv[0] != "batch":
+        print(f"talkclip: error: unknown subcommand {argv[0]!r} (known: batch)", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return main(list(argv[1:]), prog="blender -b --command talkclip batch")
+    except SystemExit as exc:  # argparse errors and --help
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

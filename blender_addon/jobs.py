@@ -1,0 +1,226 @@
+"""Batch manifests: read a JSON or CSV list of jobs, resolve and check their paths, and write the
+JSON report. Pure Python (no bpy), shared by ``blender -b --command talkclip batch`` and
+``python -m blender_addon.batch``.
+
+A manifest is a JSON list of objects, or a CSV file whose header row names the same keys:
+
+    blend, object, audio, transcript, prompt, profile, start_frame, output     (the contract)
+    track, armature, head_bone, intensity, seed, reduce_tolerance, name       (extensions)
+
+Relative paths resolve against the manifest's folder, and a path that ends up outside that
+folder is refused for that job ("path outside its folder") unless the batch runs with
+``--allow-outside-paths``. ``transcript`` is the text itself, or a ``.txt`` file to read.
+``track`` bakes an existing track file (.json/.npz/.csv) instead of generating from ``audio``.
+A broken row fails that job only; the others still run.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+CONTRACT_KEYS = ("blend", "object", "audio", "transcript", "prompt", "profile", "start_frame", "output")
+EXTRA_KEYS = ("track", "armature", "head_bone", "intensity", "seed", "reduce_tolerance", "name")
+OUTPUT_SUFFIXES = (".blend", ".glb", ".fbx", ".csv")
+PATH_KEYS = ("blend", "audio", "output", "track")
+
+
+class ManifestError(Exception):
+    """The manifest as a whole cannot be read (one line)."""
+
+
+@dataclass
+class Job:
+    index: int  # 1-based position in the manifest
+    name: str
+    blend: Path | None = None
+    object: str = ""
+    audio: Path | None = None
+    transcript: str | None = None
+    prompt: str | None = None
+    profile: str | None = None
+    start_frame: float | None = None
+    output: Path | None = None
+    track: Path | None = None
+    armature: str | None = None
+    head_bone: str | None = None
+    intensity: float = 1.0
+    seed: int = 0
+    reduce_tolerance: float = 0.0
+    error: str | None = None  # set when the row itself is broken
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class JobResult:
+    job: int
+    name: str
+    status: str  # "ok" | "failed" | "skipped"
+    error: str | None = None
+    seconds: float = 0.0
+    frames: int = 0
+    channels_mapped: int = 0
+    output: str | None = None
+    blend: str | None = None
+    object: str | None = None
+    action: str | None = None
+    head_action: str | None = None
+    profile: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def load_rows(path: Path) -> list[dict[str, Any]]:
+    """Rows of a JSON (list of objects) or CSV (header row) manifest."""
+    if not path.is_file():
+        raise ManifestError(f"{path}: manifest not found")
+    suffix = path.suffix.lower()
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ManifestError(f"{path}: cannot read manifest ({exc})") from None
+    if suffix == ".json":
+        try:
+            rows = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ManifestError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+        if not isinstance(rows, list):
+            raise ManifestError(f"{path}: a manifest is a JSON list of job objects")
+        return rows
+    if suffix == ".csv":
+        reader = csv.DictReader(text.splitlines())
+        if not reader.fieldnames:
+            raise ManifestError(f"{path}: CSV manifest has no header row")
+        rows = []
+        for row in reader:
+            extra = row.pop(None, None)  # more cells than header names
+            clean = {str(k).strip(): (v.strip() if isinstance(v, str) else v) for k, v in row.items() if k}
+            clean = {k: v for k, v in clean.items() if v not in ("", None)}
+            if extra:
+                clean["__extra_cells__"] = extra
+            rows.append(clean)
+        return rows
+    raise ManifestError(f"{path}: manifest must be .json or .csv, not {suffix or 'no suffix'}")
+
+
+def resolve_path(base: Path, value: Any, key: str, allow_outside: bool = False) -> Path:
+    """``value`` resolved against the manifest folder ``base``; refuses escapes."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{key}: expected a path")
+    p = Path(os.path.expanduser(value.strip()))
+    full = (base / p).resolve() if not p.is_absolute() else p.resolve()
+    if not allow_outside and not full.is_relative_to(base.resolve()):
+        raise ValueError(f"{key} {value!r}: path outside its folder {base}")
+    return full
+
+
+def _number(value: Any, key: str, kind=float):
+    try:
+        out = kind(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{key}: {value!r} is not a number") from None
+    if isinstance(out, float) and not math.isfinite(out):
+        raise ValueError(f"{key}: {value!r} is not a finite number")
+    return out
+
+
+def parse_job(row: Any, index: int, base: Path, allow_outside: bool = False) -> Job:
+    """One manifest row as a Job; problems go into ``job.error`` (never raises)."""
+    job = Job(index=index, name=f"job {index}")
+    try:
+        if not isinstance(row, dict):
+            raise ValueError(f"expected an object with keys {', '.join(CONTRACT_KEYS)}, got {type(row).__name__}")
+        if "__extra_cells__" in row:
+            raise ValueError("row has more cells than the header names")
+        job.name = str(row.get("name") or f"job {index}")
+        unknown = sorted(set(row) - set(CONTRACT_KEYS) - set(EXTRA_KEYS))
+        if unknown:
+            job.warnings.append(f"ignored unknown keys: {', '.join(unknown)}")
+        for key in ("blend", "object", "output"):
+            if row.get(key) in (None, ""):
+                raise ValueError(f"missing {key!r}")
+        if row.get("audio") in (None, "") and row.get("track") in (None, ""):
+            raise ValueError("missing 'audio'")
+        job.object = str(row["object"])
+        for key in PATH_KEYS:
+            if row.get(key) not in (None, ""):
+                setattr(job, key, resolve_path(base, row[key], key, allow_outside))
+        if job.blend.suffix.lower() != ".blend":
+            raise ValueError(f"blend {row['blend']!r} is not a .blend file")
+        if job.output.suffix.lower() not in OUTPUT_SUFFIXES:
+            raise ValueError(f"output {row['output']!r}: use one of {', '.join(OUTPUT_SUFFIXES)}")
+        if job.output == job.blend:
+            raise ValueError("output is the input .blend; the input is never modified")
+        transcript = row.get("transcript")
+        if transcript not in (None, ""):
+            transcript = str(transcript)
+            if transcript.lower().endswith(".txt"):
+                tpath = resolve_path(base, transcript, "transcript", allow_outside)
+                try:
+                    transcript = tpath.read_text(encoding="utf-8").strip()
+                except OSError as exc:
+                    raise ValueError(f"transcript {tpath}: cannot read ({exc.strerror})") from None
+            job.transcript = transcript
+        job.prompt = str(row["prompt"]) if row.get("prompt") not in (None, "") else None
+        job.profile = str(row["profile"]) if row.get("profile") not in (None, "") else None
+        if row.get("start_frame") not in (None, ""):
+            job.start_frame = _number(row["start_frame"], "start_frame")
+        for key, kind in (("intensity", float), ("seed", int), ("reduce_tolerance", float)):
+            if row.get(key) not in (None, ""):
+                setattr(job, key, _number(row[key], key, kind))
+        job.armature = str(row["armature"]) if row.get("armature") not in (None, "") else None
+        job.head_bone = str(row["head_bone"]) if row.get("head_bone") not in (None, "") else None
+        if job.armature and not job.head_bone:
+            raise ValueError("armature given without head_bone")
+    except ValueError as exc:
+        job.error = str(exc)
+    return job
+
+
+def read_manifest(path: str | Path, allow_outside: bool = False) -> list[Job]:
+    path = Path(path).resolve()
+    rows = load_rows(path)
+    return [parse_job(row, i + 1, path.parent, allow_outside) for i, row in enumerate(rows)]
+
+
+def default_report_path(manifest: str | Path) -> Path:
+    m = Path(manifest)
+    return m.with_name(m.name + ".report.json")
+
+
+def write_report(path: str | Path, manifest: str | Path, results: list[JobResult], seconds: float) -> Path:
+    """The batch report, written atomically."""
+    path = Path(path)
+    counts = {s: sum(r.status == s for r in results) for s in ("ok", "failed", "skipped")}
+    data = {"manifest": str(Path(manifest).resolve()), "jobs": [asdict(r) for r in results],
+            "summary": {"total": len(results), **counts, "seconds": round(seconds, 3)}}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2)
+    os.replace(tmp, path)
+    return path
+
+
+def compose_prompt(prompt: str | None, edits: list[tuple[str, float]] = ()) -> str | None:
+    """A style expression for the pipeline: the main prompt plus weighted edit prompts,
+    e.g. ``"calm" + 0.5*"smiling" - 0.3*"tired"``."""
+    def quoted(text: str) -> str:
+        return '"' + " ".join(text.replace('"', "'").split()) + '"'
+
+    parts = []
+    if prompt and prompt.strip():
+        parts.append(quoted(prompt))
+    for text, weight in edits:
+        if not text.strip() or weight == 0:
+            continue
+        sign = "-" if weight < 0 and parts else ("" if not parts else "+")
+        w = abs(weight) if parts else weight
+        term = quoted(text) if w == 1 else f"{w:g}*{quoted(text)}"
+        parts.append(f"{sign} {term}".strip())
+    return " ".join(parts) or None

@@ -1,0 +1,112 @@
+"""The TalkCLIP sidebar panel (3D viewport > N > TalkCLIP). Drawing stays cheap: the only work
+is the retarget detection, cached per shape-key name list."""
+
+from __future__ import annotations
+
+import bpy
+
+from . import _deps
+
+_DETECTIONS: dict = {}  # (names, profile) -> (ok, one-line text)
+
+
+def detection_text(obj, profile: str) -> tuple[bool, str]:
+    """(ok, 'profile: 51/52 ARKit channels -> 53 shape keys') for the panel, cached."""
+    key_data = obj.data.shape_keys if obj and obj.type == "MESH" else None
+    if key_data is None:
+        return False, "no shape keys: nothing to animate"
+    names = tuple(kb.name for kb in key_data.key_blocks[1:])
+    cache_key = (names, profile)
+    if cache_key not in _DETECTIONS:
+        try:
+            binding = _deps.module("exporters.blender_binding").bind(
+                names, None if profile in ("", "auto") else profile)
+            _DETECTIONS[cache_key] = (True, binding.describe())
+        except Exception as exc:  # shown, never raised while drawing
+            _DETECTIONS[cache_key] = (False, " ".join(str(exc).split()))
+        if len(_DETECTIONS) > 64:
+            _DETECTIONS.pop(next(iter(_DETECTIONS)))
+    return _DETECTIONS[cache_key]
+
+
+class TALKCLIP_UL_edits(bpy.types.UIList):
+    def draw_item(self, context, layout, data, item, icon, active_data, active_propname, index):
+        row = layout.row(align=True)
+        row.prop(item, "text", text="", emboss=False, placeholder="edit prompt")
+        row.prop(item, "weight", text="")
+
+
+class TALKCLIP_PT_main(bpy.types.Panel):
+    bl_label = "TalkCLIP"
+    bl_idname = "TALKCLIP_PT_main"
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "TalkCLIP"
+
+    def draw(self, context):
+        layout = self.layout
+        s = context.scene.talkclip
+        obj = s.target_object(context)
+
+        box = layout.box()
+        box.label(text="Character", icon="SHAPEKEY_DATA")
+        box.prop(s, "target")
+        if obj is None:
+            box.label(text="Select the face mesh", icon="ERROR")
+        else:
+            if s.target is None:
+                box.label(text=f"Using active object {obj.name}", icon="INFO")
+            box.prop(s, "profile")
+            ok, text = detection_text(obj, s.profile.strip())
+            box.label(text=text, icon="CHECKMARK" if ok else "ERROR")
+        box.prop(s, "armature")
+        if s.armature is not None and s.armature.type == "ARMATURE":
+            box.prop_search(s, "head_bone", s.armature.data, "bones")
+
+        box = layout.box()
+        box.label(text="Audio", icon="SOUND")
+        box.row().prop(s, "audio_source", expand=True)
+        if s.audio_source == "FILE":
+            box.prop(s, "audio_path", text="")
+        elif context.scene.sequence_editor is not None:
+            box.prop_search(s, "sound_strip", context.scene.sequence_editor, "strips_all", text="Strip")
+        else:
+            box.label(text="No sound strips in this scene", icon="ERROR")
+        box.prop(s, "transcript")
+
+        box = layout.box()
+        box.label(text="Style", icon="OUTLINER_OB_LIGHT")
+        box.prop(s, "prompt", text="")
+        box.prop(s, "intensity", slider=True)
+        row = box.row()
+        row.template_list("TALKCLIP_UL_edits", "", s, "edits", s, "edit_index", rows=2)
+        col = row.column(align=True)
+        col.operator("talkclip.edit_add", icon="ADD", text="")
+        col.operator("talkclip.edit_remove", icon="REMOVE", text="")
+        box.prop(s, "use_markers")
+
+        box = layout.box()
+        box.label(text="Bake", icon="ACTION")
+        row = box.row(align=True)
+        row.prop(s, "use_start_frame")
+        sub = row.row()
+        sub.enabled = s.use_start_frame
+        sub.prop(s, "start_frame", text="")
+        row = box.row(align=True)
+        row.prop(s, "reduce_keys")
+        sub = row.row()
+        sub.enabled = s.reduce_keys
+        sub.prop(s, "tolerance")
+        box.prop(s, "bake_layers")
+        box.prop(s, "seed")
+
+        layout.operator("talkclip.preview_style", icon="HIDE_OFF")
+        row = layout.row()
+        row.scale_y = 1.5
+        row.enabled = not s.running
+        row.operator("talkclip.generate", icon="PLAY")
+        if s.status:
+            layout.label(text=s.status)
+
+
+CLASSES = (TALKCLIP_UL_edits, TALKCLIP_PT_main)

@@ -1,0 +1,77 @@
+"""Add-on preferences: text encoder, onnxruntime device, cache folder. ``__package__`` is the id,
+so the same code works as ``blender_addon`` (repository) and ``bl_ext.<repo>.talkclip``."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import bpy
+
+ADDON_ID = __package__
+
+
+def default_cache_dir() -> Path:
+    """Cache under the extension's user folder (never inside the add-on folder)."""
+    try:
+        return Path(bpy.utils.extension_path_user(ADDON_ID, path="cache", create=True))
+    except (ValueError, RuntimeError, TypeError):  # not installed as an extension (repository, tests)
+        return Path(tempfile.gettempdir()) / "talkclip-cache"
+
+
+class TalkclipPreferences(bpy.types.AddonPreferences):
+    bl_idname = ADDON_ID
+
+    encoder: bpy.props.EnumProperty(
+        name="Text encoder",
+        items=(("MINILM", "MiniLM (bundled)", "The sentence encoder shipped with the add-on"),
+               ("CLIP", "CLIP", "CLIP text tower from a weights file (needs torch + open_clip)")),
+        default="MINILM")
+    clip_weights: bpy.props.StringProperty(name="CLIP weights", subtype="FILE_PATH",
+                                           description="CLIP weights file used when the encoder is CLIP")
+    device: bpy.props.EnumProperty(
+        name="Device",
+        items=(("CPU", "CPU", "onnxruntime on the CPU"),
+               ("CUDA", "CUDA", "onnxruntime on an NVIDIA GPU when available; falls back to the CPU")),
+        default="CPU")
+    cache_dir: bpy.props.StringProperty(name="Cache folder", subtype="DIR_PATH",
+                                        description="Where generated data is cached; empty: the extension's user folder")
+
+    def draw(self, context):
+        layout = self.layout
+        layout.prop(self, "encoder")
+        if self.encoder == "CLIP":
+            layout.prop(self, "clip_weights")
+        layout.prop(self, "device")
+        layout.prop(self, "cache_dir")
+        if not self.cache_dir:
+            layout.label(text=f"Default: {default_cache_dir()}", icon="INFO")
+
+
+def get(context=None):
+    """This add-on's preferences, or None when it is not enabled through Blender."""
+    context = context or bpy.context
+    addon = context.preferences.addons.get(ADDON_ID) if context.preferences else None
+    return addon.preferences if addon else None
+
+
+def cache_dir(context=None) -> Path:
+    prefs = get(context)
+    if prefs is not None and prefs.cache_dir:
+        return Path(bpy.path.abspath(prefs.cache_dir))
+    return default_cache_dir()
+
+
+def pipeline_settings(context=None) -> tuple[str | None, list[str] | None]:
+    """(encoder, onnxruntime providers) for ``Pipeline``; (None, None) means the defaults."""
+    prefs = get(context)
+    if prefs is None:
+        return None, None
+    encoder = None
+    if prefs.encoder == "CLIP" and prefs.clip_weights:
+        encoder = bpy.path.abspath(prefs.clip_weights)
+    elif prefs.encoder == "CLIP":
+        encoder = "clip"
+    providers = (["CUDAExecutionProvider", "CPUExecutionProvider"] if prefs.device == "CUDA"
+                 else ["CPUExecutionProvider"])
+    return encoder, providers

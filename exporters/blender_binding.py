@@ -1,0 +1,146 @@
+"""Which of a character's shape keys each ARKit channel drives: a ``ChannelBinding``.
+
+Pure numpy (no bpy), so it is tested without Blender. The Blender bake and the add-on only ever
+call :func:`bind`; it asks ``exporters.retarget`` (profiles, auto-detection, coverage) when that
+module is importable; profile ``arkit-names`` (or a build without it) uses name matching:
+
+1. exact ARKit name (``jawOpen``), then case- and separator-insensitive (``JawOpen``, ``jaw_open``);
+2. side suffixes: ``eyeBlink_L`` / ``eyeBlink.L`` / ``eyeBlinkL`` <-> ``eyeBlinkLeft``;
+3. a sided target of an unsided ARKit channel (``browInnerUp_L`` <- ``browInnerUp``).
+
+A binding is a (K, 52) weight matrix, so one ARKit channel may drive several targets and a
+target may mix channels; ``values(track)`` gives the (T, K) curves to key, clipped to 0..1.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from talkclip_model.arkit import ARKIT_NAMES, INDEX, NUM_CHANNELS
+from talkclip_model.errors import TalkclipError
+from talkclip_model.types import ExpressionTrack
+
+_SIDE = re.compile(r"(?:[_.\- ]?(L|R)|(Left|Right|left|right))$")
+_SEPARATORS = re.compile(r"[_.\- ]")
+
+
+@dataclass(frozen=True)
+class ChannelBinding:
+    """Target channel names and how the 52 ARKit channels (and head rotation) feed them."""
+
+    profile: str
+    targets: tuple[str, ...]  # (K,) shape-key names on the character
+    weights: np.ndarray  # (K, 52) ARKit part of the map (for coverage and the fallback)
+    detection: Any = None  # exporters.retarget.Detection when the retarget module made it
+    notes: tuple[str, ...] = field(default=())
+
+    def __post_init__(self):
+        w = np.asarray(self.weights, dtype=np.float32).reshape(len(self.targets), NUM_CHANNELS)
+        object.__setattr__(self, "weights", w)
+        object.__setattr__(self, "targets", tuple(self.targets))
+
+    @property
+    def channels_mapped(self) -> int:
+        """ARKit channels that drive at least one target."""
+        return int(np.count_nonzero(np.any(self.weights != 0, axis=0)))
+
+    @property
+    def coverage(self) -> float:
+        return self.channels_mapped / NUM_CHANNELS
+
+    @property
+    def unmapped(self) -> tuple[str, ...]:
+        used = np.any(self.weights != 0, axis=0)
+        return tuple(n for n, u in zip(ARKIT_NAMES, used) if not u)
+
+    def values(self, arkit: np.ndarray | ExpressionTrack) -> np.ndarray:
+        """(T, 52) ARKit weights, or a whole track (head rotation and the profile's mode
+        included) -> (T, K) target values."""
+        if self.detection is not None:
+            from . import retarget
+
+            if isinstance(arkit, ExpressionTrack):
+                return np.asarray(retarget.apply(self.detection, arkit)[1], np.float32)
+            return retarget.scores(self.detection, np.asarray(arkit, np.float32))
+        a = arkit.arkit if isinstance(arkit, ExpressionTrack) else np.asarray(arkit, np.float32)
+        return np.clip(a @ self.weights.T, 0.0, 1.0).astype(np.float32)
+
+    def describe(self) -> str:
+        """One line for a panel or a report: profile and coverage."""
+        return (f"{self.profile}: {self.channels_mapped}/{NUM_CHANNELS} ARKit channels "
+                f"-> {len(self.targets)} shape keys")
+
+
+def _normalise(name: str) -> str:
+    """Name without separators, lower case, with a trailing side spelled 'left'/'right'."""
+    m = _SIDE.search(name)
+    side = ""
+    if m and len(name) > 2:
+        side = "left" if (m.group(1) or m.group(2)).lower().startswith("l") else "right"
+        name = name[: m.start()]
+    return _SEPARATORS.sub("", name).lower() + side
+
+
+_ARKIT_NORMALISED = {_normalise(n): n for n in ARKIT_NAMES}
+
+
+def match_by_name(target_names: Sequence[str]) -> ChannelBinding:
+    """Name-matching binding (the fallback described in the module docstring)."""
+    targets: list[str] = []
+    rows: list[np.ndarray] = []
+    for t in target_names:
+        arkit = t if t in INDEX else _ARKIT_NORMALISED.get(_normalise(t))
+        if arkit is None:
+            m = _SIDE.search(t)
+            if m and len(t) > 2:  # browInnerUp_L <- browInnerUp
+                arkit = _ARKIT_NORMALISED.get(_normalise(t[: m.start()]))
+        if arkit is None:
+            continue
+        row = np.zeros(NUM_CHANNELS, np.float32)
+        row[INDEX[arkit]] = 1.0
+        targets.append(t)
+        rows.append(row)
+    weights = np.stack(rows) if rows else np.zeros((0, NUM_CHANNELS), np.float32)
+    return ChannelBinding(profile="arkit-names", targets=tuple(targets), weights=weights)
+
+
+def _from_retarget(target_names: Sequence[str], profile: str | None):
+    """A binding through exporters.retarget, or None when that module is not available."""
+    try:
+        from . import retarget
+    except ImportError:
+        return None
+    if profile is None:
+        detection = retarget.detect_profile(target_names)
+    else:
+        detection = retarget.load_profile(profile).bind(target_names)
+    bound = detection.profile
+    return ChannelBinding(profile=bound.name, targets=tuple(bound.targets),
+                          weights=np.asarray(bound.matrix)[:, :NUM_CHANNELS], detection=detection,
+                          notes=tuple(detection.summary().splitlines()))
+
+
+def bind(target_names: Sequence[str], profile: str | None = None) -> ChannelBinding:
+    """The binding for a character whose shape keys are ``target_names``.
+
+    ``profile`` names a retarget profile; None or "auto" detects the best one. Raises
+    TalkclipError when nothing maps.
+    """
+    names = [str(n) for n in target_names]
+    if profile in ("", "auto"):
+        profile = None
+    binding = _from_retarget(names, profile) if profile != "arkit-names" else None
+    if binding is None:
+        if profile not in (None, "arkit-names"):
+            raise TalkclipError(f"retarget profile {profile!r} is not available (known: arkit-names)")
+        binding = match_by_name(names)
+    if not binding.targets:
+        shown = ", ".join(names[:6]) + (" ..." if len(names) > 6 else "")
+        raise TalkclipError(
+            f"none of the {len(names)} shape keys ({shown or 'none'}) matches an ARKit channel "
+            f"(profile {binding.profile})")
+    return binding
