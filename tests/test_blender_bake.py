@@ -1,0 +1,361 @@
+"""bpy tests of the shape-key / head bake (exporters.blender_bake) on meshes built here and on real
+ARKit heads from ../shared/data. Scene helpers here are reused by the other test_blender_* files."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import numpy as np
+import pytest
+
+bpy = pytest.importorskip("bpy")
+
+from conftest import shared  # noqa: E402
+from talkclip_model.arkit import ARKIT_NAMES, INDEX  # noqa: E402
+from talkclip_model.errors import TalkclipError  # noqa: E402
+from talkclip_model.types import ExpressionTrack  # noqa: E402
+
+from exporters import blender_bake as bake  # noqa: E402
+from exporters.blender_scene import scene_fps, style_schedule  # noqa: E402
+
+pytestmark = pytest.mark.bpy
+
+
+# --- scene helpers ---------------------------------------------------------------------------
+
+def empty_scene(fps: int = 30, fps_base: float = 1.0):
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    scene = bpy.context.scene
+    scene.render.fps, scene.render.fps_base = fps, fps_base
+    scene.frame_start, scene.frame_current = 1, 1
+    return scene
+
+
+def mesh_object(name: str, verts: np.ndarray, faces=(), shapes: dict[str, np.ndarray] | None = None):
+    """A mesh object linked to the scene, with a Basis and one shape key per ``shapes`` entry."""
+    me = bpy.data.meshes.new(name)
+    me.from_pydata([tuple(v) for v in verts] if faces else [], [], list(faces))
+    if not faces:
+        me.vertices.add(len(verts))
+        me.vertices.foreach_set("co", np.asarray(verts, np.float32).ravel())
+        me.update()
+    obj = bpy.data.objects.new(name, me)
+    bpy.context.scene.collection.objects.link(obj)
+    if shapes:
+        obj.shape_key_add(name="Basis", from_mix=False)
+        for key_name, co in shapes.items():
+            kb = obj.shape_key_add(name=key_name, from_mix=False)
+            kb.data.foreach_set("co", np.asarray(co, np.float32).ravel())
+    return obj
+
+
+def build_face(names=ARKIT_NAMES, name: str = "Face"):
+    """A small grid mesh with one shape key per name (each moves one vertex)."""
+    n = 8
+    xs, ys = np.meshgrid(np.arange(n, dtype=np.float32), np.arange(n, dtype=np.float32))
+    verts = np.stack([xs.ravel(), ys.ravel(), np.zeros(n * n, np.float32)], axis=1)
+    faces = [(y * n + x, y * n + x + 1, (y + 1) * n + x + 1, (y + 1) * n + x)
+             for y in range(n - 1) for x in range(n - 1)]
+    shapes = {}
+    for i, key_name in enumerate(names):
+        co = verts.copy()
+        co[i % len(co), 2] += 1.0
+        shapes[key_name] = co
+    return mesh_object(name, verts, faces, shapes)
+
+
+def _obj_vertices(text: str) -> np.ndarray:
+    rows = [line.split()[1:4] for line in text.splitlines() if line.startswith("v ")]
+    return np.array(rows, dtype=np.float32)
+
+
+def build_said_head(name: str = "SAiDHead"):
+    """The 1220-vertex ARKit reference head (51 shape keys, no tongueOut), or skip."""
+    path = shared("said_arkit_reference", "ARKit_reference_blendshapes.zip")
+    with zipfile.ZipFile(path) as zf:
+        objs = {n.rsplit("/", 1)[-1][:-4]: zf.read(n).decode() for n in zf.namelist() if n.endswith(".obj")}
+    neutral_text = objs.pop("Neutral")
+    verts = _obj_vertices(neutral_text)
+    faces = [tuple(int(tok.split("/")[0]) - 1 for tok in line.split()[1:])
+             for line in neutral_text.splitlines() if line.startswith("f ")]
+    shapes = {k: _obj_vertices(objs[k]) for k in sorted(objs)}
+    return mesh_object(name, verts, faces, shapes)
+
+
+def build_ict_head(name: str = "ICTHead"):
+    """ICT FaceKit neutral head (point cloud, 26719 vertices) with its 57 ``_L``/``_R`` shapes."""
+    data = np.load(shared("ict_facekit", "ict_expression_deltas.npz"))
+    neutral = data["neutral"]
+    shapes = {}
+    for key_name in data["names"]:
+        co = neutral.copy()
+        co[data[f"{key_name}__idx"]] += data[f"{key_name}__delta"]
+        shapes[str(key_name)] = co
+    return mesh_object(name, neutral, (), shapes)
+
+
+def synthetic_track(frames: int = 90, fps: float = 30.0, seed: int = 0, layers: bool = False) -> ExpressionTrack:
+    rng = np.random.default_rng(seed)
+    t = np.arange(frames)[:, None] / fps
+    arkit = 0.5 + 0.45 * np.sin(2 * np.pi * (0.3 + rng.random(52)) * t + rng.random(52) * 6)
+    head = 0.1 * np.sin(2 * np.pi * 0.5 * t + np.array([0.0, 1.0, 2.0]))
+    extra = {}
+    if layers:
+        extra["layers"] = {"lips": arkit * 0.5, "expression": arkit * 0.5}
+    return ExpressionTrack(fps=fps, arkit=arkit, head=head, meta={"prompt": "test"}, **extra)
+
+
+def channelbag(action):
+    return action.layers[0].strips[0].channelbag(action.slots[0])
+
+
+def fcurve_of(action, shape_key: str):
+    fc = channelbag(action).fcurves.find(f'key_blocks["{shape_key}"].value')
+    assert fc is not None, f"{action.name} has no curve for {shape_key}"
+    return fc
+
+
+def keyed(fc) -> tuple[np.ndarray, np.ndarray]:
+    n = len(fc.keyframe_points)
+    co = np.empty(2 * n, np.float32)
+    fc.keyframe_points.foreach_get("co", co)
+    return co[0::2], co[1::2]
+
+
+# --- pure frame maths --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fps,base,track_fps,expected_last", [
+    (24, 1.0, 24.0, 1 + 47), (25, 1.0, 25.0, 1 + 49), (30, 1.001, 30 / 1.001, 1 + 59),
+    (30, 1.0, 30.0, 1 + 59), (60, 1.0, 60.0, 1 + 119), (24, 1.0, 30.0, 1 + 59 * 24 / 30),
+])
+def test_frame_positions(fps, base, track_fps, expected_last):
+    n = int(round(2 * track_fps))
+    pos = bake.frame_positions(n, track_fps, fps / base, 1.0)
+    assert pos[0] == 1.0
+    assert pos[-1] == pytest.approx(expected_last, abs=1e-6)
+
+
+def test_reduce_keys_keeps_error_within_tolerance():
+    rng = np.random.default_rng(3)
+    v = 0.5 + 0.4 * np.sin(np.arange(600) / 25.0) + rng.normal(0, 0.002, 600)
+    v[200:300] = 0.1  # a hold
+    keep = bake.reduce_keys(v, 0.01)
+    x = np.arange(len(v))
+    approx = np.interp(x, x[keep], v[keep])
+    assert np.max(np.abs(approx - v)) <= 0.01 + 1e-9
+    assert keep.sum() < len(v) / 4
+    assert bake.reduce_keys(np.full(100, 0.3), 0.001).sum() == 2
+
+
+def test_take_name_is_bounded():
+    assert bake.take_name("hello") == "TalkCLIP_hello"
+    assert len(bake.take_name("x" * 200).encode()) <= 59
+
+
+# --- bake onto a built mesh --------------------------------------------------------------------
+
+def test_keys_land_on_the_right_shape_keys_with_track_values():
+    scene = empty_scene()
+    face = build_face()
+    track = synthetic_track(90)
+    summary = bake.bake_shape_keys(face, track, take="hello", start_frame=10)
+    assert summary.action == "TalkCLIP_hello"
+    assert summary.channels_mapped == 52 and summary.frames == 90 and summary.keys == 52 * 90
+    action = bpy.data.actions[summary.action]
+    key = face.data.shape_keys
+    assert key.animation_data.action == action
+    for name in ("jawOpen", "eyeBlinkLeft", "mouthSmileRight", "tongueOut"):
+        frames, values = keyed(fcurve_of(action, name))
+        np.testing.assert_allclose(frames, 10 + np.arange(90))
+        np.testing.assert_allclose(values, track.channel(name), atol=1e-6)
+    for f in (10, 37, 99):
+        scene.frame_set(f)
+        for name in ("jawOpen", "browInnerUp"):
+            assert key.key_blocks[name].value == pytest.approx(float(track.channel(name)[f - 10]), abs=1e-5)
+
+
+def test_existing_action_survives_and_second_bake_makes_a_second_action():
+    empty_scene()
+    face = build_face(list(ARKIT_NAMES) + ["customBlush"])
+    key = face.data.shape_keys
+    ad = key.animation_data_create()
+    mine = bpy.data.actions.new("AnimatorKeys")
+    ad.action = mine
+    fc = mine.fcurve_ensure_for_datablock(key, 'key_blocks["customBlush"].value')
+    fc.keyframe_points.insert(1, 0.0)
+    fc.keyframe_points.insert(20, 0.8)
+    fc2 = mine.fcurve_ensure_for_datablock(key, 'key_blocks["jawOpen"].value')
+    fc2.keyframe_points.insert(5, 0.25)
+
+    first = bake.bake_shape_keys(face, synthetic_track(60, seed=1), take="line01", start_frame=1)
+    second = bake.bake_shape_keys(face, synthetic_track(60, seed=2), take="line01", start_frame=1)
+
+    assert first.previous_action == "AnimatorKeys"
+    assert second.previous_action == first.action
+    assert first.action != second.action and second.action == "TalkCLIP_line01.001"
+    assert ad.action.name == second.action
+    # the animator's action is untouched and still plays from the NLA
+    assert "AnimatorKeys" in bpy.data.actions
+    frames, values = keyed(fcurve_of(mine, "customBlush"))
+    np.testing.assert_allclose(frames, [1, 20])
+    np.testing.assert_allclose(values, [0.0, 0.8], atol=1e-6)
+    assert keyed(fcurve_of(mine, "jawOpen"))[1].tolist() == [0.25]
+    strips = [(t.name, t.mute, [s.action.name for s in t.strips]) for t in ad.nla_tracks]
+    assert ("AnimatorKeys", False, ["AnimatorKeys"]) in strips
+    assert any(s[2] == [first.action] for s in strips)
+    # channels the take does not drive keep the animator's animation
+    bpy.context.scene.frame_set(20)
+    assert key.key_blocks["customBlush"].value == pytest.approx(0.8, abs=1e-5)
+    # the first take's values are intact in its own action
+    np.testing.assert_allclose(keyed(fcurve_of(bpy.data.actions[first.action], "jawOpen"))[1],
+                               synthetic_track(60, seed=1).channel("jawOpen"), atol=1e-6)
+
+
+def test_29_97_scene_rate_and_start_frame():
+    scene = empty_scene(30, 1.001)
+    assert scene_fps(scene) == pytest.approx(29.97003, abs=1e-4)
+    face = build_face()
+    track = synthetic_track(120, fps=scene_fps(scene))
+    summary = bake.bake_shape_keys(face, track, take="ntsc", start_frame=101)
+    frames, _ = keyed(fcurve_of(bpy.data.actions[summary.action], "jawOpen"))
+    np.testing.assert_allclose(frames, 101 + np.arange(120), atol=1e-4)
+    # a 30 fps track on a 24 fps scene keeps its timing
+    scene.render.fps, scene.render.fps_base = 24, 1.0
+    summary = bake.bake_shape_keys(face, synthetic_track(31), take="rate", start_frame=1)
+    frames, _ = keyed(fcurve_of(bpy.data.actions[summary.action], "jawOpen"))
+    assert frames[-1] == pytest.approx(1 + 30 * 24 / 30)
+
+
+def test_key_reduction_stays_within_tolerance():
+    scene = empty_scene()
+    face = build_face()
+    track = synthetic_track(300, seed=4)
+    summary = bake.bake_shape_keys(face, track, take="reduced", start_frame=1, reduce_tolerance=0.01)
+    assert summary.keys < 52 * 300 * 0.6
+    fc = fcurve_of(bpy.data.actions[summary.action], "jawOpen")
+    err = max(abs(fc.evaluate(1 + i) - track.channel("jawOpen")[i]) for i in range(300))
+    assert err <= 0.0101
+
+
+def test_head_rotation_euler_and_quaternion():
+    scene = empty_scene()
+    arm_data = bpy.data.armatures.new("Rig")
+    arm = bpy.data.objects.new("Rig", arm_data)
+    scene.collection.objects.link(arm)
+    bpy.context.view_layer.objects.active = arm
+    bpy.ops.object.mode_set(mode="EDIT")
+    bone = arm_data.edit_bones.new("Head")
+    bone.head, bone.tail = (0, 0, 0), (0, 0, 0.2)
+    bpy.ops.object.mode_set(mode="OBJECT")
+    track = synthetic_track(40)
+    arm.pose.bones["Head"].rotation_mode = "XYZ"
+    name = bake.bake_head(arm, "Head", track, take="t", start_frame=1)
+    bag = channelbag(bpy.data.actions[name])
+    pitch = bag.fcurves.find('pose.bones["Head"].rotation_euler', index=0)
+    roll = bag.fcurves.find('pose.bones["Head"].rotation_euler', index=2)
+    np.testing.assert_allclose(keyed(pitch)[1], track.head[:, 0], atol=1e-6)
+    np.testing.assert_allclose(keyed(roll)[1], -track.head[:, 2], atol=1e-6)
+    arm.pose.bones["Head"].rotation_mode = "QUATERNION"
+    name2 = bake.bake_head(arm, "Head", track, take="t", start_frame=1)
+    assert name2 != name and arm.animation_data.action.name == name2
+    scene.frame_set(11)
+    from mathutils import Euler
+
+    expected = Euler(tuple(track.head[10] * np.array([1, 1, -1])), "XYZ").to_quaternion()
+    got = arm.pose.bones["Head"].rotation_quaternion
+    assert abs(got.dot(expected)) == pytest.approx(1.0, abs=1e-5)
+    with pytest.raises(TalkclipError, match="no bone"):
+        bake.bake_head(arm, "Neck", track)
+
+
+def test_layers_get_their_own_muted_nla_tracks():
+    empty_scene()
+    face = build_face()
+    track = synthetic_track(30, layers=True)
+    summary = bake.bake_shape_keys(face, track, take="lay", start_frame=1, layers=True)
+    assert set(summary.layer_actions) == {"lips", "expression"}
+    ad = face.data.shape_keys.animation_data
+    layer_tracks = [t for t in ad.nla_tracks if t.strips[0].action.name in summary.layer_actions.values()]
+    assert len(layer_tracks) == 2 and all(t.mute for t in layer_tracks)
+    assert all(t.strips[0].blend_type == "ADD" for t in layer_tracks)
+    np.testing.assert_allclose(
+        keyed(fcurve_of(bpy.data.actions[summary.layer_actions["lips"]], "jawOpen"))[1],
+        track.layers["lips"][:, INDEX["jawOpen"]], atol=1e-6)
+    assert ad.action.name == summary.action
+
+
+def test_pose_style_sets_values_without_keys():
+    empty_scene()
+    face = build_face()
+    pose = np.zeros(52, np.float32)
+    pose[INDEX["mouthSmileLeft"]] = 0.7
+    assert bake.pose_style(face, pose) == 52
+    assert face.data.shape_keys.key_blocks["mouthSmileLeft"].value == pytest.approx(0.7)
+    assert face.data.shape_keys.animation_data is None
+
+
+def test_style_markers_become_a_schedule():
+    scene = empty_scene(24)
+    scene.timeline_markers.new("style: furious", frame=49)
+    scene.timeline_markers.new("Style:  calm again ", frame=25)
+    scene.timeline_markers.new("camera cut", frame=30)
+    assert style_schedule(scene, 1) == [(1.0, "calm again"), (2.0, "furious")]
+
+
+# --- bad input -------------------------------------------------------------------------------
+
+def test_bad_targets_give_one_line_errors():
+    empty_scene()
+    with pytest.raises(TalkclipError, match="no object selected"):
+        bake.bake_shape_keys(None, synthetic_track(5))
+    plain = mesh_object("Plain", np.zeros((3, 3)), [(0, 1, 2)])
+    with pytest.raises(TalkclipError, match="has no shape keys"):
+        bake.bake_shape_keys(plain, synthetic_track(5))
+    odd = build_face(["Basis2", "foo", "bar"], name="Odd")
+    with pytest.raises(TalkclipError, match="matches"):
+        bake.bake_shape_keys(odd, synthetic_track(5))
+    assert odd.data.shape_keys.animation_data is None
+
+
+def test_linked_library_object_is_refused(tmp_path):
+    empty_scene()
+    build_face(name="LibFace")
+    lib = tmp_path / "lib.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(lib), copy=True)
+    empty_scene()
+    with bpy.data.libraries.load(str(lib), link=True) as (src, dst):
+        dst.objects = ["LibFace"]
+    obj = dst.objects[0]
+    bpy.context.scene.collection.objects.link(obj)
+    with pytest.raises(TalkclipError, match="linked from library"):
+        bake.bake_shape_keys(obj, synthetic_track(5))
+
+
+# --- real heads ------------------------------------------------------------------------------
+
+def test_bake_on_said_arkit_head():
+    empty_scene()
+    head = build_said_head()
+    assert len(head.data.vertices) == 1220
+    track = synthetic_track(60)
+    summary = bake.bake_shape_keys(head, track, take="said", start_frame=1)
+    assert summary.channels_mapped == 51 and summary.unmapped == ["tongueOut"]
+    action = bpy.data.actions[summary.action]
+    np.testing.assert_allclose(keyed(fcurve_of(action, "jawOpen"))[1], track.channel("jawOpen"), atol=1e-6)
+    bpy.context.scene.frame_set(31)
+    assert head.data.shape_keys.key_blocks["eyeBlinkRight"].value == pytest.approx(
+        float(track.channel("eyeBlinkRight")[30]), abs=1e-5)
+
+
+def test_bake_on_ict_head_maps_sided_names():
+    empty_scene()
+    head = build_ict_head()
+    track = synthetic_track(30)
+    summary = bake.bake_shape_keys(head, track, take="ict", start_frame=1)
+    assert summary.channels_mapped == 51
+    action = bpy.data.actions[summary.action]
+    np.testing.assert_allclose(keyed(fcurve_of(action, "eyeBlink_L"))[1], track.channel("eyeBlinkLeft"), atol=1e-6)
+    np.testing.assert_allclose(keyed(fcurve_of(action, "mouthSmile_R"))[1], track.channel("mouthSmileRight"),
+                               atol=1e-6)
+    assert channelbag(action).fcurves.find('key_blocks["PupilDilate_L"].value') is None
