@@ -1,0 +1,255 @@
+"""Headless batch: manifest parsing (pure), the batch run in-process and as
+``python -m blender_addon.batch`` (exit codes, report, skip/--force, input .blend untouched)."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import EXAMPLES, ROOT
+from blender_addon import jobs
+
+# --- manifest parsing (no bpy needed beyond the package import) ---------------------------------
+
+
+def write_manifest(folder: Path, rows: list[dict], kind: str = "json") -> Path:
+    if kind == "json":
+        path = folder / "jobs.json"
+        path.write_text(json.dumps(rows), encoding="utf-8")
+    else:
+        path = folder / "jobs.csv"
+        keys = list(dict.fromkeys(k for r in rows for k in r))
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            w = csv.DictWriter(fh, fieldnames=keys)
+            w.writeheader()
+            w.writerows(rows)
+    return path
+
+
+@pytest.mark.parametrize("kind", ["json", "csv"])
+def test_manifest_resolves_relative_paths_and_refuses_escapes(tmp_path, kind):
+    (tmp_path / "sub").mkdir()
+    rows = [
+        {"blend": "sub/a.blend", "object": "Face", "audio": "a.wav", "prompt": "calm",
+         "start_frame": "12", "output": "out/a.blend", "transcript": "hello there"},
+        {"blend": "../elsewhere.blend", "object": "Face", "audio": "a.wav", "output": "b.csv"},
+        {"blend": "a.blend", "object": "Face", "output": "c.glb"},
+        {"blend": "a.blend", "object": "Face", "audio": "a.wav", "output": "c.obj"},
+        {"blend": "a.blend", "object": "Face", "audio": "a.wav", "output": "d.fbx", "start_frame": "soon"},
+    ]
+    parsed = jobs.read_manifest(write_manifest(tmp_path, rows, kind))
+    assert [j.index for j in parsed] == [1, 2, 3, 4, 5]
+    good = parsed[0]
+    assert good.error is None
+    assert good.blend == (tmp_path / "sub" / "a.blend").resolve()
+    assert good.output == (tmp_path / "out" / "a.blend").resolve()
+    assert good.start_frame == 12.0 and good.prompt == "calm" and good.transcript == "hello there"
+    assert "path outside its folder" in parsed[1].error
+    assert "missing 'audio'" in parsed[2].error
+    assert ".blend, .glb, .fbx, .csv" in parsed[3].error
+    assert "not a number" in parsed[4].error
+
+
+def test_manifest_level_errors(tmp_path):
+    bad = tmp_path / "jobs.json"
+    bad.write_text("{not json", encoding="utf-8")
+    with pytest.raises(jobs.ManifestError, match="not valid JSON"):
+        jobs.read_manifest(bad)
+    obj = tmp_path / "obj.json"
+    obj.write_text('{"blend": "a.blend"}', encoding="utf-8")
+    with pytest.raises(jobs.ManifestError, match="JSON list"):
+        jobs.read_manifest(obj)
+    with pytest.raises(jobs.ManifestError, match="not found"):
+        jobs.read_manifest(tmp_path / "nope.csv")
+    parsed = jobs.read_manifest(write_manifest(tmp_path, ["just a string"]))
+    assert "expected an object" in parsed[0].error
+
+
+def test_compose_prompt():
+    assert jobs.compose_prompt("calm", []) == '"calm"'
+    assert jobs.compose_prompt("calm", [("smiling", 0.5), ("tired", -0.3), ("", 1.0)]) == \
+        '"calm" + 0.5*"smiling" - 0.3*"tired"'
+    assert jobs.compose_prompt("", []) is None
+    assert jobs.compose_prompt('say "hi"', []) == "\"say 'hi'\""
+
+
+# --- running the batch (bpy) -------------------------------------------------------------------
+
+bpy_mark = pytest.mark.bpy
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def batch_folder(tmp_path):
+    """A folder with a face .blend, a .blend whose mesh has no shape keys, and a track file."""
+    bpy = pytest.importorskip("bpy")
+    from test_blender_bake import build_face, empty_scene, mesh_object, synthetic_track
+
+    from exporters.track_io import write_json
+
+    empty_scene()
+    build_face()
+    mesh_object("Plain", np.zeros((3, 3)), [(0, 1, 2)])
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "face.blend"), copy=True)
+    write_json(synthetic_track(45, seed=7), tmp_path / "line01.json")
+    return tmp_path
+
+
+def _rows():
+    return [
+        {"name": "good-blend", "blend": "face.blend", "object": "Face", "track": "line01.json",
+         "start_frame": 5, "output": "out/line01.blend"},
+        {"name": "good-csv", "blend": "face.blend", "object": "Face", "track": "line01.json",
+         "output": "out/line01.csv"},
+        {"name": "missing-audio", "blend": "face.blend", "object": "Face", "audio": "nope.wav",
+         "output": "out/x.blend"},
+        {"name": "no-object", "blend": "face.blend", "object": "Ghost", "track": "line01.json",
+         "output": "out/y.blend"},
+        {"name": "outside", "blend": "../face.blend", "object": "Face", "track": "line01.json",
+         "output": "out/z.blend"},
+        {"name": "no-shape-keys", "blend": "face.blend", "object": "Plain", "track": "line01.json",
+         "output": "out/w.blend"},
+    ]
+
+
+@bpy_mark
+def test_batch_report_for_good_and_bad_jobs(batch_folder):
+    import bpy
+
+    from blender_addon import batch
+    from test_blender_bake import fcurve_of, synthetic_track
+
+    manifest = write_manifest(batch_folder, _rows())
+    before = _sha(batch_folder / "face.blend")
+    code = batch.main([str(manifest), "--quiet"])
+    assert code == 1
+    report = json.loads((batch_folder / "jobs.json.report.json").read_text())
+    by_name = {j["name"]: j for j in report["jobs"]}
+    assert [j["job"] for j in report["jobs"]] == [1, 2, 3, 4, 5, 6]
+    for name in ("good-blend", "good-csv"):
+        assert by_name[name]["status"] == "ok", by_name[name]["error"]
+        assert by_name[name]["frames"] == 45 and by_name[name]["channels_mapped"] == 52
+        assert by_name[name]["seconds"] >= 0
+    assert by_name["missing-audio"]["status"] == "failed"
+    assert "does not exist" in by_name["missing-audio"]["error"]
+    assert "'Ghost' not found" in by_name["no-object"]["error"]
+    assert "path outside its folder" in by_name["outside"]["error"]
+    assert "no shape keys" in by_name["no-shape-keys"]["error"]
+    assert report["summary"] == {**report["summary"], "ok": 2, "failed": 4, "skipped": 0, "total": 6}
+    assert _sha(batch_folder / "face.blend") == before  # input never modified
+
+    # the .blend output holds the baked action with the track's values, from start_frame 5
+    bpy.ops.wm.open_mainfile(filepath=str(batch_folder / "out" / "line01.blend"))
+    face = bpy.data.objects["Face"]
+    action = face.data.shape_keys.animation_data.action
+    assert action.name == "TalkCLIP_line01"
+    fc = fcurve_of(action, "jawOpen")
+    assert fc.keyframe_points[0].co[0] == pytest.approx(5.0)
+    track = synthetic_track(45, seed=7)
+    assert fc.evaluate(5 + 10) == pytest.approx(float(track.channel("jawOpen")[10]), abs=1e-5)
+    # the CSV output is a Live Link Face CSV of the same take
+    from exporters.track_io import read_livelink_csv
+
+    back = read_livelink_csv(batch_folder / "out" / "line01.csv", fps=30)
+    assert back.num_frames == 45
+    np.testing.assert_allclose(back.channel("jawOpen"), track.channel("jawOpen"), atol=1e-3)
+
+
+@bpy_mark
+def test_batch_skips_existing_outputs_unless_forced(batch_folder):
+    from blender_addon import batch
+
+    manifest = write_manifest(batch_folder, _rows()[:2], kind="csv")
+    report_path = batch_folder / "r.json"
+    assert batch.main([str(manifest), "--quiet", "--report", str(report_path)]) == 0
+    assert batch.main([str(manifest), "--quiet", "--report", str(report_path)]) == 0
+    assert [j["status"] for j in json.loads(report_path.read_text())["jobs"]] == ["skipped", "skipped"]
+    assert batch.main([str(manifest), "--quiet", "--force", "--report", str(report_path)]) == 0
+    assert [j["status"] for j in json.loads(report_path.read_text())["jobs"]] == ["ok", "ok"]
+
+
+@bpy_mark
+def test_batch_glb_and_fbx_outputs(batch_folder):
+    from blender_addon import batch
+
+    rows = [{"blend": "face.blend", "object": "Face", "track": "line01.json", "output": "out/a.glb"},
+            {"blend": "face.blend", "object": "Face", "track": "line01.json", "output": "out/a.fbx"}]
+    manifest = write_manifest(batch_folder, rows)
+    assert batch.main([str(manifest), "--quiet"]) == 0, (batch_folder / "jobs.json.report.json").read_text()
+    glb = (batch_folder / "out" / "a.glb").read_bytes()
+    assert glb[:4] == b"glTF"
+    gltf = json.loads(glb[20:20 + int.from_bytes(glb[12:16], "little")])
+    assert any(ch["target"]["path"] == "weights" for a in gltf.get("animations", []) for ch in a["channels"])
+    assert (batch_folder / "out" / "a.fbx").stat().st_size > 1000
+
+
+def _run_module(args, cwd=ROOT):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "blender_addon.batch", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+@bpy_mark
+def test_python_dash_m_exit_codes(batch_folder):
+    good = write_manifest(batch_folder, _rows()[:1])
+    proc = _run_module([str(good)])
+    assert proc.returncode == 0, proc.stderr
+    assert "1 of 1 jobs done" in proc.stdout
+    bad_dir = batch_folder / "bad"
+    bad_dir.mkdir()
+    bad = write_manifest(bad_dir, [{"blend": "../face.blend", "object": "Face", "track": "x.json", "output": "o.csv"}])
+    proc = _run_module([str(bad)])
+    assert proc.returncode == 1
+    report = json.loads((bad_dir / "jobs.json.report.json").read_text())
+    assert report["jobs"][0]["status"] == "failed" and "outside" in report["jobs"][0]["error"]
+    assert "Traceback" not in proc.stderr
+    proc = _run_module([str(batch_folder / "missing.json")])
+    assert proc.returncode == 2 and "manifest not found" in proc.stderr
+
+
+def _pipeline_ready() -> bool:
+    try:
+        from talkclip_model.pipeline import Pipeline
+
+        Pipeline().style("calm")
+        return True
+    except ImportError:
+        return False
+
+
+@bpy_mark
+@pytest.mark.slow
+def test_batch_generates_from_audio_on_a_real_head(tmp_path):
+    """End to end through the real pipeline (runs once the pipeline modules are in place)."""
+    import shutil
+
+    import bpy
+
+    from test_blender_bake import build_said_head, empty_scene
+
+    if not _pipeline_ready():
+        pytest.skip("pipeline modules not importable yet")
+    empty_scene()
+    build_said_head("Head")
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "head.blend"), copy=True)
+    shutil.copy(EXAMPLES / "hello.wav", tmp_path / "hello.wav")
+    rows = [{"blend": "head.blend", "object": "Head", "audio": "hello.wav", "prompt": "cheerful",
+             "transcript": (EXAMPLES / "hello.txt").read_text().strip(), "output": "out/hello.blend"},
+            {"blend": "head.blend", "object": "Head", "audio": "hello.wav", "output": "out/hello.csv"}]
+    manifest = write_manifest(tmp_path, rows)
+    from blender_addon import batch
+
+    assert batch.main([str(manifest), "--quiet"]) == 0, (tmp_path / "jobs.json.report.json").read_text()
+    report = json.loads((tmp_path / "jobs.json.report.json").read_text())
+    assert all(j["frames"] > 0 and j["channels_mapped"] == 51 for j in report["jobs"])
