@@ -1,0 +1,91 @@
+"""Beyond the lips: blinks, gaze, brow emphasis, head motion and audio arousal for a take.
+
+``nonverbal_layers`` is what the decoder calls. Everything is simulated on a fixed 100 Hz grid
+in seconds and only then sampled at the frame times, so 24, 29.97 and 60 fps give the same
+motion; random choices come from ``numpy.random.Generator(PCG64(seed))`` split into one stream
+per part (blinks, gaze, head noise, beats, brows), so a take is reproducible for a seed and a
+change to one part's settings does not reshuffle the others. See docs/nonverbal.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+
+from ..types import PhoneTrack, Prosody
+from .cues import extract_cues, arousal_multiplier, dynamics_on, grid_for
+from .emphasis import brow_raises, emphasis_layer
+from .eyes import (EYE_RANGE_RAD, VOR_GAIN, blink_curve, blink_events, eye_layer, gaze_curve,
+                   gaze_events)
+from .head import head_track
+from .schedule import schedule_weights
+
+__all__ = ["NonverbalLayers", "nonverbal_layers", "schedule_weights"]
+
+WIDE_PER_BROW = 0.2  # eyes widen a little with a brow raise
+
+
+@dataclass(frozen=True)
+class NonverbalLayers:
+    eyes: np.ndarray  # (T, 52) eyeBlink*, eyeLook*, small eyeSquint/eyeWide; 0 elsewhere
+    emphasis: np.ndarray  # (T, 52) browInnerUp, browOuterUp* on accents; 0 elsewhere
+    head: np.ndarray  # (T, 3) pitch (+ looks down), yaw (+ turns left), roll (+ tilts left), rad
+    arousal: np.ndarray  # (T,) expression-intensity multiplier around 1 (about 0.73..1.38)
+    blinks: np.ndarray  # (K,) blink start times, seconds
+
+
+def nonverbal_layers(phones: PhoneTrack | None, prosody: Prosody, dynamics: Mapping[str, np.ndarray],
+                     fps: float, n_frames: int, seed: int, audio_arousal: bool = True) -> NonverbalLayers:
+    """Eyes, emphasis and head layers for ``n_frames`` frames at ``fps`` (frame i at i / fps).
+
+    ``dynamics`` maps DYNAMICS keys to per-frame arrays (T,) (scalars and missing keys fall back
+    sensibly). The arousal multiplier is already applied inside the head energy and the brow
+    raises; the decoder applies ``arousal`` to the expression layer only.
+    """
+    fps = float(fps)
+    if not np.isfinite(fps) or fps <= 0:
+        raise ValueError(f"nonverbal_layers: fps must be positive, got {fps}")
+    n_frames = int(n_frames)
+    if n_frames < 0:
+        raise ValueError(f"nonverbal_layers: n_frames must not be negative, got {n_frames}")
+    frame_t = np.arange(n_frames) / fps
+    duration = max(float(prosody.duration), float(phones.duration) if phones is not None else 0.0,
+                   n_frames / fps)
+    t = grid_for(duration)  # (N,) seconds, whole seconds long: the same for every fps
+    dyn = dynamics_on(dynamics, fps, n_frames, t)
+    cues = extract_cues(phones, prosody, t)
+
+    streams = np.random.Generator(np.random.PCG64(seed)).integers(0, 2**63 - 1, size=5)
+    rng_blink, rng_gaze, rng_noise, rng_beats, rng_brows = (np.random.Generator(np.random.PCG64(int(s)))
+                                                            for s in streams)
+    gain = arousal_multiplier(cues.arousal_score) if audio_arousal else np.ones(len(t))  # (N,)
+
+    pose, motion = head_track(cues, dyn, gain, rng_noise, rng_beats)  # (N, 3) each
+    brows = brow_raises(cues, dyn["expressiveness"], gain, rng_brows)  # (N, 3)
+
+    at = lambda key: (lambda x: float(np.interp(x, t, dyn[key])))  # noqa: E731
+    gaze_ev = gaze_events(float(t[-1]), at("gaze_aversion"), at("gaze_pitch"), rng_gaze)
+    jumps = np.hypot(*np.diff(np.vstack([np.zeros((1, 2)), gaze_ev.target]), axis=0).T)
+    blink_ev = blink_events(cues, dyn["blink_rate"], gaze_ev.start[jumps > 0.2], rng_blink)
+
+    # Sample at the frames.
+    on_frames = lambda x: np.interp(frame_t, t, x)  # noqa: E731
+    head = np.stack([on_frames(pose[:, k]) for k in range(3)], axis=1)  # (T, 3)
+    gaze = gaze_curve(gaze_ev, frame_t)  # (T, 2) yaw, pitch in eyeLook units
+    # Vestibulo-ocular reflex: the eyes counter-rotate against the head's motion to hold a target.
+    gaze[:, 0] -= VOR_GAIN * on_frames(motion[:, 1]) / EYE_RANGE_RAD
+    gaze[:, 1] -= VOR_GAIN * on_frames(motion[:, 0]) / EYE_RANGE_RAD
+    brow_f = np.stack([on_frames(brows[:, k]) for k in range(3)], axis=1)  # (T, 3)
+    blink = blink_curve(blink_ev, frame_t)  # (T,)
+    eyes = eye_layer(blink, gaze, WIDE_PER_BROW * brow_f[:, 0])
+    arousal = on_frames(gain) if audio_arousal else np.ones(n_frames)
+    end = n_frames / fps
+    return NonverbalLayers(
+        eyes=eyes.astype(np.float32),
+        emphasis=emphasis_layer(brow_f).astype(np.float32),
+        head=head.astype(np.float32),
+        arousal=arousal.astype(np.float32),
+        blinks=blink_ev.start[blink_ev.start < end].astype(np.float64),
+    )

@@ -1,0 +1,182 @@
+"""Blinks and gaze, rendered at the output frame times from events timed in seconds.
+
+Calibrated on the Live Link Face captures in ../shared/data (60 Hz neurosync takes): blinks last
+0.16-0.40 s (median about 0.23 s), close in about 70-90 ms and open in 120-220 ms; saccades take
+33-50 ms with a median amplitude of about 0.13 eyeLook units; fixations last 0.4-3 s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..arkit import INDEX, NUM_CHANNELS
+from .cues import GRID_DT, Cues, bump
+
+# Blinks
+BLINK_DEAD_S = 0.35  # no blink starts within this time of the previous start
+BLINK_RECOVERY_S = 0.6  # ... then the hazard ramps back up over this long
+BLINK_DURATION_MEDIAN_S = 0.24
+BLINK_DURATION_RANGE_S = (0.15, 0.40)
+BLINK_CLOSE_FRACTION = 0.33  # closing takes this share of the blink, holding 0.07, opening the rest
+BLINK_HOLD_FRACTION = 0.07
+BLINK_DOUBLE_P = 0.05  # chance that a blink is followed by a second one
+PAUSE_BLINK_GAIN = 2.0  # extra hazard (x base) just after a pause onset
+ACCENT_BLINK_GAIN = 0.8  # ... on an accent
+SACCADE_BLINK_GAIN = 1.5  # ... with a large gaze shift
+
+# Gaze (eyeLook units: 1.0 is about 0.6 rad of eye rotation)
+FIXATION_MEDIAN_S = 1.1
+FIXATION_RANGE_S = (0.4, 3.0)
+CONTACT_SCATTER = (0.06, 0.04)  # yaw, pitch std of small saccades around eye contact
+AWAY_YAW = (0.22, 0.45)
+AWAY_PITCH = (0.05, 0.30)  # look-aways drift down a little
+GAZE_PITCH_GAIN = 0.35  # gaze_pitch = -1 looks down by this much
+VOR_GAIN = 0.6  # share of the head's own motion the eyes cancel to hold the target
+EYE_RANGE_RAD = 0.6
+LID_FOLLOW = 0.3  # upper lid follows a downward gaze (eyeBlink per unit of eyeLookDown)
+
+
+@dataclass(frozen=True)
+class BlinkEvents:
+    start: np.ndarray  # (K,) seconds
+    duration: np.ndarray  # (K,) seconds
+    amplitude: np.ndarray  # (K,) 0..1
+
+
+def blink_events(cues: Cues, rate_per_min: np.ndarray, saccades: np.ndarray, rng: np.random.Generator) -> BlinkEvents:
+    """An inhomogeneous renewal process: base rate from the style, boosted at phrase boundaries,
+    accents and large gaze shifts, with a dead time and a soft recovery after each blink.
+    The boosts are normalised so the mean rate over the take follows ``blink_rate``."""
+    t = cues.t
+    boost = (PAUSE_BLINK_GAIN * bump(t, cues.pauses + 0.12, 1.0, 0.08, 0.25)
+             + ACCENT_BLINK_GAIN * bump(t, cues.accents + 0.05, cues.accent_strength, 0.06, 0.15)
+             + SACCADE_BLINK_GAIN * bump(t, saccades, 1.0, 0.03, 0.1))
+    shape = 1.0 + boost
+    shape /= shape.mean()
+    rate = np.asarray(rate_per_min, dtype=np.float64) / 60.0
+    # Intensity that yields the target rate despite the dead time (effective dead time about
+    # dead + recovery / 2): observed = lam / (1 + lam * dead_eff).
+    dead_eff = BLINK_DEAD_S + 0.5 * BLINK_RECOVERY_S
+    lam = rate / np.maximum(1.0 - rate * dead_eff, 0.15) * shape
+
+    starts, durs, amps = [], [], []
+    need = rng.exponential()
+    acc, last = 0.0, -1e9
+    i, n = 0, len(t)
+    while i < n:
+        since = t[i] - last
+        if since < BLINK_DEAD_S:
+            i += 1
+            continue
+        ramp = min((since - BLINK_DEAD_S) / BLINK_RECOVERY_S, 1.0)
+        acc += lam[i] * ramp * GRID_DT
+        if acc >= need:
+            d = float(np.clip(BLINK_DURATION_MEDIAN_S * np.exp(0.22 * rng.standard_normal()), *BLINK_DURATION_RANGE_S))
+            a = float(rng.uniform(0.85, 1.0))
+            starts.append(t[i]); durs.append(d); amps.append(a)
+            last = t[i]
+            if rng.uniform() < BLINK_DOUBLE_P:  # a quick second blink just after the first opens
+                t2 = t[i] + d + rng.uniform(0.05, 0.15)
+                starts.append(t2); durs.append(max(0.8 * d, BLINK_DURATION_RANGE_S[0])); amps.append(0.9 * a)
+                last = t2
+            acc, need = 0.0, rng.exponential()
+        i += 1
+    return BlinkEvents(np.array(starts), np.array(durs), np.array(amps))
+
+
+def blink_curve(events: BlinkEvents, times: np.ndarray) -> np.ndarray:
+    """(T,) eyelid closure: fast smooth close, short hold, slower opening."""
+    out = np.zeros(len(times))
+    frame_dt = float(np.median(np.diff(times))) if len(times) > 1 else 1.0
+    for s, d, a in zip(events.start, events.duration, events.amplitude):
+        lo, hi = np.searchsorted(times, [s, s + d])
+        x = (times[lo:hi] - s) / d
+        c, h = BLINK_CLOSE_FRACTION, BLINK_CLOSE_FRACTION + BLINK_HOLD_FRACTION
+        closing = 0.5 - 0.5 * np.cos(np.pi * np.clip(x / c, 0, 1))
+        u = np.clip((x - h) / (1.0 - h), 0, 1)
+        opening = (1 - u) ** 2 * (1 + 2 * u)
+        y = a * np.where(x < c, closing, np.where(x < h, 1.0, opening))
+        out[lo:hi] = np.maximum(out[lo:hi], y)
+        # At low fps a short blink may fall between frames: the frame nearest the closure holds it.
+        k = int(np.argmin(np.abs(times - (s + d * (c + h) / 2)))) if len(times) else 0
+        if len(times) and abs(times[k] - (s + d * (c + h) / 2)) <= frame_dt:
+            out[k] = max(out[k], 0.95 * a)
+    return out
+
+
+@dataclass(frozen=True)
+class GazeEvents:
+    start: np.ndarray  # (S,) saccade start times, seconds
+    duration: np.ndarray  # (S,)
+    target: np.ndarray  # (S, 2) yaw (+ = character's left), pitch (+ = down), eyeLook units
+    away: np.ndarray  # (S,) bool: a look-away rather than eye contact
+
+
+def gaze_events(t_end: float, aversion_at, pitch_bias_at, rng: np.random.Generator) -> GazeEvents:
+    """Fixations with small saccades around eye contact, and look-aways (more with aversion).
+
+    ``aversion_at(time)`` and ``pitch_bias_at(time)`` give the style's dynamics at a time."""
+    pos = np.array([0.0, -GAZE_PITCH_GAIN * float(pitch_bias_at(0.0))])  # start on contact
+    starts, durs, targets, aways = [0.0], [1e-3], [pos], [False]
+    now, away = 0.0, False
+    while now < t_end:
+        fix = float(np.clip(FIXATION_MEDIAN_S * np.exp(0.5 * rng.standard_normal()), *FIXATION_RANGE_S))
+        aversion = float(aversion_at(now))
+        if away:
+            fix *= 0.8 + 0.7 * aversion  # averted glances last longer when the style avoids contact
+        now += fix
+        draws = rng.uniform(size=4)
+        scatter = rng.standard_normal(2)
+        p_away = 0.10 + 0.55 * aversion
+        go_away = (draws[0] < p_away) if not away else (draws[0] < 0.25 * aversion)
+        if go_away:
+            side = 1.0 if draws[1] < 0.5 else -1.0
+            yaw = side * (AWAY_YAW[0] + (AWAY_YAW[1] - AWAY_YAW[0]) * draws[2])
+            pitch = AWAY_PITCH[0] + (AWAY_PITCH[1] - AWAY_PITCH[0]) * draws[3]
+            new = np.array([yaw, pitch]) * (0.8 + 0.4 * aversion)
+        else:
+            new = scatter * np.array(CONTACT_SCATTER)
+        new[1] += -GAZE_PITCH_GAIN * float(pitch_bias_at(now))
+        amp = float(np.hypot(*(new - pos)))
+        starts.append(now)
+        durs.append(float(np.clip(0.025 + 0.06 * amp, 0.03, 0.06)))  # main sequence: bigger is slower
+        targets.append(new)
+        aways.append(go_away)
+        pos, away = new, go_away
+    return GazeEvents(np.array(starts), np.array(durs), np.array(targets).reshape(-1, 2), np.array(aways, bool))
+
+
+def gaze_curve(events: GazeEvents, times: np.ndarray) -> np.ndarray:
+    """(T, 2) gaze yaw/pitch at ``times``: held fixations joined by minimum-jerk saccades."""
+    if len(events.start) == 0:
+        return np.zeros((len(times), 2))
+    k = np.searchsorted(events.start, times, side="right") - 1  # last saccade started, -1 before any
+    kk = np.maximum(k, 0)
+    targets = np.vstack([np.zeros((1, 2)), events.target])  # targets[j + 1] is where saccade j lands
+    before, after = targets[kk], targets[kk + 1]
+    x = np.clip((times - events.start[kk]) / events.duration[kk], 0, 1)
+    s = x ** 3 * (10 - 15 * x + 6 * x ** 2)
+    out = before + (after - before) * s[:, None]
+    out[k < 0] = 0.0
+    return out
+
+
+def eye_layer(blink: np.ndarray, gaze: np.ndarray, wide: np.ndarray) -> np.ndarray:
+    """(T, 52) ARKit eye channels from lid closure (T,), gaze yaw/pitch (T, 2) and eyeWide (T,)."""
+    out = np.zeros((len(blink), NUM_CHANNELS))
+    yaw, pitch = np.clip(gaze[:, 0], -1, 1), np.clip(gaze[:, 1], -1, 1)
+    left, right, down, up = np.maximum(yaw, 0), np.maximum(-yaw, 0), np.maximum(pitch, 0), np.maximum(-pitch, 0)
+    # Conjugate: looking to the character's left is "out" for the left eye and "in" for the right.
+    for name, v in (("eyeLookOutLeft", left), ("eyeLookInLeft", right), ("eyeLookInRight", left),
+                    ("eyeLookOutRight", right), ("eyeLookDownLeft", down), ("eyeLookDownRight", down),
+                    ("eyeLookUpLeft", up), ("eyeLookUpRight", up)):
+        out[:, INDEX[name]] = v
+    lid = LID_FOLLOW * down
+    closure = blink + lid * (1 - blink)
+    for side in ("Left", "Right"):
+        out[:, INDEX["eyeBlink" + side]] = np.clip(closure, 0, 1)
+        out[:, INDEX["eyeSquint" + side]] = 0.12 * blink  # the lower lid rises a little as the eye shuts
+        out[:, INDEX["eyeWide" + side]] = np.clip(wide * (1 - blink), 0, 1)
+    return out

@@ -1,0 +1,131 @@
+"""Head rotation (pitch, yaw, roll in radians) on the internal grid.
+
+Four parts, all scaled by the style's dynamics at each moment:
+- a slow wander (mean-reverting filtered noise, so it cannot drift) whose energy follows the
+  speech loudness;
+- beats: a small dip of the head on each pitch accent, leading it slightly;
+- nod and shake bursts (2-3 Hz pitch, 1.6-2.4 Hz yaw oscillation) started at accents and phrase
+  ends with a probability set by ``nod`` and ``shake``;
+- the pose bias (head_pitch/yaw/roll).
+Everything except the bias is gated by speech activity, so the head settles to the bias in long
+silences. The moving part is softly bounded, the pose clipped to the DYNAMICS ranges, and the
+angular speed limited in rad/s on the fixed grid (so the bound holds at any output fps).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .cues import GRID_DT, Cues, gaussian_smooth, one_pole
+
+AXES = ("pitch", "yaw", "roll")
+POSE_LIMITS = np.array([0.5, 0.6, 0.4])  # |pose| bound, radians (the DYNAMICS bias ranges)
+MOTION_LIMITS = np.array([0.2, 0.3, 0.12])  # |pose - bias| bound, radians
+MAX_SPEED = np.array([2.0, 2.5, 1.5])  # rad/s
+WANDER_STD = np.array([0.03, 0.045, 0.018])  # radians at head_motion = 1 while speaking
+WANDER_TAU_S = 1.2  # mean reversion of the wander
+BEAT_AMP = 0.045  # radians of pitch for a full-strength accent
+BEAT_SIDE = (0.3, 0.2)  # yaw, roll share of a beat (random sign)
+NOD_AMP, NOD_HZ, NOD_CYCLES = 0.055, (2.0, 3.0), (2.0, 3.5)
+SHAKE_AMP, SHAKE_HZ, SHAKE_CYCLES = 0.08, (1.6, 2.4), (2.0, 3.5)
+BURST_P = 0.85  # chance that a candidate moment starts a burst when nod (or shake) is 1
+ATTACK_S, RELEASE_S, ANTICIPATE_S = 0.15, 0.6, 0.2  # speech gate: rise, fall, lead before speech
+
+
+def head_track(cues: Cues, dyn: dict[str, np.ndarray], energy_gain: np.ndarray,
+               rng_noise: np.random.Generator, rng_beats: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Returns (pose (N, 3), motion (N, 3)): the head pose and its moving part (pose minus bias)."""
+    t = cues.t
+    n = len(t)
+    gate = np.maximum(one_pole(cues.activity, ATTACK_S, RELEASE_S),
+                      one_pole(cues.activity, ATTACK_S, ANTICIPATE_S, reverse=True))
+    energy = gaussian_smooth(cues.energy, 0.3)
+    drive = dyn["head_motion"] * energy_gain  # audio-driven energy: style x arousal
+
+    motion = np.zeros((n, 3))
+    motion += _wander(n, rng_noise) * WANDER_STD * ((0.4 + 0.6 * np.clip(energy, 0, 1)) * drive)[:, None]
+    motion += _beats(t, cues, dyn, drive, rng_beats)
+    motion += _bursts(t, cues, dyn, energy_gain, rng_beats)
+    motion *= gate[:, None]
+    motion = MOTION_LIMITS * np.tanh(motion / MOTION_LIMITS)
+
+    bias = np.stack([gaussian_smooth(dyn["head_" + a], 0.15) for a in AXES], axis=1)
+    pose = np.clip(bias + motion, -POSE_LIMITS, POSE_LIMITS)
+    pose = np.stack([_limit_speed(pose[:, k], MAX_SPEED[k]) for k in range(3)], axis=1)
+    return pose, pose - bias
+
+
+def _wander(n: int, rng: np.random.Generator) -> np.ndarray:
+    """(n, 3) unit-variance Ornstein-Uhlenbeck noise, low-passed twice: smooth and mean-reverting."""
+    noise = rng.standard_normal((n, 3))
+    a = np.exp(-GRID_DT / WANDER_TAU_S)
+    b = np.sqrt(1 - a * a)
+    x = np.empty((n, 3))
+    state = noise[0] if n else np.zeros(3)
+    for i in range(n):
+        state = a * state + b * noise[i]
+        x[i] = state
+    for _ in range(2):
+        x = np.stack([one_pole(x[:, k], 0.12) for k in range(3)], axis=1)
+    return x / 0.85  # the low-pass removes about 15% of the standard deviation
+
+
+def _beats(t, cues: Cues, dyn, drive, rng) -> np.ndarray:
+    out = np.zeros((len(t), 3))
+    for a, s in zip(cues.accents, cues.accent_strength):
+        side = rng.standard_normal(2)
+        i = min(int(round(a / GRID_DT)), len(t) - 1)
+        amp = BEAT_AMP * s * drive[i]
+        lo, hi = np.searchsorted(t, [a - 0.5, a + 0.8])
+        x = t[lo:hi] - (a - 0.05)  # the head leads the voice a little
+        dip = np.exp(-0.5 * (x / 0.11) ** 2) - 0.35 * np.exp(-0.5 * ((x - 0.25) / 0.13) ** 2)
+        out[lo:hi, 0] += amp * (1.0 + dyn["nod"][i]) * dip  # a nodder dips deeper on accents
+        out[lo:hi, 1] += amp * BEAT_SIDE[0] * side[0] * dip
+        out[lo:hi, 2] += amp * BEAT_SIDE[1] * side[1] * dip
+    return out
+
+
+def _bursts(t, cues: Cues, dyn, energy_gain, rng) -> np.ndarray:
+    """Nod (pitch) and shake (yaw) oscillation bursts at accents and phrase ends.
+
+    Every candidate draws the same random numbers whatever nod/shake are, so changing the style
+    changes which bursts happen, not the rest of the take."""
+    out = np.zeros((len(t), 3))
+    strong = cues.accents[cues.accent_strength > 0.2]
+    candidates = np.sort(np.concatenate([strong, cues.pauses]))
+    hm = np.sqrt(dyn["head_motion"]) * energy_gain
+    busy_until = {0: -1e9, 1: -1e9}
+    for c in candidates:
+        draws = rng.uniform(size=(2, 4))
+        i = min(int(round(c / GRID_DT)), len(t) - 1)
+        for axis, key, amp0, hz, cycles, u in ((0, "nod", NOD_AMP, NOD_HZ, NOD_CYCLES, draws[0]),
+                                              (1, "shake", SHAKE_AMP, SHAKE_HZ, SHAKE_CYCLES, draws[1])):
+            if c < busy_until[axis] or u[0] >= BURST_P * dyn[key][i]:
+                continue
+            f = hz[0] + (hz[1] - hz[0]) * u[1]
+            length = (cycles[0] + (cycles[1] - cycles[0]) * u[2]) / f
+            t0 = c - 0.1
+            lo, hi = np.searchsorted(t, [t0, t0 + length])
+            x = t[lo:hi] - t0
+            window = 0.5 - 0.5 * np.cos(2 * np.pi * x / length)
+            amp = amp0 * (0.8 + 0.4 * u[3]) * dyn[key][lo:hi] * hm[lo:hi]
+            sign = 1.0 if (axis == 0 or u[3] < 0.5) else -1.0  # a nod starts downwards
+            out[lo:hi, axis] += sign * amp * window * np.sin(2 * np.pi * f * x)
+            busy_until[axis] = t0 + length
+    return out
+
+
+def _limit_speed(x: np.ndarray, vmax: float) -> np.ndarray:
+    """Bound |dx/dt| by vmax: average of a forward and a backward slew limiter (zero-phase)."""
+    if len(x) < 2:
+        return x.copy()
+    step = vmax * GRID_DT
+
+    def run(v):
+        y = np.empty_like(v)
+        y[0] = v[0]
+        for i in range(1, len(v)):
+            y[i] = y[i - 1] + min(max(v[i] - y[i - 1], -step), step)
+        return y
+
+    return 0.5 * (run(x) + run(x[::-1])[::-1])
