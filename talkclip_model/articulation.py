@@ -1,0 +1,209 @@
+"""Phones -> mouth, jaw and tongue curves (the "lips" layer), at any frame rate.
+
+A dominance-blending coarticulation model (after Cohen & Massaro): every phone has a viseme
+target and a dominance that is flat over the phone and decays before it (anticipation) and after
+it (carry-over). Each frame takes the dominance-weighted mean of the nearby targets, so lips move
+toward the next sound early, nothing jitters, and weak phones (h, t, k) borrow their neighbours'
+lip shape. Hard articulatory constraints follow: lips seal on p/b/m and the lower lip meets the
+teeth on f/v, even when the phone is shorter than a frame. The model runs in continuous time, so
+24, 25, 29.97, 30 and 60 fps give the same motion sampled differently.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+
+from .arkit import INDEX, NUM_CHANNELS
+from .types import SILENCE, PhoneTrack, Prosody
+
+# Channels the lips layer writes.
+LIP_CHANNELS = (
+    "jawOpen", "mouthClose", "mouthFunnel", "mouthPucker", "mouthPressLeft", "mouthPressRight",
+    "mouthRollLower", "mouthRollUpper", "mouthLowerDownLeft", "mouthLowerDownRight",
+    "mouthUpperUpLeft", "mouthUpperUpRight", "mouthStretchLeft", "mouthStretchRight",
+    "mouthShrugLower", "mouthShrugUpper", "tongueOut",
+)
+_COLS = [INDEX[c] for c in LIP_CHANNELS]
+_JAW = LIP_CHANNELS.index("jawOpen")
+
+ANTICIPATION_S = 0.07  # how early a phone's dominance rises before its onset (time constant)
+CARRYOVER_S = 0.045  # how long it lingers after its offset
+NEIGHBOURS = 4  # phones either side considered per frame
+PAUSE_REST_S = 0.3  # pauses longer than this relax fully to rest
+
+
+def _v(jaw=0.0, close=0.0, funnel=0.0, pucker=0.0, press=0.0, roll_lower=0.0, roll_upper=0.0,
+       lower_down=0.0, upper_up=0.0, stretch=0.0, shrug_lower=0.0, shrug_upper=0.0, tongue=0.0):
+    return (jaw, close, funnel, pucker, press, press, roll_lower, roll_upper, lower_down, lower_down,
+            upper_up, upper_up, stretch, stretch, shrug_lower, shrug_upper, tongue)
+
+
+# phone -> (target over LIP_CHANNELS, lip dominance, jaw dominance)
+VISEMES: dict[str, tuple[tuple[float, ...], float, float]] = {
+    # bilabials: lips sealed, pressed before release
+    # bilabials: the seal itself is a contact constraint (enforce_contacts); the targets only
+    # bring the jaw up and press a little, so a closure does not bleed into the next vowel
+    "P": (_v(jaw=0.05, press=0.15, roll_lower=0.05, roll_upper=0.05), 0.6, 0.7),
+    "B": (_v(jaw=0.05, press=0.12, roll_lower=0.05, roll_upper=0.04), 0.6, 0.7),
+    "M": (_v(jaw=0.04, press=0.1, roll_lower=0.04, roll_upper=0.03), 0.6, 0.7),
+    # labiodentals: lower lip to upper teeth
+    "F": (_v(jaw=0.07, roll_lower=0.45, upper_up=0.25, shrug_upper=0.1), 0.95, 0.6),
+    "V": (_v(jaw=0.07, roll_lower=0.4, upper_up=0.22, shrug_upper=0.1), 0.95, 0.6),
+    # rounded
+    "W": (_v(jaw=0.08, funnel=0.25, pucker=0.7), 0.85, 0.5),
+    "UW": (_v(jaw=0.14, funnel=0.3, pucker=0.6), 0.75, 0.7),
+    "UH": (_v(jaw=0.2, funnel=0.3, pucker=0.4, lower_down=0.1), 0.7, 0.7),
+    "OW": (_v(jaw=0.32, funnel=0.5, pucker=0.3, lower_down=0.15), 0.75, 0.8),
+    "OY": (_v(jaw=0.3, funnel=0.45, pucker=0.2, lower_down=0.15), 0.7, 0.8),
+    "AO": (_v(jaw=0.42, funnel=0.4, pucker=0.1, lower_down=0.25), 0.7, 0.85),
+    "R": (_v(jaw=0.12, funnel=0.3, pucker=0.25), 0.5, 0.4),
+    "ER": (_v(jaw=0.18, funnel=0.3, pucker=0.2), 0.55, 0.6),
+    # postalveolars: protruded, slightly open lips
+    "SH": (_v(jaw=0.1, funnel=0.45, pucker=0.15, upper_up=0.25, lower_down=0.15), 0.65, 0.4),
+    "ZH": (_v(jaw=0.1, funnel=0.45, pucker=0.15, upper_up=0.25, lower_down=0.15), 0.65, 0.4),
+    "CH": (_v(jaw=0.1, funnel=0.4, pucker=0.15, upper_up=0.2, lower_down=0.15), 0.65, 0.4),
+    "JH": (_v(jaw=0.1, funnel=0.4, pucker=0.15, upper_up=0.2, lower_down=0.15), 0.65, 0.4),
+    # open and mid vowels
+    "AA": (_v(jaw=0.55, lower_down=0.35, upper_up=0.1), 0.45, 0.95),
+    "AE": (_v(jaw=0.45, lower_down=0.4, upper_up=0.15, stretch=0.15), 0.45, 0.95),
+    "AH": (_v(jaw=0.36, lower_down=0.25, upper_up=0.05), 0.35, 0.85),
+    "AW": (_v(jaw=0.48, funnel=0.15, lower_down=0.3, upper_up=0.05), 0.5, 0.95),
+    "AY": (_v(jaw=0.48, lower_down=0.35, upper_up=0.1, stretch=0.1), 0.45, 0.95),
+    "EH": (_v(jaw=0.32, lower_down=0.3, upper_up=0.1, stretch=0.15), 0.4, 0.85),
+    "EY": (_v(jaw=0.26, lower_down=0.25, upper_up=0.1, stretch=0.25), 0.4, 0.8),
+    "IH": (_v(jaw=0.18, lower_down=0.2, upper_up=0.1, stretch=0.2), 0.35, 0.7),
+    "IY": (_v(jaw=0.12, lower_down=0.15, upper_up=0.1, stretch=0.35), 0.45, 0.7),
+    # tongue-tip and back consonants: weak lips, mid jaw
+    "TH": (_v(jaw=0.12, lower_down=0.1, tongue=0.25), 0.3, 0.5),
+    "DH": (_v(jaw=0.12, lower_down=0.1, tongue=0.2), 0.3, 0.5),
+    "T": (_v(jaw=0.1, lower_down=0.1, stretch=0.1), 0.15, 0.35),
+    "D": (_v(jaw=0.1, lower_down=0.1, stretch=0.1), 0.15, 0.35),
+    "N": (_v(jaw=0.1, lower_down=0.08, stretch=0.08), 0.12, 0.35),
+    "S": (_v(jaw=0.06, lower_down=0.12, upper_up=0.1, stretch=0.2), 0.3, 0.5),
+    "Z": (_v(jaw=0.06, lower_down=0.12, upper_up=0.1, stretch=0.2), 0.3, 0.5),
+    "L": (_v(jaw=0.16, lower_down=0.12), 0.12, 0.4),
+    "Y": (_v(jaw=0.1, lower_down=0.1, stretch=0.25), 0.3, 0.4),
+    "K": (_v(jaw=0.14, lower_down=0.1), 0.1, 0.35),
+    "G": (_v(jaw=0.14, lower_down=0.1), 0.1, 0.35),
+    "NG": (_v(jaw=0.12, lower_down=0.08), 0.1, 0.35),
+    "HH": (_v(jaw=0.2, lower_down=0.1), 0.04, 0.1),
+    SILENCE: (_v(), 0.35, 0.35),
+}
+_REST = _v()
+BILABIALS = frozenset({"P", "B", "M"})
+LABIODENTALS = frozenset({"F", "V"})
+# Channels that loudness scales (opening), as opposed to closures and rounding.
+_OPENING = [LIP_CHANNELS.index(c) for c in ("jawOpen", "mouthLowerDownLeft", "mouthLowerDownRight",
+                                             "mouthUpperUpLeft", "mouthUpperUpRight")]
+
+
+def openness_target(phone: str) -> float:
+    """How open the jaw is for a phone (used by evaluation's timing-lag measure)."""
+    return VISEMES.get(phone, VISEMES[SILENCE])[0][_JAW]
+
+
+def _phone_tables(phones: PhoneTrack):
+    targets = np.array([VISEMES.get(p, VISEMES[SILENCE])[0] for p in phones.phones], dtype=np.float64)
+    lip_dom = np.array([VISEMES.get(p, VISEMES[SILENCE])[1] for p in phones.phones])
+    jaw_dom = np.array([VISEMES.get(p, VISEMES[SILENCE])[2] for p in phones.phones])
+    # Long pauses pull harder toward rest so the face relaxes; short ones barely interrupt.
+    dur = phones.ends - phones.starts
+    is_sil = np.array([p == SILENCE for p in phones.phones])
+    pause_weight = np.clip(dur / PAUSE_REST_S, 0.15, 1.5)
+    lip_dom = np.where(is_sil, lip_dom * pause_weight, lip_dom)
+    jaw_dom = np.where(is_sil, jaw_dom * pause_weight, jaw_dom)
+    return targets, lip_dom, jaw_dom
+
+
+def loudness_gain(prosody: Prosody | None, times: np.ndarray) -> np.ndarray:
+    """(T,) jaw-opening gain from loudness relative to the take's typical speech level."""
+    if prosody is None or len(prosody.loudness_db) == 0:
+        return np.ones(len(times))
+    level = prosody.at(times).astype(np.float64)
+    speech = prosody.loudness_db[prosody.loudness_db > np.percentile(prosody.loudness_db, 40)]
+    ref = float(np.median(speech)) if len(speech) else float(np.median(prosody.loudness_db))
+    return np.clip(1.0 + 0.02 * (level - ref), 0.7, 1.3)
+
+
+def articulate(phones: PhoneTrack, times: np.ndarray, prosody: Prosody | None = None,
+               articulation: np.ndarray | float = 1.0) -> np.ndarray:
+    """(T, 52) lips layer for the given frame times (seconds)."""
+    times = np.asarray(times, dtype=np.float64)
+    out = np.zeros((len(times), NUM_CHANNELS), dtype=np.float64)
+    if len(phones) == 0 or len(times) == 0:
+        return out
+    targets, lip_dom, jaw_dom = _phone_tables(phones)
+    starts, ends = phones.starts, phones.ends
+    # nearest phone per frame, then a window of neighbours around it
+    idx = np.clip(np.searchsorted(starts, times, side="right") - 1, 0, len(phones) - 1)
+    offsets = np.arange(-NEIGHBOURS, NEIGHBOURS + 1)
+    nb = np.clip(idx[:, None] + offsets[None, :], 0, len(phones) - 1)  # (T, K)
+    valid = (idx[:, None] + offsets[None, :] >= 0) & (idx[:, None] + offsets[None, :] < len(phones))
+    t = times[:, None]
+    before = np.maximum(starts[nb] - t, 0.0)  # time until the phone starts
+    after = np.maximum(t - ends[nb], 0.0)  # time since it ended
+    temporal = np.exp(-before / ANTICIPATION_S - after / CARRYOVER_S) * valid  # (T, K)
+    rest_weight = 1e-3
+    lips_w = temporal * lip_dom[nb]
+    jaw_w = temporal * jaw_dom[nb]
+    tgt = targets[nb]  # (T, K, C)
+    lip_part = (np.einsum("tk,tkc->tc", lips_w, tgt)) / (lips_w.sum(1, keepdims=True) + rest_weight)
+    jaw_part = (np.einsum("tk,tk->t", jaw_w, tgt[:, :, _JAW])) / (jaw_w.sum(1) + rest_weight)
+    values = lip_part
+    values[:, _JAW] = jaw_part
+    # loudness opens the jaw; the articulation strength scales all movement
+    gain = loudness_gain(prosody, times)
+    values[:, _OPENING] *= gain[:, None]
+    strength = np.broadcast_to(np.asarray(articulation, dtype=np.float64), (len(times),))
+    values *= strength[:, None]
+    out[:, _COLS] = values
+    return out
+
+
+def enforce_contacts(frames: np.ndarray, phones: PhoneTrack, times: np.ndarray, lips: np.ndarray) -> None:
+    """Make lips meet where the phones demand it, adjusting the lips layer in place.
+
+    ``frames`` is the combined face (all layers) before clipping; the correction goes into
+    ``lips`` (and ``frames``) so the layers still add up. Bilabials: mouthClose rises until the
+    lips seal against whatever the jaw (and held expression) does. Labiodentals: the lower lip
+    rolls in to meet the upper teeth.
+    """
+    from .evaluation import lip_aperture
+
+    close = INDEX["mouthClose"]
+    roll_lower = INDEX["mouthRollLower"]
+    for phone, s, e in zip(phones.phones, phones.starts, phones.ends):
+        if phone not in BILABIALS and phone not in LABIODENTALS:
+            continue
+        core = _core_frames(times, s, e)
+        if phone in BILABIALS:
+            for frame_ids, amount in ((core, 1.0),):
+                # lips stop parting (lower lip down / upper lip up), then close over the jaw gap
+                release = -frames[np.ix_(frame_ids, _PARTING)] * amount
+                frames[np.ix_(frame_ids, _PARTING)] += release
+                lips[np.ix_(frame_ids, _PARTING)] += release
+                gap = lip_aperture(frames[frame_ids]) + 0.02  # seal with a small margin
+                add = np.maximum(gap, 0.0) * amount
+                frames[frame_ids, close] += add
+                lips[frame_ids, close] += add
+        else:
+            need = np.maximum(0.35 - frames[core, roll_lower], 0.0)
+            frames[core, roll_lower] += need
+            lips[core, roll_lower] += need
+
+
+_PARTING = [INDEX[c] for c in ("mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft", "mouthUpperUpRight")]
+
+
+def _core_frames(times: np.ndarray, start: float, end: float) -> np.ndarray:
+    inside = np.nonzero((times >= start - 1e-9) & (times <= end + 1e-9))[0]
+    if len(inside):
+        return inside
+    return np.array([int(np.argmin(np.abs(times - 0.5 * (start + end))))])
+
+
+def articulation_summary(lips: np.ndarray) -> Mapping[str, float]:
+    """Peak values per lip channel (for logs and tests)."""
+    return {c: float(lips[:, INDEX[c]].max()) for c in LIP_CHANNELS}

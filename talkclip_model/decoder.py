@@ -1,0 +1,91 @@
+"""Phones + prosody + speaking style -> ExpressionTrack (52 ARKit channels + head rotation).
+
+The face is built from additive layers that stay separable for animators:
+  lips        mouth, jaw and tongue from the phones (articulation.py)
+  expression  the style's held expression, breathing with arousal and easing off the
+              articulators while speaking so the mouth stays readable
+  eyes        blinks and gaze (nonverbal)
+  emphasis    brow raises on pitch accents (nonverbal)
+``arkit`` is their clipped sum; contacts (p/b/m closures, f/v) are enforced on the sum and the
+correction is written back into the lips layer, so the layers still add up exactly.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from . import articulation
+from .arkit import ARTICULATION_CHANNELS, INDEX, NUM_CHANNELS
+from .types import DYNAMICS, SILENCE, ExpressionTrack, PhoneTrack, Prosody, SpeakingStyle
+
+# While speaking, the held expression on the articulators drops to this share so that, e.g.,
+# an angry press of the lips does not stop the mouth from opening on vowels.
+SPEECH_ARTICULATOR_SHARE = 0.35
+SPEAKING_SMOOTH_S = 0.12
+SCHEDULE_TRANSITION_S = 0.4
+LAYER_NAMES = ("lips", "expression", "eyes", "emphasis")
+_ARTIC_COLS = np.array([INDEX[c] for c in ARTICULATION_CHANNELS])
+
+
+def frame_count(duration: float, fps: float) -> int:
+    """Frames covering ``duration`` seconds at ``fps``: frame i is at i/fps, last at or before the end."""
+    return max(1, int(np.floor(duration * fps + 1e-6)) + 1)
+
+
+def speaking_curve(phones: PhoneTrack, times: np.ndarray) -> np.ndarray:
+    """(T,) 0..1: how much the speaker is talking around each frame (smoothed)."""
+    talking = np.zeros(len(times))
+    for p, s, e in zip(phones.phones, phones.starts, phones.ends):
+        if p != SILENCE:
+            talking[(times >= s) & (times < e)] = 1.0
+    if len(times) < 3:
+        return talking
+    step = float(times[1] - times[0])
+    half = max(1, int(round(SPEAKING_SMOOTH_S / step)))
+    kernel = np.hanning(2 * half + 1)
+    kernel /= kernel.sum()
+    return np.clip(np.convolve(talking, kernel, mode="same"), 0.0, 1.0)
+
+
+def style_curves(styles: Sequence[tuple[float, SpeakingStyle]], times: np.ndarray):
+    """Per-frame baseline (T, 52) and dynamics {name: (T,)} from a schedule of styles."""
+    if len(styles) == 1:
+        s = styles[0][1]
+        base = np.broadcast_to(s.arkit.astype(np.float64), (len(times), NUM_CHANNELS)).copy()
+        dyn = {k: np.full(len(times), float(s.dynamics[k])) for k in DYNAMICS}
+        return base, dyn
+    from .nonverbal import schedule_weights
+
+    weights = schedule_weights(times, [t for t, _ in styles], transition=SCHEDULE_TRANSITION_S)  # (T, K)
+    base = weights @ np.stack([s.arkit for _, s in styles]).astype(np.float64)
+    dyn = {k: weights @ np.array([s.dynamics[k] for _, s in styles], dtype=np.float64) for k in DYNAMICS}
+    return base, dyn
+
+
+def decode(phones: PhoneTrack, prosody: Prosody, style: SpeakingStyle, fps: float, seed: int = 0,
+           schedule: Sequence[tuple[float, SpeakingStyle]] = (), audio_arousal: bool = True) -> ExpressionTrack:
+    from .nonverbal import nonverbal_layers
+
+    n = frame_count(phones.duration, fps)
+    times = np.arange(n) / fps
+    styles = [(0.0, style)] + sorted(schedule, key=lambda x: x[0])
+    baseline, dynamics = style_curves(styles, times)
+
+    lips = articulation.articulate(phones, times, prosody, articulation=dynamics["articulation"])
+    extra = nonverbal_layers(phones, prosody, dynamics, fps, n, seed, audio_arousal=audio_arousal)
+
+    speaking = speaking_curve(phones, times)
+    expression = baseline * (dynamics["expressiveness"] * extra.arousal)[:, None]
+    damp = 1.0 - (1.0 - SPEECH_ARTICULATOR_SHARE) * speaking
+    expression[:, _ARTIC_COLS] *= damp[:, None]
+
+    layers = {"lips": lips, "expression": expression, "eyes": extra.eyes.astype(np.float64),
+              "emphasis": extra.emphasis.astype(np.float64)}
+    total = sum(layers.values())
+    articulation.enforce_contacts(total, phones, times, layers["lips"])
+    arkit = np.clip(total, 0.0, 1.0)
+    meta = {"layers": list(LAYER_NAMES), "blinks": [round(float(b), 3) for b in extra.blinks]}
+    return ExpressionTrack(fps=fps, arkit=arkit, head=extra.head, phones=phones,
+                           layers={k: v.astype(np.float32) for k, v in layers.items()}, meta=meta)

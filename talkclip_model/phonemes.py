@@ -1,0 +1,344 @@
+"""Phone timing with PocketSphinx: forced alignment when a transcript is given, phone
+recognition when not. Long recordings are cut at pauses and processed segment by segment.
+
+PocketSphinx 5 notes: alignment needs ``bestpath=False`` (the default config fails on the
+second pass); phone frames are 10 ms. Decoders are built once per process and reused.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .audio import SAMPLE_RATE, AudioClip, loudness_db
+from .errors import TalkclipError
+from .g2p import guess_pronunciation, normalise_transcript
+from .types import SILENCE, PhoneTrack
+
+FRAME_SECONDS = 0.01
+SEGMENT_TARGET_S = 25.0  # long audio is cut at pauses into pieces about this long
+SEGMENT_MAX_S = 45.0  # ... and never longer than this
+MIN_PAUSE_S = 0.25
+MAX_SPLIT_DEPTH = 3  # a failed alignment is retried on up to 2**3 pieces
+MIN_SPLIT_S = 2.0
+# Mismatch check: alignment score per frame vs free phone recognition score per frame.
+# Matched transcripts score within ~1.5x of free recognition, mismatched ones 4-6x worse.
+SUSPICIOUS_SCORE_PER_FRAME = -25.0
+MISMATCH_RATIO = 2.6
+
+# ARPAbet phones of the en-us model (stress-free). Anything else (noise, fillers) -> SIL.
+PHONES = (
+    "AA AE AH AO AW AY B CH D DH EH ER EY F G HH IH IY JH K L M N NG OW OY P R S SH T TH "
+    "UH UW V W Y Z ZH"
+).split()
+_PHONE_SET = frozenset(PHONES)
+
+# Phone-recognition settings, tuned on speech with reference alignments (see benchmarks/).
+PHONE_RECOGNITION_CONFIG = dict(lw=2.0, beam=1e-20, pbeam=1e-20)
+
+_lock = threading.Lock()
+_decoders: dict[str, object] = {}
+
+
+def _model_dir() -> str:
+    from pocketsphinx import get_model_path
+
+    return get_model_path()
+
+
+def _decoder(kind: str):
+    """Process-wide decoders: 'align' (forced alignment) and 'phones' (phone recognition)."""
+    if kind not in _decoders:
+        from pocketsphinx import Decoder
+
+        model = _model_dir()
+        common = dict(hmm=os.path.join(model, "en-us", "en-us"),
+                      dict=os.path.join(model, "en-us", "cmudict-en-us.dict"),
+                      loglevel="FATAL", bestpath=False)
+        try:
+            if kind == "align":
+                _decoders[kind] = Decoder(**common, lm=None)
+            else:
+                _decoders[kind] = Decoder(**common, allphone=os.path.join(model, "en-us", "en-us-phone.lm.bin"),
+                                          **PHONE_RECOGNITION_CONFIG)
+        except Exception as exc:
+            raise TalkclipError(f"PocketSphinx model in {model} could not be loaded ({exc})") from None
+    return _decoders[kind]
+
+
+@dataclass
+class _Segment:
+    start: int  # sample index
+    end: int
+    words: list[str]
+
+
+def phone_track(clip: AudioClip, transcript: str | None = None,
+                progress: Callable[[float], None] | None = None) -> PhoneTrack:
+    """Timed phones for ``clip``; forced alignment with a transcript, recognition without."""
+    report = progress or (lambda f: None)
+    notes: list[str] = []
+    pcm = clip.int16()
+    segments = split_at_pauses(clip)
+    words: list[str] = []
+    if transcript is not None:
+        words = normalise_transcript(transcript)
+        if not words:
+            notes.append("transcript has no words; recognising phones instead")
+    phones: list[tuple[str, float, float]] = []
+    word_times: list[tuple[str, float, float]] = []
+    source = "alignment" if words else "recognition"
+    if words:
+        with _lock:
+            oov = _ensure_pronunciations(words)
+        if oov:
+            shown = ", ".join(oov[:8]) + (f" and {len(oov) - 8} more" if len(oov) > 8 else "")
+            notes.append(f"not in the pronunciation dictionary, pronounced from spelling: {shown}")
+        _distribute_words(segments, words, clip)
+    total = max(sum(s.end - s.start for s in segments), 1)
+    done = 0
+    for seg in segments:
+        offset = seg.start / SAMPLE_RATE
+        chunk = pcm[seg.start:seg.end]
+        if words and seg.words:
+            seg_phones, seg_words, failed = _align_or_split(clip, seg, depth=0)
+            word_times += seg_words
+            for a, b in failed:
+                notes.append(f"alignment failed for {a:.1f}-{b:.1f} s; recognised phones there instead")
+            phones += seg_phones
+            done += seg.end - seg.start
+            report(done / total)
+            continue
+        else:
+            with _lock:
+                seg_phones = _recognise(chunk)
+        phones += [(p, s + offset, e + offset) for p, s, e in seg_phones]
+        done += seg.end - seg.start
+        report(done / total)
+    if words and word_times and len(segments) == 1:
+        _check_transcript_matches(pcm, phones, clip.source)
+    track = _to_track(phones, clip.duration, source, word_times, notes)
+    report(1.0)
+    return track
+
+
+def _align_or_split(clip: AudioClip, seg: _Segment, depth: int):
+    """Align a segment; if that fails, cut it at its middle pause and try the halves.
+
+    Returns (phones, words, failed spans) with absolute times. Pieces that still fail (or get
+    too short) are phone-recognised instead.
+    """
+    pcm = clip.int16()[seg.start:seg.end]
+    offset = seg.start / SAMPLE_RATE
+    with _lock:
+        result = _align(pcm, seg.words)
+    if result is not None:
+        seg_phones, seg_words = result
+        return ([(p, s + offset, e + offset) for p, s, e in seg_phones],
+                [(w, s + offset, e + offset) for w, s, e in seg_words], [])
+    halves = _split_in_two(clip, seg) if depth < MAX_SPLIT_DEPTH and len(seg.words) > 3 else None
+    if halves is None:
+        with _lock:
+            seg_phones = _recognise(pcm)
+        return [(p, s + offset, e + offset) for p, s, e in seg_phones], [], [(offset, seg.end / SAMPLE_RATE)]
+    phones, words, failed = [], [], []
+    for half in halves:
+        p, w, f = _align_or_split(clip, half, depth + 1)
+        phones += p; words += w; failed += f
+    return phones, words, failed
+
+
+def _split_in_two(clip: AudioClip, seg: _Segment):
+    """Cut at the longest pause in the middle half of the segment, sharing words by speech time."""
+    hop = int(FRAME_SECONDS * SAMPLE_RATE)
+    level = loudness_db(clip.samples[seg.start:seg.end])
+    quiet = pause_mask(level)
+    n = len(quiet)
+    if n * FRAME_SECONDS < 2 * MIN_SPLIT_S:
+        return None
+    lo, hi = n // 4, 3 * n // 4
+    best, best_len, run = None, 0, 0
+    for i in range(lo, hi):
+        run = run + 1 if quiet[i] else 0
+        if run > best_len:
+            best_len, best = run, i - run // 2
+    cut = seg.start + (best if best is not None and best_len >= 10 else n // 2) * hop
+    first, second = _Segment(seg.start, cut, []), _Segment(cut, seg.end, [])
+    speech_first = float(np.sum(~quiet[: (cut - seg.start) // hop]))
+    share = speech_first / max(float(np.sum(~quiet)), 1.0)
+    k = int(round(share * len(seg.words)))
+    first.words, second.words = seg.words[:k], seg.words[k:]
+    return [first, second]
+
+
+def _ensure_pronunciations(words: Sequence[str]) -> list[str]:
+    dec = _decoder("align")
+    missing = []
+    for w in dict.fromkeys(words):
+        if dec.lookup_word(w) is None:
+            pron = guess_pronunciation(w)
+            if pron:
+                dec.add_word(w, " ".join(pron), True)
+            missing.append(w)
+    return missing
+
+
+def _align(pcm: np.ndarray, words: Sequence[str]):
+    """Forced alignment of one segment: (phones, words) with times in seconds, or None."""
+    dec = _decoder("align")
+    text = " ".join(w for w in words if dec.lookup_word(w) is not None)
+    if not text:
+        return None
+    raw = pcm.tobytes()
+    try:
+        dec.set_align_text(text)
+        dec.start_utt()
+        dec.process_raw(raw, full_utt=True)
+        dec.end_utt()
+        if dec.hyp() is None:
+            return None
+        dec.set_alignment()
+        dec.start_utt()
+        dec.process_raw(raw, full_utt=True)
+        dec.end_utt()
+        alignment = dec.get_alignment()
+        if alignment is None:
+            return None
+        phones = [(p.name, p.start * FRAME_SECONDS, (p.start + p.duration) * FRAME_SECONDS, p.score)
+                  for p in alignment.phones()]
+        word_list = [(re.sub(r"\(\d+\)$", "", w.name), w.start * FRAME_SECONDS,
+                      (w.start + w.duration) * FRAME_SECONDS) for w in alignment.words()]
+    except RuntimeError:
+        return None
+    if not phones:
+        return None
+    _align.last_scores = [(s, e, sc) for _, s, e, sc in phones]
+    return [(n, s, e) for n, s, e, _ in phones], [w for w in word_list if w[0] != "<sil>"]
+
+
+def _recognise(pcm: np.ndarray) -> list[tuple[str, float, float]]:
+    dec = _decoder("phones")
+    dec.start_utt()
+    dec.process_raw(pcm.tobytes(), full_utt=True)
+    dec.end_utt()
+    return [(s.word, s.start_frame * FRAME_SECONDS, (s.end_frame + 1) * FRAME_SECONDS) for s in dec.seg()]
+
+
+def _recognition_score_per_frame(pcm: np.ndarray) -> float:
+    dec = _decoder("phones")
+    dec.start_utt()
+    dec.process_raw(pcm.tobytes(), full_utt=True)
+    dec.end_utt()
+    logmath = dec.get_logmath()
+    segs = list(dec.seg())
+    frames = sum(s.end_frame - s.start_frame + 1 for s in segs)
+    return sum(logmath.log(max(s.ascore, 1e-300)) for s in segs) / max(frames, 1)
+
+
+def _check_transcript_matches(pcm: np.ndarray, phones, source: str) -> None:
+    scores = getattr(_align, "last_scores", None)
+    if not scores:
+        return
+    frames = sum(max(e - s, FRAME_SECONDS) for s, e, _ in scores) / FRAME_SECONDS
+    per_frame = sum(sc for _, _, sc in scores) / max(frames, 1)
+    if per_frame > SUSPICIOUS_SCORE_PER_FRAME:
+        return
+    with _lock:
+        free = _recognition_score_per_frame(pcm)
+    if free < 0 and per_frame / free > MISMATCH_RATIO:
+        raise TalkclipError(f"{source}: the transcript does not match the audio (alignment scores "
+                            f"{per_frame / free:.1f}x worse than free recognition); check the text, "
+                            "or leave the transcript out")
+
+
+def _to_track(phones, duration, source, word_times, notes) -> PhoneTrack:
+    names, starts, ends = [], [], []
+    for name, s, e in phones:
+        label = name if name in _PHONE_SET else SILENCE
+        s, e = max(0.0, s), min(duration, max(e, s))
+        if e <= s:
+            continue
+        if names and label == SILENCE and names[-1] == SILENCE:
+            ends[-1] = e
+            continue
+        if starts and s < ends[-1]:
+            s = ends[-1]
+            if e <= s:
+                continue
+        if starts and s > ends[-1] + 1e-6:  # a gap between segments is silence
+            if names[-1] == SILENCE:
+                ends[-1] = s
+            else:
+                names.append(SILENCE); starts.append(ends[-1]); ends.append(s)
+        names.append(label); starts.append(s); ends.append(e)
+    if not names:
+        names, starts, ends = [SILENCE], [0.0], [duration]
+    if ends[-1] < duration - 1e-6:
+        if names[-1] == SILENCE:
+            ends[-1] = duration
+        else:
+            names.append(SILENCE); starts.append(ends[-1]); ends.append(duration)
+    return PhoneTrack(phones=names, starts=starts, ends=ends, duration=duration, source=source,
+                      words=[w for w, _, _ in word_times], word_starts=[s for _, s, _ in word_times],
+                      word_ends=[e for _, _, e in word_times], notes=notes)
+
+
+# --- segmentation -------------------------------------------------------------------------
+
+def pause_mask(level_db: np.ndarray) -> np.ndarray:
+    """(F,) True where a 10 ms frame is quiet enough to count as a pause."""
+    if len(level_db) == 0:
+        return np.zeros(0, bool)
+    lo, hi = np.percentile(level_db, 5), np.percentile(level_db, 95)
+    threshold = max(lo + 10.0, hi - 40.0)
+    return level_db < threshold
+
+
+def split_at_pauses(clip: AudioClip, target_s: float = SEGMENT_TARGET_S,
+                    max_s: float = SEGMENT_MAX_S) -> list[_Segment]:
+    """Cut a long clip at pauses into segments of about ``target_s`` (never over ``max_s``)."""
+    n = len(clip.samples)
+    if n <= max_s * SAMPLE_RATE:
+        return [_Segment(0, n, [])]
+    quiet = pause_mask(loudness_db(clip.samples))
+    hop = int(FRAME_SECONDS * SAMPLE_RATE)
+    # centres of pauses at least MIN_PAUSE_S long, with their lengths
+    pauses: list[tuple[int, int]] = []
+    run_start = None
+    for i, q in enumerate(np.append(quiet, False)):
+        if q and run_start is None:
+            run_start = i
+        elif not q and run_start is not None:
+            if (i - run_start) * FRAME_SECONDS >= MIN_PAUSE_S:
+                pauses.append(((run_start + i) // 2 * hop, i - run_start))
+            run_start = None
+    cuts = [0]
+    while n - cuts[-1] > max_s * SAMPLE_RATE:
+        lo = cuts[-1] + int(0.5 * target_s * SAMPLE_RATE)
+        hi = cuts[-1] + int(max_s * SAMPLE_RATE)
+        window = [(length, -abs(pos - (cuts[-1] + target_s * SAMPLE_RATE)), pos)
+                  for pos, length in pauses if lo <= pos <= hi]
+        cuts.append(max(window)[2] if window else cuts[-1] + int(target_s * SAMPLE_RATE))
+    cuts.append(n)
+    return [_Segment(a, b, []) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
+
+
+def _distribute_words(segments: list[_Segment], words: list[str], clip: AudioClip) -> None:
+    """Share the transcript's words among segments in proportion to their speech time."""
+    if len(segments) == 1:
+        segments[0].words = list(words)
+        return
+    quiet = pause_mask(loudness_db(clip.samples))
+    hop = int(FRAME_SECONDS * SAMPLE_RATE)
+    speech = np.array([np.sum(~quiet[s.start // hop:s.end // hop]) for s in segments], dtype=float)
+    share = np.cumsum(speech) / max(speech.sum(), 1)
+    bounds = np.round(share * len(words)).astype(int)
+    start = 0
+    for seg, end in zip(segments, bounds):
+        seg.words = words[start:end]
+        start = end
