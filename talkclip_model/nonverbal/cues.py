@@ -74,13 +74,14 @@ def one_pole(x: np.ndarray, tau_up: float, tau_down: float | None = None, revers
     tau_down = tau_up if tau_down is None else tau_down
     a_up = 1.0 - np.exp(-GRID_DT / max(tau_up, 1e-6))
     a_dn = 1.0 - np.exp(-GRID_DT / max(tau_down, 1e-6))
-    src = x[::-1] if reverse else x
-    out = np.empty(len(src))
+    src = (x[::-1] if reverse else x).tolist()  # plain floats: fast in a Python loop
+    out = []
     y = float(src[0]) if len(src) else 0.0
-    for i, v in enumerate(src):
+    for v in src:
         y += (a_up if v > y else a_dn) * (v - y)
-        out[i] = y
-    return out[::-1] if reverse else out
+        out.append(y)
+    arr = np.array(out, dtype=np.float64)
+    return arr[::-1] if reverse else arr
 
 
 def smoothstep(x: np.ndarray) -> np.ndarray:
@@ -179,14 +180,22 @@ def _prominence(loud, pitch, voicing, activity):
     if voiced.sum() >= 10:
         ref = float(np.median(pitch[voiced]))
         semitones[voiced] = 12.0 * np.log2(pitch[voiced] / ref)
-        semitones[voiced] = np.clip(semitones[voiced], -12.0, 12.0)  # octave errors
+        semitones[voiced] = _median5(np.clip(semitones[voiced], -12.0, 12.0))  # octave errors, spikes
         st_s = gaussian_smooth(semitones, 0.04, weights=voiced.astype(float) + 1e-6)
         st_base = gaussian_smooth(semitones, BASELINE_SIGMA_S, weights=voiced.astype(float) + 1e-6)
-        pitch_prom = np.where(voiced, np.maximum(st_s - st_base, 0.0) / 3.0, 0.0)
+        pitch_prom = np.where(voiced, np.clip(st_s - st_base, 0.0, 6.0) / 3.0, 0.0)
     else:
         pitch_prom = np.zeros(len(pitch))
     prom = (0.6 * np.maximum(loud_prom, 0.0) + 0.4 * pitch_prom) * activity
     return gaussian_smooth(prom, 0.05) * 2.0, semitones, voiced
+
+
+def _median5(x: np.ndarray) -> np.ndarray:
+    """Running median over 5 values (edges padded): removes single-frame pitch-tracker errors."""
+    if len(x) < 5:
+        return x
+    padded = np.concatenate([x[:1].repeat(2), x, x[-1:].repeat(2)])
+    return np.median(np.lib.stride_tricks.sliding_window_view(padded, 5), axis=1)
 
 
 def _pick_accents(t: np.ndarray, prom: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -61,10 +61,12 @@ def _wander(n: int, rng: np.random.Generator) -> np.ndarray:
     a = np.exp(-GRID_DT / WANDER_TAU_S)
     b = np.sqrt(1 - a * a)
     x = np.empty((n, 3))
-    state = noise[0] if n else np.zeros(3)
-    for i in range(n):
-        state = a * state + b * noise[i]
-        x[i] = state
+    for k in range(3):  # plain floats: much faster than numpy scalars in a loop
+        state, col = (float(noise[0, k]) if n else 0.0), []
+        for v in (b * noise[:, k]).tolist():
+            state = a * state + v
+            col.append(state)
+        x[:, k] = col
     for _ in range(2):
         x = np.stack([one_pole(x[:, k], 0.12) for k in range(3)], axis=1)
     return x / 0.85  # the low-pass removes about 15% of the standard deviation
@@ -120,12 +122,14 @@ def _limit_speed(x: np.ndarray, vmax: float) -> np.ndarray:
     if len(x) < 2:
         return x.copy()
     step = vmax * GRID_DT
+    if np.all(np.abs(np.diff(x)) <= step):
+        return x.copy()
 
     def run(v):
-        y = np.empty_like(v)
-        y[0] = v[0]
-        for i in range(1, len(v)):
-            y[i] = y[i - 1] + min(max(v[i] - y[i - 1], -step), step)
-        return y
+        y, out = float(v[0]), []
+        for target in v.tolist():
+            y += min(max(target - y, -step), step)
+            out.append(y)
+        return np.array(out)
 
     return 0.5 * (run(x) + run(x[::-1])[::-1])
