@@ -83,11 +83,9 @@ def eye_angles(arkit: np.ndarray) -> np.ndarray:
 
 
 def _snap_fps(fps: float) -> float:
-    """Measured rates within 0.2% of a common rate are that rate (30.006 -> 30)."""
-    for common in (23.976, 24.0, 25.0, 29.97, 30.0, 48.0, 50.0, 59.94, 60.0, 120.0):
-        if abs(fps - common) <= 0.002 * common:
-            return common
-    return round(fps, 3)
+    """A measured rate within 0.1% of a common rate is that rate (29.982 -> 29.97); the closest wins."""
+    common = min((23.976, 24.0, 25.0, 29.97, 30.0, 48.0, 50.0, 59.94, 60.0, 120.0), key=lambda c: abs(fps - c))
+    return common if abs(fps - common) <= 0.001 * common else round(fps, 3)
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -164,9 +162,9 @@ def read_livelink_csv(path, fps: float | None = None) -> ExpressionTrack:
     except (ValueError, IndexError) as exc:
         raise TalkclipError(f"{path}: bad timecode ({exc})") from None
     if fps is None:
-        dt = np.diff(times)
-        dt = dt[dt > 0]
-        fps = _snap_fps(1.0 / float(np.median(dt))) if len(dt) else float(base)
+        # the mean rate over the take keeps its duration right through dropped frames and jitter
+        span = float(times[-1] - times[0])
+        fps = _snap_fps((len(times) - 1) / span) if len(times) > 1 and span > 0 else float(base)
     known = {"timecode", "blendshapecount"} | {n.lower() for n in ARKIT_NAMES} | {h.lower() for h in LLF_HEAD}
     extra = {header[j]: table[:, where[header[j].lower()]].tolist()
              for j in numeric if header[j].lower() not in known}
@@ -203,6 +201,17 @@ def _record_for(track: ExpressionTrack) -> dict | None:
     return rec
 
 
+def _format_column(values) -> list[str]:
+    """Text of float32 values: 10 decimals as the app writes them (which reproduces the app's
+    own values exactly), or the shortest exact decimal where 10 decimals would lose bits."""
+    v32 = np.asarray(values, dtype=np.float32)
+    text = [VALUE_FORMAT.format(x) for x in v32.astype(np.float64).tolist()]
+    back = np.array(text, dtype=np.float64).astype(np.float32)
+    for i in np.flatnonzero(back != v32):
+        text[i] = np.format_float_positional(v32[i], unique=True, trim="0")
+    return text
+
+
 def livelink_rows(track: ExpressionTrack, start_seconds: float = 0.0, progress: Progress | None = None):
     """Yield the CSV header then one list of strings per frame."""
     rec = _record_for(track)
@@ -235,8 +244,7 @@ def livelink_rows(track: ExpressionTrack, start_seconds: float = 0.0, progress: 
         if h in ("timecode", "blendshapecount"):
             columns.append(None)
         elif h in by_name:
-            # values are float32 in ARKit; printing the float32 exactly reproduces the app's text
-            columns.append(np.asarray(by_name[h], dtype=np.float32).astype(np.float64).tolist())
+            columns.append(_format_column(by_name[h]))
         else:
             raise TalkclipError(f"cannot write Live Link Face column {h!r}: no values for it")
     yield header
@@ -250,7 +258,7 @@ def livelink_rows(track: ExpressionTrack, start_seconds: float = 0.0, progress: 
             elif h == "blendshapecount":
                 row.append(count)
             else:
-                row.append(VALUE_FORMAT.format(c[i]))
+                row.append(c[i])
         yield row
         if progress is not None and (i % step == 0 or i == n - 1):
             progress((i + 1) / n)
