@@ -152,6 +152,8 @@ def add_animation(character, track: ExpressionTrack, out, profile: Profile | str
     character, out = Path(character), Path(out)
     if out.suffix.lower() != ".glb":
         raise TalkclipError(f"{out}: glTF output must be a .glb file")
+    if out.exists() and out.resolve() == character.resolve():
+        raise TalkclipError(f"{out}: is the input character; write the animated copy to another file")
     doc, binary = read_glb(character)
     nodes = morph_nodes(doc)
     if not nodes:
