@@ -253,18 +253,26 @@ def test_nodding_and_shaking(take):
     assert max(nod_yaw_ratio) < 1.5, nod_yaw_ratio  # nodding is pitch, not yaw
 
 
-def test_nod_follows_dynamics_over_time(take):
+def test_schedule_switches_nodding_within_its_window(take):
+    """The decoder's way: per-frame dynamics blended from a schedule of two styles."""
     phones, pros = take
     fps = 30.0
     n = int(round(pros.duration * fps))
+    switch, transition = 12.0, 0.4
+    weights = schedule_weights(np.arange(n) / fps, [0.0, switch], transition)  # (T, 2)
     dyn = dynamics(n)
-    dyn["nod"] = np.where(np.arange(n) < n // 2, 0.0, 1.0)
-    head = nonverbal_layers(phones, pros, dyn, fps, n, 0).head
-    plain = nonverbal_layers(phones, pros, dynamics(n), fps, n, 0).head
-    h = n // 2
-    # The first half matches the plain take away from the switch; the second half nods.
-    assert np.abs(head[: h - 60] - plain[: h - 60]).max() < 1e-6
-    assert band_energy(head[h:, 0], fps) > 3 * band_energy(plain[h:, 0], fps)
+    dyn["nod"] = weights @ np.array([0.0, 1.0])
+    dyn["blink_rate"] = weights @ np.array([10.0, 45.0])
+    nodding = nonverbal_layers(phones, pros, dyn, fps, n, 0)
+    plain = nonverbal_layers(phones, pros, dynamics(n, blink_rate=10.0), fps, n, 0)
+    i = int(switch * fps)
+    # Before the switch the head is the calm take's; after it, it nods.
+    np.testing.assert_array_equal(nodding.head[:i], plain.head[:i])
+    j = int((switch + transition) * fps)
+    assert band_energy(nodding.head[j:, 0], fps) > 3 * band_energy(plain.head[j:, 0], fps)
+    rate_before = np.sum(nodding.blinks < switch) / switch
+    rate_after = np.sum(nodding.blinks >= switch + transition) / (n / fps - switch - transition)
+    assert rate_after > rate_before
 
 
 def test_head_returns_to_bias_in_silence(take):
@@ -331,8 +339,8 @@ def test_brows_rise_on_accented_vowels(take):
     fps = 60.0
     layers, n = run(take, fps=fps, seed=1)
     brow = layers.emphasis[:, INDEX["browInnerUp"]]
-    peaks = [i for i in range(1, n - 1) if brow[i] > 0.08 and brow[i] >= brow[i - 1] and brow[i] > brow[i + 1]]
-    assert len(peaks) >= 5
+    peaks = [i for i in range(1, n - 1) if brow[i] > 0.05 and brow[i] >= brow[i - 1] and brow[i] > brow[i + 1]]
+    assert len(peaks) >= 4
     vowels = [(s, e) for p, s, e in zip(phones.phones, phones.starts, phones.ends)
               if p in {"AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW"}]
     near = [any(s - 0.2 <= i / fps <= e + 0.2 for s, e in vowels) for i in peaks]

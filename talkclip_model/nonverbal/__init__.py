@@ -57,6 +57,7 @@ def nonverbal_layers(phones: PhoneTrack | None, prosody: Prosody, dynamics: Mapp
     dyn = dynamics_on(dynamics, fps, n_frames, t)
     cues = extract_cues(phones, prosody, t)
 
+    seed = int(seed) % 2**64  # PCG64 wants a non-negative seed; a negative one still works
     streams = np.random.Generator(np.random.PCG64(seed)).integers(0, 2**63 - 1, size=5)
     rng_blink, rng_gaze, rng_noise, rng_beats, rng_brows = (np.random.Generator(np.random.PCG64(int(s)))
                                                             for s in streams)

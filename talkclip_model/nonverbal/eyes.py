@@ -100,8 +100,10 @@ def blink_curve(events: BlinkEvents, times: np.ndarray) -> np.ndarray:
         y = a * np.where(x < c, closing, np.where(x < h, 1.0, opening))
         out[lo:hi] = np.maximum(out[lo:hi], y)
         # At low fps a short blink may fall between frames: the frame nearest the closure holds it.
-        k = int(np.argmin(np.abs(times - (s + d * (c + h) / 2)))) if len(times) else 0
-        if len(times) and abs(times[k] - (s + d * (c + h) / 2)) <= frame_dt:
+        mid = s + d * (c + h) / 2
+        k = int(np.clip(np.searchsorted(times, mid), 1, max(len(times) - 1, 1)))
+        k = k - 1 if k >= len(times) or abs(times[k - 1] - mid) <= abs(times[k] - mid) else k
+        if len(times) and abs(times[k] - mid) <= frame_dt:
             out[k] = max(out[k], 0.95 * a)
     return out
 
