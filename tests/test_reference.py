@@ -1,0 +1,93 @@
+"""Reference takes: a SpeakingStyle from real captures, blink/head statistics, mixing with prompts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import shared
+from exporters.reference import count_blinks, mix_styles, style_from_capture, style_from_track
+from talkclip_model.arkit import INDEX
+from talkclip_model.errors import TalkclipError
+from talkclip_model.types import ExpressionTrack, SpeakingStyle
+
+
+def synthetic(seconds=60.0, fps=30.0, blinks=12, head_amp=0.0, smile=0.4, seed=0):
+    n = int(seconds * fps)
+    rng = np.random.default_rng(seed)
+    a = np.zeros((n, 52), np.float32)
+    a[:, INDEX["mouthSmileLeft"]] = a[:, INDEX["mouthSmileRight"]] = smile
+    a[:, INDEX["jawOpen"]] = np.clip(0.3 * np.abs(np.sin(np.arange(n) / fps * 9)), 0, 1)
+    for k in range(blinks):  # 5-frame blinks, evenly spread, with a little noise
+        i = int((k + 0.5) * n / blinks)
+        a[i: i + 5, [INDEX["eyeBlinkLeft"], INDEX["eyeBlinkRight"]]] = 0.9
+    a += rng.uniform(0, 0.02, a.shape).astype(np.float32)
+    t = np.arange(n) / fps
+    head = np.stack([head_amp * np.sin(2 * np.pi * 0.7 * t) + 0.1, np.zeros(n), np.zeros(n)], axis=1)
+    return ExpressionTrack(fps=fps, arkit=np.clip(a, 0, 1), head=head)
+
+
+def test_held_expression_blinks_and_articulation():
+    track = synthetic(blinks=12)
+    style = style_from_track(track, prompt="take")
+    assert style.get("mouthSmileLeft") == pytest.approx(0.41, abs=0.015)
+    assert style.get("eyeBlinkLeft") < 0.05  # blinks are not held
+    # articulation channels: the rest position (20th percentile), well below the mean
+    assert style.get("jawOpen") < 0.6 * float(track.channel("jawOpen").mean())
+    assert style.dynamics["blink_rate"] == pytest.approx(12.0)
+    assert style.dynamics["head_motion"] == pytest.approx(0.0, abs=1e-3)  # recorded, motionless head
+
+
+def test_head_statistics_only_when_recorded():
+    still = style_from_track(synthetic(head_amp=0.0))
+    moving = style_from_track(synthetic(head_amp=0.15))
+    assert still.dynamics["head_pitch"] == pytest.approx(0.1, abs=1e-3)
+    assert moving.dynamics["head_motion"] > 1.5 > still.dynamics["head_motion"]
+    assert moving.dynamics["nod"] > still.dynamics["nod"]
+    zero_head = ExpressionTrack(fps=30, arkit=synthetic().arkit, head=np.zeros((1800, 3)))
+    assert style_from_track(zero_head).dynamics["head_motion"] == 1.0  # unknown -> default
+
+
+def test_count_blinks_needs_reopening():
+    fps = 30.0
+    x = np.zeros(300, np.float32)
+    x[10:15] = 0.9
+    x[40:45] = 0.9
+    x[45:47] = 0.45  # half-open, then closed again: still one blink
+    x[47:50] = 0.9
+    assert count_blinks(x, fps) == 2
+
+
+def test_real_captures_differ_where_they_should():
+    fearful = style_from_capture(shared("livelink_face_neurosync", "Fearful_MySlate_161_iPhone_cal.csv.gz"))
+    neutral = style_from_capture(shared("livelink_face_neurosync", "Neutral_default_Happy.csv.gz"))
+    rom = style_from_capture(shared("livelink_face_alexdjulin", "alex_rom_3.csv.gz"))
+    assert fearful.get("eyeWideLeft") > neutral.get("eyeWideLeft") + 0.2
+    assert fearful.dynamics["expressiveness"] > 2 * neutral.dynamics["expressiveness"]
+    assert rom.dynamics["articulation"] > 3 * neutral.dynamics["articulation"]  # range-of-motion jaw
+    assert 5 <= rom.dynamics["blink_rate"] <= 40
+    assert neutral.prompt == "like Neutral_default_Happy.csv.gz"
+    again = SpeakingStyle.from_json(fearful.to_json())  # the style stays readable, editable JSON
+    np.testing.assert_allclose(again.arkit, fearful.arkit, atol=1e-4)
+
+
+def test_mix_styles():
+    a = SpeakingStyle(arkit=np.full(52, 0.8), dynamics={"blink_rate": 30}, prompt="take")
+    b = SpeakingStyle(arkit=np.zeros(52), dynamics={"blink_rate": 10}, prompt="calm")
+    mixed = mix_styles([(a, 0.75), (b, 0.25)])
+    assert mixed.get("jawOpen") == pytest.approx(0.6)
+    assert mixed.dynamics["blink_rate"] == pytest.approx(25)
+    assert mixed.prompt == '0.75*"take" + 0.25*"calm"'
+    clamped = mix_styles([(a, 5.0), (b, -1.0)])  # weights clamped to 0..1
+    np.testing.assert_allclose(clamped.arkit, a.arkit)
+    with pytest.raises(TalkclipError, match="all zero"):
+        mix_styles([(a, 0), (b, 0)])
+    with pytest.raises(TalkclipError, match="finite"):
+        mix_styles([(a, float("nan"))])
+    with pytest.raises(TalkclipError, match="at least one"):
+        mix_styles([])
+
+
+def test_too_short_take():
+    with pytest.raises(TalkclipError, match="at least 2 frames"):
+        style_from_track(ExpressionTrack(fps=30, arkit=np.zeros((1, 52)), head=np.zeros((1, 3))))
