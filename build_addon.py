@@ -189,8 +189,9 @@ def stage_wheels(stage: Path, platforms: list[str], cache: Path) -> list[str]:
 
 
 def stage_encoder_model(stage: Path) -> None:
-    """The MiniLM ONNX export, when the style module has cached one (else the add-on exports or
-    finds it at run time)."""
+    """The MiniLM ONNX export and its hash manifest, when the style module has cached them; the
+    add-on seeds its cache folder with them (preferences.prepare_cache), as Blender has no torch
+    to export one."""
     try:
         from talkclip_model.style import encoders  # this script sits beside the package
 
@@ -201,9 +202,14 @@ def stage_encoder_model(stage: Path) -> None:
     if not onnx.is_file():
         log(f"notice: no MiniLM ONNX export at {onnx}; not bundled (run `talkclip style` once to create it)")
         return
-    dst = stage / "models" / onnx.name
+    manifest = onnx.with_suffix(".json")  # the encoder checks the ONNX against this
+    if not manifest.is_file():
+        log(f"notice: {manifest} missing; text-encoder ONNX not bundled")
+        return
+    dst = stage / "models" / "encoders" / onnx.name
     dst.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(onnx, dst)
+    shutil.copy2(manifest, dst.with_suffix(".json"))
     log(f"bundled text encoder {dst.relative_to(stage)} ({dst.stat().st_size / 1e6:.0f} MB)")
 
 

@@ -39,6 +39,9 @@ class PipelineCache:
 
     def get(self):
         if self._pipeline is None:
+            from . import preferences
+
+            preferences.prepare_cache()
             pipeline = _deps.module("talkclip_model.pipeline")
             self._pipeline = pipeline.Pipeline(encoder=self.encoder, providers=self.providers)
         return self._pipeline

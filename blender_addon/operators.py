@@ -28,6 +28,7 @@ class Cancelled(Exception):
 
 def get_pipeline(context=None) -> tuple[object, list[str]]:
     """The shared Pipeline for the current preferences, and warnings (e.g. no CUDA)."""
+    preferences.prepare_cache(context)
     encoder, providers = preferences.pipeline_settings(context)
     warnings = []
     if providers and "CUDAExecutionProvider" in providers:

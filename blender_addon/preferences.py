@@ -3,20 +3,24 @@ so the same code works as ``blender_addon`` (repository) and ``bl_ext.<repo>.tal
 
 from __future__ import annotations
 
-import tempfile
+import os
+import shutil
 from pathlib import Path
 
 import bpy
 
 ADDON_ID = __package__
+CACHE_ENV = "TALKCLIP_CACHE"  # read by talkclip_model.style.encoders.cache_dir()
+BUNDLED_MODELS = Path(__file__).resolve().parent / "models"  # written by build_addon.py
 
 
-def default_cache_dir() -> Path:
-    """Cache under the extension's user folder (never inside the add-on folder)."""
+def default_cache_dir() -> Path | None:
+    """Cache under the extension's user folder (never inside the add-on folder); None when
+    running from the repository, where talkclip's own default cache applies."""
     try:
         return Path(bpy.utils.extension_path_user(ADDON_ID, path="cache", create=True))
-    except (ValueError, RuntimeError, TypeError):  # not installed as an extension (repository, tests)
-        return Path(tempfile.gettempdir()) / "talkclip-cache"
+    except (ValueError, RuntimeError, TypeError, OSError):  # not installed as an extension
+        return None
 
 
 class TalkclipPreferences(bpy.types.AddonPreferences):
@@ -45,7 +49,7 @@ class TalkclipPreferences(bpy.types.AddonPreferences):
         layout.prop(self, "device")
         layout.prop(self, "cache_dir")
         if not self.cache_dir:
-            layout.label(text=f"Default: {default_cache_dir()}", icon="INFO")
+            layout.label(text=f"Default: {default_cache_dir() or 'talkclip user cache'}", icon="INFO")
 
 
 def get(context=None):
@@ -55,11 +59,30 @@ def get(context=None):
     return addon.preferences if addon else None
 
 
-def cache_dir(context=None) -> Path:
+def cache_dir(context=None) -> Path | None:
     prefs = get(context)
     if prefs is not None and prefs.cache_dir:
         return Path(bpy.path.abspath(prefs.cache_dir))
     return default_cache_dir()
+
+
+def prepare_cache(context=None) -> Path | None:
+    """Point the model cache at the preference / the extension's user folder (unless the user
+    set TALKCLIP_CACHE) and seed it with the bundled text-encoder export, once."""
+    folder = cache_dir(context)
+    if folder is None:
+        return None
+    os.environ.setdefault(CACHE_ENV, str(folder))
+    target = Path(os.environ[CACHE_ENV]) / "encoders"
+    for onnx in sorted(BUNDLED_MODELS.glob("encoders/*.onnx")):
+        for src in (onnx, onnx.with_suffix(".json")):
+            dst = target / src.name
+            if src.is_file() and not dst.is_file():
+                target.mkdir(parents=True, exist_ok=True)
+                tmp = dst.with_name(dst.name + ".part")
+                shutil.copyfile(src, tmp)
+                os.replace(tmp, dst)
+    return folder
 
 
 def pipeline_settings(context=None) -> tuple[str | None, list[str] | None]:

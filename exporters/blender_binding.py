@@ -14,8 +14,10 @@ target may mix channels; ``values(track)`` gives the (T, K) curves to key, clipp
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -127,12 +129,24 @@ def _from_retarget(target_names: Sequence[str], profile: str | None):
 def bind(target_names: Sequence[str], profile: str | None = None) -> ChannelBinding:
     """The binding for a character whose shape keys are ``target_names``.
 
-    ``profile`` names a retarget profile; None or "auto" detects the best one. Raises
-    TalkclipError when nothing maps.
+    ``profile`` names a retarget profile (or a profile JSON path); None or "auto" detects the
+    best one. Raises TalkclipError when nothing maps. Results are cached per name list, as
+    detection reads every shipped profile.
     """
-    names = [str(n) for n in target_names]
     if profile in ("", "auto"):
         profile = None
+    if profile is not None and Path(profile).suffix.lower() == ".json":
+        return _bind_uncached(tuple(str(n) for n in target_names), profile)  # the file may change
+    return _bind_cached(tuple(str(n) for n in target_names), profile)
+
+
+@functools.lru_cache(maxsize=32)
+def _bind_cached(names: tuple[str, ...], profile: str | None) -> ChannelBinding:
+    return _bind_uncached(names, profile)
+
+
+def _bind_uncached(names: tuple[str, ...], profile: str | None) -> ChannelBinding:
+    names = list(names)
     binding = _from_retarget(names, profile) if profile != "arkit-names" else None
     if binding is None:
         if profile not in (None, "arkit-names"):

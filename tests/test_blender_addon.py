@@ -1,0 +1,188 @@
+"""The add-on registered from the repository: operators on good and bad input (reports, never
+tracebacks, never lost animation), sound-strip audio, the worker thread's progress and cancel."""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+import numpy as np
+import pytest
+
+bpy = pytest.importorskip("bpy")
+
+import blender_addon  # noqa: E402
+from blender_addon import operators, panel  # noqa: E402
+from conftest import EXAMPLES  # noqa: E402
+from test_blender_bake import build_face, empty_scene, fcurve_of, keyed, mesh_object, synthetic_track  # noqa: E402
+
+pytestmark = pytest.mark.bpy
+
+
+class FakePipeline:
+    """Stands in for talkclip_model.pipeline.Pipeline: a fixed track, records its calls."""
+
+    def __init__(self, frames: int = 40, delay: float = 0.0):
+        self.calls = []
+        self.frames, self.delay = frames, delay
+
+    def generate(self, audio, options, progress=None):
+        self.calls.append((audio, options))
+        for i in range(5):
+            if progress:
+                progress("phonemes", i / 4)
+            time.sleep(self.delay)
+        return synthetic_track(self.frames, fps=options.fps, seed=len(self.calls))
+
+    def style(self, prompt, intensity=1.0):
+        from talkclip_model.types import SpeakingStyle
+
+        arkit = np.zeros(52, np.float32)
+        arkit[23] = 0.6 * intensity  # mouthSmileLeft
+        return SpeakingStyle(arkit=arkit, prompt=prompt or "")
+
+
+@pytest.fixture
+def addon(monkeypatch):
+    empty_scene()
+    blender_addon.register()
+    fake = FakePipeline()
+    monkeypatch.setattr(operators, "get_pipeline", lambda context=None: (fake, []))
+    yield fake
+    blender_addon.unregister()
+
+
+@pytest.fixture
+def wav(tmp_path):
+    path = tmp_path / "line07.wav"
+    shutil.copy(EXAMPLES / "hello.wav", path)
+    return path
+
+
+def test_generate_bakes_a_new_action_per_take(addon, wav):
+    scene = bpy.context.scene
+    face = build_face()
+    s = scene.talkclip
+    s.target = face
+    s.audio_path = str(wav)
+    s.prompt = "calm"
+    s.edits.add().text = "smiling"
+    scene.frame_current = 7
+    assert bpy.ops.talkclip.generate() == {"FINISHED"}
+    assert bpy.ops.talkclip.generate() == {"FINISHED"}
+    audio, options = addon.calls[0]
+    assert audio == wav and options.fps == 30 and options.prompt == '"calm" + 0.5*"smiling"'
+    ad = face.data.shape_keys.animation_data
+    assert ad.action.name == "TalkCLIP_line07.001"
+    assert [t.strips[0].action.name for t in ad.nla_tracks] == ["TalkCLIP_line07"]
+    frames, values = keyed(fcurve_of(ad.action, "jawOpen"))
+    assert frames[0] == 7
+    np.testing.assert_allclose(values, synthetic_track(40, seed=2).channel("jawOpen"), atol=1e-6)
+
+
+def test_sound_strip_gives_audio_and_start_frame(addon, wav):
+    scene = bpy.context.scene
+    face = build_face()
+    scene.sequence_editor_create()
+    scene.sequence_editor.strips.new_sound("Dialogue", str(wav), 1, 25)
+    scene.timeline_markers.new("style: furious", frame=55)
+    s = scene.talkclip
+    s.target, s.audio_source, s.sound_strip = face, "STRIP", "Dialogue"
+    req = operators.gather_request(bpy.context)
+    assert req.audio == wav and req.start_frame == 25 and req.take == "line07"
+    assert req.schedule == [(1.0, "furious")]
+    s.use_start_frame, s.start_frame = True, 3
+    assert operators.gather_request(bpy.context).start_frame == 3
+    assert bpy.ops.talkclip.generate() == {"FINISHED"}
+
+
+@pytest.mark.parametrize("case,message", [
+    ("nothing", "no object selected"),
+    ("plain", "has no shape keys"),
+    ("nomatch", "matches"),
+    ("noaudio", "does not exist"),
+    ("codec", "unsupported audio format"),
+    ("nostrip", "no sound strip chosen"),
+])
+def test_bad_input_is_a_one_line_report(addon, wav, tmp_path, case, message):
+    scene = bpy.context.scene
+    s = scene.talkclip
+    s.audio_path = str(wav)
+    if case == "plain":
+        s.target = mesh_object("Plain", np.zeros((3, 3)), [(0, 1, 2)])
+    elif case == "nomatch":
+        s.target = build_face(["Smile_custom", "Frown_custom"], name="Odd")
+    elif case != "nothing":
+        s.target = build_face()
+    if case == "noaudio":
+        s.audio_path = str(tmp_path / "missing.wav")
+    if case == "codec":
+        (tmp_path / "line.m4a").write_bytes(b"\0" * 64)
+        s.audio_path = str(tmp_path / "line.m4a")
+    if case == "nostrip":
+        s.audio_source = "STRIP"
+    with pytest.raises(RuntimeError, match=message) as info:
+        bpy.ops.talkclip.generate()
+    assert "Traceback" not in str(info.value) and "\n" not in str(info.value).strip()
+    assert not addon.calls
+    if s.target is not None and s.target.data.shape_keys is not None:
+        assert s.target.data.shape_keys.animation_data is None
+
+
+def test_failure_inside_the_pipeline_keeps_existing_animation(addon, wav, monkeypatch):
+    scene = bpy.context.scene
+    face = build_face()
+    key = face.data.shape_keys
+    ad = key.animation_data_create()
+    ad.action = bpy.data.actions.new("Keep")
+    ad.action.fcurve_ensure_for_datablock(key, 'key_blocks["jawOpen"].value').keyframe_points.insert(1, 0.3)
+
+    def broken(*a, **k):
+        from talkclip_model.errors import TalkclipError
+
+        raise TalkclipError("line07.wav: cannot decode audio")
+
+    monkeypatch.setattr(addon, "generate", broken)
+    scene.talkclip.target, scene.talkclip.audio_path = face, str(wav)
+    with pytest.raises(RuntimeError, match="cannot decode audio"):
+        bpy.ops.talkclip.generate()
+    assert ad.action.name == "Keep" and len(ad.nla_tracks) == 0
+
+
+def test_preview_style_poses_without_keys(addon):
+    face = build_face()
+    s = bpy.context.scene.talkclip
+    s.target, s.prompt, s.intensity = face, "happy", 0.5
+    assert bpy.ops.talkclip.preview_style() == {"FINISHED"}
+    assert face.data.shape_keys.key_blocks["mouthSmileLeft"].value == pytest.approx(0.3)
+    assert face.data.shape_keys.animation_data is None
+
+
+def test_edit_list_operators(addon):
+    s = bpy.context.scene.talkclip
+    bpy.ops.talkclip.edit_add()
+    bpy.ops.talkclip.edit_add()
+    s.edits[0].text, s.edits[0].weight = "tired", -0.3
+    bpy.ops.talkclip.edit_remove()
+    assert len(s.edits) == 1 and s.edit_pairs()[0] == ("tired", pytest.approx(-0.3))
+
+
+def test_worker_reports_progress_and_cancels():
+    req = operators.Request(target="Face", audio=EXAMPLES / "hello.wav", take="t", start_frame=1, fps=30,
+                            prompt=None, intensity=1.0, transcript=None, seed=0)
+    worker = operators._Worker(FakePipeline(delay=0.01), req)
+    worker.start()
+    worker.join(5)
+    assert worker.error is None and worker.track is not None and worker.fraction == pytest.approx(0.8)
+    slow = operators._Worker(FakePipeline(delay=0.2), req)
+    slow.start()
+    slow.cancel.set()
+    slow.join(5)
+    assert isinstance(slow.error, operators.Cancelled) and slow.track is None
+
+
+def test_panel_detection_text(addon):
+    ok, text = panel.detection_text(build_face(), "auto")
+    assert ok and "52/52" in text
+    ok, text = panel.detection_text(mesh_object("Plain", np.zeros((3, 3)), [(0, 1, 2)]), "auto")
+    assert not ok and "no shape keys" in text
