@@ -26,8 +26,8 @@ WANDER_STD = np.array([0.03, 0.045, 0.018])  # radians at head_motion = 1 while 
 WANDER_TAU_S = 1.2  # mean reversion of the wander
 BEAT_AMP = 0.045  # radians of pitch for a full-strength accent
 BEAT_SIDE = (0.3, 0.2)  # yaw, roll share of a beat (random sign)
-NOD_AMP, NOD_HZ, NOD_CYCLES = 0.055, (2.0, 3.0), (2.0, 3.5)
-SHAKE_AMP, SHAKE_HZ, SHAKE_CYCLES = 0.08, (1.6, 2.4), (2.0, 3.5)
+NOD_AMP, NOD_HZ, NOD_CYCLES = 0.07, (2.0, 3.0), (2.0, 3.5)
+SHAKE_AMP, SHAKE_HZ, SHAKE_CYCLES = 0.11, (1.6, 2.4), (2.0, 3.5)
 BURST_P = 0.85  # chance that a candidate moment starts a burst when nod (or shake) is 1
 ATTACK_S, RELEASE_S, ANTICIPATE_S = 0.15, 0.6, 0.2  # speech gate: rise, fall, lead before speech
 
