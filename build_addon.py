@@ -264,7 +264,8 @@ def validate_with_blender(out: Path, blender: str | None) -> None:
 
 
 def build(output_dir: Path = ROOT / "dist", platforms: list[str] | None = None, wheels: bool = True,
-          model: bool = True, blender: str | None = None, stage: Path | None = None) -> Path:
+          model: bool = True, blender: str | None = None, stage: Path | None = None,
+          wheel_cache: Path | None = None) -> Path:
     version = read_version()
     meta = read_metadata()
     platforms = list(platforms or PLATFORMS)
@@ -279,7 +280,7 @@ def build(output_dir: Path = ROOT / "dist", platforms: list[str] | None = None, 
     stage_code(stage)
     wheel_paths: list[str] = []
     if wheels:
-        wheel_paths = stage_wheels(stage, platforms, output_dir / ".wheel-cache")
+        wheel_paths = stage_wheels(stage, platforms, wheel_cache or output_dir / ".wheel-cache")
     if model:
         stage_encoder_model(stage)
     (stage / "blender_manifest.toml").write_text(
@@ -301,10 +302,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-model", action="store_true", help="do not bundle the text-encoder ONNX")
     p.add_argument("--blender", help="Blender binary for `--command extension validate` (default: PATH)")
     p.add_argument("--stage-dir", type=Path, help="staging folder (default: build/extension)")
+    p.add_argument("--wheel-cache", type=Path, help="downloaded wheels are kept here (default: OUTPUT_DIR/.wheel-cache)")
     args = p.parse_args(argv)
     try:
         build(args.output_dir, [s for s in args.platforms.split(",") if s], wheels=not args.no_wheels,
-              model=not args.no_model, blender=args.blender, stage=args.stage_dir)
+              model=not args.no_model, blender=args.blender, stage=args.stage_dir, wheel_cache=args.wheel_cache)
     except RuntimeError as exc:
         print(f"build_addon: error: {exc}", file=sys.stderr)
         return 1

@@ -157,7 +157,8 @@ def test_built_zip_installs_into_bpy_and_bakes(built_zip, tmp_path):
 def test_build_with_linux_wheels(tmp_path):
     """Downloads the linux-x64 wheels from PyPI (network); checks they land in the manifest."""
     proc = subprocess.run([sys.executable, str(ROOT / "build_addon.py"), "--platforms", "linux-x64", "--no-model",
-                           "--output-dir", str(tmp_path), "--stage-dir", str(tmp_path / "stage")],
+                           "--output-dir", str(tmp_path), "--stage-dir", str(tmp_path / "stage"),
+                           "--wheel-cache", str(ROOT / "dist" / ".wheel-cache")],
                           capture_output=True, text=True, timeout=600)
     if proc.returncode != 0 and "pip download" in proc.stderr:
         pytest.skip(f"PyPI not reachable: {proc.stderr.strip().splitlines()[-1]}")
