@@ -15,7 +15,7 @@ from typing import Mapping
 import numpy as np
 
 from ..types import PhoneTrack, Prosody
-from .cues import extract_cues, arousal_multiplier, dynamics_on, grid_for
+from .cues import arousal_multiplier, dynamics_on, extract_cues, grid_for, one_pole
 from .emphasis import brow_raises, emphasis_layer
 from .eyes import (EYE_RANGE_RAD, VOR_GAIN, blink_curve, blink_events, eye_layer, gaze_curve,
                    gaze_events)
@@ -25,6 +25,8 @@ from .schedule import schedule_weights
 __all__ = ["NonverbalLayers", "nonverbal_layers", "schedule_weights"]
 
 WIDE_PER_BROW = 0.2  # eyes widen a little with a brow raise
+HEAD_FOLLOW = 0.3  # share of a look-away the head turns with
+HEAD_FOLLOW_TAU_S = 0.25  # ... lagging the eyes by about this much
 
 
 @dataclass(frozen=True)
@@ -63,11 +65,17 @@ def nonverbal_layers(phones: PhoneTrack | None, prosody: Prosody, dynamics: Mapp
                                                             for s in streams)
     gain = arousal_multiplier(cues.arousal_score) if audio_arousal else np.ones(len(t))  # (N,)
 
-    pose, motion = head_track(cues, dyn, gain, rng_noise, rng_beats)  # (N, 3) each
-    brows = brow_raises(cues, dyn["expressiveness"], gain, rng_brows)  # (N, 3)
-
     at = lambda key: (lambda x: float(np.interp(x, t, dyn[key])))  # noqa: E731
     gaze_ev = gaze_events(float(t[-1]), at("gaze_aversion"), at("gaze_pitch"), rng_gaze)
+    # The head turns part of the way with a look-away, lagging the eyes.
+    away = gaze_ev.away[np.clip(np.searchsorted(gaze_ev.start, t, side="right") - 1, 0, None)]
+    gaze_grid = gaze_curve(gaze_ev, t) * away[:, None]  # (N, 2) yaw, pitch; 0 during eye contact
+    follow = np.stack([one_pole(gaze_grid[:, 1], HEAD_FOLLOW_TAU_S), one_pole(gaze_grid[:, 0], HEAD_FOLLOW_TAU_S)],
+                      axis=1) * HEAD_FOLLOW * EYE_RANGE_RAD  # (N, 2) pitch, yaw radians
+
+    pose, motion = head_track(cues, dyn, gain, rng_noise, rng_beats, follow)  # (N, 3) each
+    brows = brow_raises(cues, dyn["expressiveness"], gain, rng_brows)  # (N, 3)
+
     jumps = np.hypot(*np.diff(np.vstack([np.zeros((1, 2)), gaze_ev.target]), axis=0).T)
     blink_ev = blink_events(cues, dyn["blink_rate"], gaze_ev.start[jumps > 0.2], rng_blink)
 

@@ -6,6 +6,7 @@ Four parts, all scaled by the style's dynamics at each moment:
 - beats: a small dip of the head on each pitch accent, leading it slightly;
 - nod and shake bursts (2-3 Hz pitch, 1.6-2.4 Hz yaw oscillation) started at accents and phrase
   ends with a probability set by ``nod`` and ``shake``;
+- a turn of the head along with the eyes' look-aways (eye-head coordination);
 - the pose bias (head_pitch/yaw/roll).
 Everything except the bias is gated by speech activity, so the head settles to the bias in long
 silences. The moving part is softly bounded, the pose clipped to the DYNAMICS ranges, and the
@@ -33,8 +34,11 @@ ATTACK_S, RELEASE_S, ANTICIPATE_S = 0.15, 0.6, 0.2  # speech gate: rise, fall, l
 
 
 def head_track(cues: Cues, dyn: dict[str, np.ndarray], energy_gain: np.ndarray,
-               rng_noise: np.random.Generator, rng_beats: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Returns (pose (N, 3), motion (N, 3)): the head pose and its moving part (pose minus bias)."""
+               rng_noise: np.random.Generator, rng_beats: np.random.Generator,
+               gaze_follow: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Returns (pose (N, 3), motion (N, 3)): the head pose and its moving part (pose minus bias).
+
+    ``gaze_follow`` (N, 2) is the share of look-aways the head turns with (pitch, yaw radians)."""
     t = cues.t
     n = len(t)
     gate = np.maximum(one_pole(cues.activity, ATTACK_S, RELEASE_S),
@@ -46,6 +50,8 @@ def head_track(cues: Cues, dyn: dict[str, np.ndarray], energy_gain: np.ndarray,
     motion += _wander(n, rng_noise) * WANDER_STD * ((0.4 + 0.6 * np.clip(energy, 0, 1)) * drive)[:, None]
     motion += _beats(t, cues, dyn, drive, rng_beats)
     motion += _bursts(t, cues, dyn, energy_gain, rng_beats)
+    if gaze_follow is not None:
+        motion[:, :2] += gaze_follow
     motion *= gate[:, None]
     motion = MOTION_LIMITS * np.tanh(motion / MOTION_LIMITS)
 
