@@ -1,7 +1,15 @@
 """Read and write ExpressionTrack files: our JSON and NPZ, and the Live Link Face CSV layout.
 
 Writers are atomic (temporary file, then rename); readers name the file and the problem on
-failure. The CSV layout is the one Epic's Live Link Face app exports and Unreal imports.
+failure. The CSV layer lives in ``exporters.livelink`` (re-exported here).
+
+Round-trips are exact at float32 precision: JSON holds the shortest decimal that reads back as
+the same float32, NPZ the arrays themselves, and a Live Link Face capture read and written again
+is byte-identical (its timecodes and eye columns ride along in ``meta["livelink"]``).
+
+JSON layout (a contract): ``{"fps", "channels": [52 lowerCamel names], "frames": [[52 floats]],
+"head": {"channels": ["pitch", "yaw", "roll"], "frames"}, "phones": [{"phone", "start", "end"}],
+"meta": {...}}``, plus ``"layers": {name: frames}`` when the track has layers.
 """
 
 from __future__ import annotations
@@ -90,7 +98,21 @@ def _json_default(obj):
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
+_BAD_TRACK = (KeyError, TypeError, ValueError, IndexError, AttributeError)
+
+
 def track_from_dict(data: dict, source: str = "track") -> ExpressionTrack:
+    """Track from our JSON layout. Channels may be a subset (the rest are 0) in any order;
+    unknown channels, ragged frames, mismatched head/layer frame counts and NaN are errors."""
+    try:
+        return _track_from_dict(data, source)
+    except TalkclipError:
+        raise
+    except _BAD_TRACK as exc:
+        raise TalkclipError(f"{source}: not a valid talkclip track ({exc})") from None
+
+
+def _track_from_dict(data: dict, source: str) -> ExpressionTrack:
     try:
         fps = float(data["fps"])
         channels = list(data["channels"])
@@ -101,6 +123,8 @@ def track_from_dict(data: dict, source: str = "track") -> ExpressionTrack:
         frames = frames.reshape(0, len(channels))
     if frames.ndim != 2 or frames.shape[1] != len(channels):
         raise TalkclipError(f"{source}: frames do not have one value per channel")
+    if len(set(channels)) != len(channels):
+        raise TalkclipError(f"{source}: a channel is listed twice")
     arkit = _reorder_to_arkit(frames, channels, source)
     head_in = data.get("head") or {}
     head = np.zeros((len(arkit), 3), dtype=np.float32)
@@ -115,8 +139,12 @@ def track_from_dict(data: dict, source: str = "track") -> ExpressionTrack:
     phones = None
     if data.get("phones"):
         phones = PhoneTrack.from_list(data["phones"], duration=len(arkit) / fps)
-    layers = {k: _reorder_to_arkit(np.asarray(v, np.float32).reshape(len(arkit), -1), channels, source)
-              for k, v in (data.get("layers") or {}).items()}
+    layers = {}
+    for k, v in (data.get("layers") or {}).items():
+        layer = np.asarray(v, np.float32)
+        if layer.shape != frames.shape:
+            raise TalkclipError(f"{source}: layer {k!r} has shape {layer.shape}, frames have {frames.shape}")
+        layers[k] = _reorder_to_arkit(layer, channels, source)
     try:
         return ExpressionTrack(fps=fps, arkit=arkit, head=head, phones=phones, layers=layers,
                                meta=data.get("meta") or {})
@@ -167,6 +195,15 @@ def write_npz(track: ExpressionTrack, path, overwrite: bool = True) -> None:
 
 def read_npz(path) -> ExpressionTrack:
     try:
+        return _read_npz(path)
+    except TalkclipError:
+        raise
+    except _BAD_TRACK as exc:
+        raise TalkclipError(f"{path}: not a valid talkclip track NPZ ({exc})") from None
+
+
+def _read_npz(path) -> ExpressionTrack:
+    try:
         with np.load(path, allow_pickle=False) as z:
             data = {k: z[k] for k in z.files}
     except Exception as exc:  # numpy raises many types for a corrupt archive
@@ -175,8 +212,13 @@ def read_npz(path) -> ExpressionTrack:
         if key not in data:
             raise TalkclipError(f"{path}: NPZ has no {key!r} array")
     channels = [str(c) for c in data["channels"]]
-    arkit = _reorder_to_arkit(np.asarray(data["frames"], np.float32), channels, str(path))
+    frames = np.asarray(data["frames"], np.float32)
+    if frames.ndim != 2 or frames.shape[1] != len(channels):
+        raise TalkclipError(f"{path}: frames have shape {frames.shape}, expected (T, {len(channels)})")
+    arkit = _reorder_to_arkit(frames, channels, str(path))
     head = np.asarray(data.get("head", np.zeros((len(arkit), 3))), np.float32)
+    if head.shape != (len(arkit), 3):
+        raise TalkclipError(f"{path}: head has shape {head.shape}, expected ({len(arkit)}, 3)")
     phones = None
     if "phones" in data:
         phones = PhoneTrack(phones=[str(p) for p in data["phones"]], starts=data["phone_starts"],
