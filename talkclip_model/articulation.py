@@ -94,6 +94,8 @@ VISEMES: dict[str, tuple[tuple[float, ...], float, float]] = {
 _REST = _v()
 BILABIALS = frozenset({"P", "B", "M"})
 LABIODENTALS = frozenset({"F", "V"})
+VOWELS = frozenset("AA AE AH AO AW AY EH ER EY IH IY OW OY UH UW".split())
+LABIODENTAL_ROLL = 0.35  # lower-lip roll that puts the lip against the upper teeth
 # Channels that loudness scales (opening), as opposed to closures and rounding.
 _OPENING = [LIP_CHANNELS.index(c) for c in ("jawOpen", "mouthLowerDownLeft", "mouthLowerDownRight",
                                              "mouthUpperUpLeft", "mouthUpperUpRight")]
@@ -174,12 +176,19 @@ def enforce_contacts(frames: np.ndarray, phones: PhoneTrack, times: np.ndarray, 
 
     close = INDEX["mouthClose"]
     roll_lower = INDEX["mouthRollLower"]
+    vowel = _vowel_mask(phones, times)
     for phone, s, e in zip(phones.phones, phones.starts, phones.ends):
         if phone not in BILABIALS and phone not in LABIODENTALS:
             continue
         core = _core_frames(times, s, e)
-        if phone in BILABIALS:
-            for frame_ids, amount in ((core, 1.0),):
+        # full contact on the phone's frames; half-way on a neighbouring consonant frame so the
+        # lips approach instead of snapping (vowel frames are left to open)
+        edges = np.array([i for i in (core[0] - 1, core[-1] + 1)
+                          if 0 <= i < len(times) and not vowel[i]], dtype=int)
+        for frame_ids, amount in ((core, 1.0), (edges, 0.5)):
+            if len(frame_ids) == 0:
+                continue
+            if phone in BILABIALS:
                 # lips stop parting (lower lip down / upper lip up), then close over the jaw gap
                 release = -frames[np.ix_(frame_ids, _PARTING)] * amount
                 frames[np.ix_(frame_ids, _PARTING)] += release
@@ -188,10 +197,18 @@ def enforce_contacts(frames: np.ndarray, phones: PhoneTrack, times: np.ndarray, 
                 add = np.maximum(gap, 0.0) * amount
                 frames[frame_ids, close] += add
                 lips[frame_ids, close] += add
-        else:
-            need = np.maximum(0.35 - frames[core, roll_lower], 0.0)
-            frames[core, roll_lower] += need
-            lips[core, roll_lower] += need
+            else:
+                need = np.maximum(LABIODENTAL_ROLL * amount - frames[frame_ids, roll_lower], 0.0)
+                frames[frame_ids, roll_lower] += need
+                lips[frame_ids, roll_lower] += need
+
+
+def _vowel_mask(phones: PhoneTrack, times: np.ndarray) -> np.ndarray:
+    mask = np.zeros(len(times), dtype=bool)
+    for p, s, e in zip(phones.phones, phones.starts, phones.ends):
+        if p in VOWELS:
+            mask[(times >= s) & (times <= e)] = True
+    return mask
 
 
 _PARTING = [INDEX[c] for c in ("mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft", "mouthUpperUpRight")]

@@ -66,14 +66,11 @@ def load_audio(path: str | Path, max_seconds: float = MAX_SECONDS) -> AudioClip:
     if info.duration > max_seconds:
         raise TalkclipError(f"{path}: recording is {info.duration / 3600:.1f} h long; the limit is "
                             f"{max_seconds / 3600:.1f} h, split it into shorter files")
+    if info.format in ("WAV", "WAVEX"):
+        _check_wav_complete(path)
     samples = _read_mono_16k(path, info.samplerate)
     if len(samples) == 0:
         raise TalkclipError(f"{path}: audio file holds no decodable samples (truncated?)")
-    # A header that promises much more audio than the file holds means a truncated file.
-    expected = info.frames * SAMPLE_RATE / info.samplerate
-    if info.frames > 0 and len(samples) < 0.5 * expected and info.format in ("WAV", "WAVEX", "AIFF"):
-        raise TalkclipError(f"{path}: audio file is truncated ({len(samples) / SAMPLE_RATE:.2f} s of "
-                            f"{info.duration:.2f} s present)")
     peak = float(np.max(np.abs(samples)))
     if peak <= 10 ** (SILENCE_DBFS / 20):
         raise TalkclipError(f"{path}: recording is silent (peak level {_db(peak):.0f} dBFS)")
@@ -100,13 +97,34 @@ def _read_mono_16k(path: Path, rate: int) -> np.ndarray:
                     pieces.append(np.array(mono, dtype=np.float32))
                 if last:
                     break
-    except TalkclipError:
-        raise
     except Exception as exc:
-        if not pieces:
-            raise TalkclipError(f"{path}: cannot decode audio ({_short(exc)})") from None
-        # Decoding stopped part-way: keep what was read (a damaged tail), the caller checks length.
+        done = sum(len(p) for p in pieces) / SAMPLE_RATE
+        where = f" after {done:.2f} s; the file is truncated or damaged" if pieces else ""
+        raise TalkclipError(f"{path}: cannot decode audio{where} ({_short(exc)})") from None
     return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
+
+
+def _check_wav_complete(path: Path) -> None:
+    """A WAV whose header promises more sample bytes than the file holds was cut short."""
+    import struct
+
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 16)
+    if head[:4] not in (b"RIFF", b"RF64") or head[8:12] != b"WAVE":
+        return
+    pos = 12
+    while pos + 8 <= len(head):
+        chunk, length = head[pos:pos + 4], struct.unpack("<I", head[pos + 4:pos + 8])[0]
+        if chunk == b"data":
+            if length in (0, 0xFFFFFFFF) or head[:4] == b"RF64":
+                return  # streamed or 64-bit header: size unknown here
+            present = size - (pos + 8)
+            if present < length:
+                raise TalkclipError(f"{path}: audio file is truncated ({present} of {length} sample bytes "
+                                    "present)")
+            return
+        pos += 8 + length + (length & 1)
 
 
 def _short(exc: Exception) -> str:

@@ -55,26 +55,29 @@ def arpabet(label: str) -> str:
     return _IPA_TO_ARPABET.get(label, SILENCE)
 
 
-def read_textgrid(path: str | Path, tier: str = "phones") -> PhoneTrack:
-    """Phones from a Praat TextGrid (long or short text format)."""
+def textgrid_intervals(path: str | Path, tier: str) -> list[tuple[str, float, float]]:
+    """(label, start, end) of one interval tier of a Praat TextGrid (long or short text format)."""
     text = Path(path).read_text(encoding="utf-8")
     tokens = re.findall(r'"((?:[^"]|"")*)"|([-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)', text)
     flat = [s.replace('""', '"') if s or not n else n for s, n in tokens]
-    # short format: ... "IntervalTier" "name" xmin xmax n (xmin xmax "label")*n
-    i = 0
-    while i < len(flat):
-        if flat[i] == "IntervalTier" and i + 1 < len(flat) and flat[i + 1] == tier:
-            count = int(float(flat[i + 4]))
-            j = i + 5
-            phones, starts, ends = [], [], []
-            for _ in range(count):
-                s, e, lab = float(flat[j]), float(flat[j + 1]), flat[j + 2]
-                phones.append(arpabet(lab)); starts.append(s); ends.append(e)
-                j += 3
-            return PhoneTrack(phones=phones, starts=starts, ends=ends, duration=ends[-1] if ends else 0.0,
-                              source="reference")
-        i += 1
+    # ... "IntervalTier" "name" xmin xmax n (xmin xmax "label")*n
+    for i in range(len(flat) - 4):
+        if flat[i] == "IntervalTier" and flat[i + 1] == tier:
+            count, j = int(float(flat[i + 4])), i + 5
+            return [(flat[j + 3 * k + 2], float(flat[j + 3 * k]), float(flat[j + 3 * k + 1])) for k in range(count)]
     raise ValueError(f"{path}: no interval tier named {tier!r}")
+
+
+def read_textgrid(path: str | Path, tier: str = "phones") -> PhoneTrack:
+    """Phones from a TextGrid's phone tier (MFA ARPAbet or IPA labels)."""
+    items = textgrid_intervals(path, tier)
+    return PhoneTrack(phones=[arpabet(lab) for lab, _, _ in items], starts=[s for _, s, _ in items],
+                      ends=[e for _, _, e in items], duration=items[-1][2] if items else 0.0, source="reference")
+
+
+def textgrid_transcript(path: str | Path, tier: str = "words") -> str:
+    """The words actually aligned in a TextGrid, as a transcript."""
+    return " ".join(lab for lab, _, _ in textgrid_intervals(path, tier) if lab.strip())
 
 
 def read_phone_json(path: str | Path) -> PhoneTrack:

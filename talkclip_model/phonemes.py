@@ -26,10 +26,11 @@ SEGMENT_MAX_S = 45.0  # ... and never longer than this
 MIN_PAUSE_S = 0.25
 MAX_SPLIT_DEPTH = 3  # a failed alignment is retried on up to 2**3 pieces
 MIN_SPLIT_S = 2.0
+MAX_FAILED_SHARE = 0.5  # more of the audio than this unalignable: the transcript is wrong
 # Mismatch check: alignment score per frame vs free phone recognition score per frame.
-# Matched transcripts score within ~1.5x of free recognition, mismatched ones 4-6x worse.
+# Matched transcripts score within ~2x of free recognition, mismatched ones 5-10x worse.
 SUSPICIOUS_SCORE_PER_FRAME = -25.0
-MISMATCH_RATIO = 2.6
+MISMATCH_RATIO = 3.5  # measured: matched 1.0-2.1, misspelled names ~2.7, wrong text >= 5
 
 # ARPAbet phones of the en-us model (stress-free). Anything else (noise, fillers) -> SIL.
 PHONES = (
@@ -120,8 +121,14 @@ def phone_track(clip: AudioClip, transcript: str | None = None,
         phones += [(p, s + offset, e + offset) for p, s, e in seg_phones]
         done += seg.end - seg.start
         report(done / total)
-    if words and word_times and len(segments) == 1:
-        _check_transcript_matches(pcm, phones, clip.source)
+    if words:
+        failed = sum(_span_of(n) for n in notes if n.startswith("alignment failed"))
+        if failed > MAX_FAILED_SHARE * clip.duration or not word_times:
+            raise TalkclipError(f"{clip.source}: the transcript does not match the audio (forced alignment "
+                                f"failed on {failed:.1f} of {clip.duration:.1f} s); check the text, or leave "
+                                "the transcript out")
+        if len(segments) == 1:
+            _check_transcript_matches(pcm, phones, clip.source)
     track = _to_track(phones, clip.duration, source, word_times, notes)
     report(1.0)
     return track
@@ -174,6 +181,11 @@ def _split_in_two(clip: AudioClip, seg: _Segment):
     k = int(round(share * len(seg.words)))
     first.words, second.words = seg.words[:k], seg.words[k:]
     return [first, second]
+
+
+def _span_of(note: str) -> float:
+    a, b = re.search(r"for ([\d.]+)-([\d.]+) s", note).groups()
+    return float(b) - float(a)
 
 
 def _ensure_pronunciations(words: Sequence[str]) -> list[str]:

@@ -1,0 +1,122 @@
+"""Audio front-end on real speech: formats, rates, channels, and every bad-input case."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from talkclip_model import audio
+from talkclip_model.errors import TalkclipError
+
+from conftest import EXAMPLES, shared
+
+HELLO = EXAMPLES / "hello.wav"
+
+
+@pytest.fixture(scope="module")
+def speech():
+    x, sr = sf.read(HELLO, dtype="float32")
+    assert sr == 16000
+    return x
+
+
+def _resample_ref(x: np.ndarray, rate: int) -> np.ndarray:
+    import soxr
+    return soxr.resample(x, 16000, rate)
+
+
+@pytest.mark.parametrize("rate,channels,subtype,fmt,suffix", [
+    (16000, 1, "PCM_16", "WAV", ".wav"),
+    (8000, 1, "PCM_U8", "WAV", ".wav"),        # 8-bit
+    (96000, 6, "PCM_24", "WAV", ".wav"),       # 96 kHz, 5.1
+    (44100, 2, "PCM_16", "FLAC", ".flac"),
+    (48000, 2, "VORBIS", "OGG", ".ogg"),
+    (22050, 1, "FLOAT", "WAV", ".wav"),
+])
+def test_any_rate_and_channel_count_becomes_mono_16k(tmp_path, speech, rate, channels, subtype, fmt, suffix):
+    x = _resample_ref(speech, rate) if rate != 16000 else speech
+    data = np.repeat(x[:, None], channels, axis=1) * 0.8
+    path = tmp_path / f"in{suffix}"
+    sf.write(path, data, rate, subtype=subtype, format=fmt)
+    clip = audio.load_audio(path)
+    assert clip.sample_rate == 16000
+    assert clip.samples.ndim == 1 and clip.samples.dtype == np.float32
+    assert abs(clip.duration - len(speech) / 16000) < 0.02
+    assert clip.original_rate == rate and clip.original_channels == channels
+    # the content survives: correlation with the original over the overlapping part
+    n = min(len(clip.samples), len(speech))
+    r = np.corrcoef(clip.samples[:n], speech[:n])[0, 1]
+    assert r > (0.8 if rate == 8000 else 0.95)
+
+
+def test_mp3_when_libsndfile_supports_it(tmp_path, speech):
+    if "MP3" not in sf.available_formats():
+        pytest.skip("this libsndfile has no MP3 support")
+    path = tmp_path / "in.mp3"
+    sf.write(path, speech, 16000, format="MP3")
+    clip = audio.load_audio(path)
+    assert abs(clip.duration - len(speech) / 16000) < 0.1
+
+
+def test_streaming_long_multichannel_file(tmp_path, speech):
+    """Several minutes at 48 kHz stereo decode block by block to the right length."""
+    x = _resample_ref(speech, 48000)
+    reps = int(np.ceil(180 * 48000 / len(x)))
+    path = tmp_path / "long.wav"
+    with sf.SoundFile(path, "w", 48000, 2, subtype="PCM_16") as fh:
+        for _ in range(reps):
+            fh.write(np.stack([x, x], axis=1) * 0.5)
+    clip = audio.load_audio(path)
+    assert abs(clip.duration - reps * len(x) / 48000) < 0.01
+    assert np.max(np.abs(clip.samples)) > 0.1
+
+
+@pytest.mark.parametrize("make,problem", [
+    (lambda p: None, "not found"),
+    (lambda p: p.write_bytes(b""), "empty"),
+    (lambda p: p.write_text("this is not audio at all\n" * 50), "not a readable audio file"),
+    (lambda p: sf.write(p, np.zeros(16000, np.float32), 16000), "silent"),
+    (lambda p: sf.write(p, np.zeros((0,), np.float32), 16000), "no samples"),
+])
+def test_bad_files_give_one_line_errors_naming_the_file(tmp_path, make, problem):
+    path = tmp_path / "bad.wav"
+    make(path)
+    with pytest.raises(TalkclipError) as err:
+        audio.load_audio(path)
+    msg = str(err.value)
+    assert "\n" not in msg and str(path) in msg and problem in msg
+
+
+def test_truncated_wav_is_reported(tmp_path):
+    data = HELLO.read_bytes()
+    path = tmp_path / "cut.wav"
+    path.write_bytes(data[: len(data) // 4])  # header promises 4x more audio than present
+    with pytest.raises(TalkclipError, match="truncated"):
+        audio.load_audio(path)
+
+
+def test_folder_is_not_audio(tmp_path):
+    with pytest.raises(TalkclipError, match="folder"):
+        audio.load_audio(tmp_path)
+
+
+def test_prosody_on_real_speech():
+    clip = audio.load_audio(shared("mfa_test_corpus", "audio", "acoustic_corpus.wav"))
+    pros = audio.prosody(clip)
+    assert len(pros.loudness_db) == 1 + len(clip.samples) // 160
+    f0 = pros.pitch_hz[pros.pitch_hz > 0]
+    # one adult male speaker: median f0 in the male range, plenty of voiced frames
+    assert 85 < np.median(f0) < 160
+    assert 0.3 < np.mean(pros.pitch_hz > 0) < 0.9
+    # speech frames are far louder than the quietest frames
+    assert np.percentile(pros.loudness_db, 90) - np.percentile(pros.loudness_db, 5) > 12
+
+
+def test_prosody_pitch_of_a_tone():
+    t = np.arange(16000) / 16000
+    clip = audio.AudioClip(samples=(0.5 * np.sin(2 * np.pi * 200 * t)).astype(np.float32), source="tone",
+                           original_rate=16000, original_channels=1)
+    pros = audio.prosody(clip)
+    voiced = pros.pitch_hz[10:-10]
+    assert np.all(np.abs(voiced - 200) < 4)

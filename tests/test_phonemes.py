@@ -1,0 +1,139 @@
+"""Phone timing with PocketSphinx on real speech: alignment, recognition, long audio, odd words."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from talkclip_model import audio, phonemes
+from talkclip_model.errors import TalkclipError
+from talkclip_model.evaluation import read_pho, read_phone_json, read_textgrid, textgrid_transcript
+from talkclip_model.g2p import guess_pronunciation, normalise_transcript
+from talkclip_model.types import SILENCE
+
+from conftest import ROOT, shared
+
+SPEECH = ROOT / "tests" / "data" / "speech"
+
+
+def frame_agreement(track, ref, hop=0.01) -> float:
+    """Share of 10 ms frames where two phone tracks name the same phone."""
+    n = int(ref.duration / hop)
+    def labels(t):
+        out = np.array([SILENCE] * n, dtype=object)
+        for p, s, e in zip(t.phones, t.starts, t.ends):
+            out[int(round(s / hop)):int(round(e / hop))] = p
+        return out
+    return float(np.mean(labels(track) == labels(ref)))
+
+
+def boundary_error(track, ref) -> float:
+    """Median distance (s) from each reference phone onset to the nearest onset of the same phone."""
+    errs = []
+    for p, s in zip(ref.phones, ref.starts):
+        if p == SILENCE:
+            continue
+        same = [t for q, t in zip(track.phones, track.starts) if q == p]
+        if same:
+            errs.append(min(abs(t - s) for t in same))
+    return float(np.median(errs))
+
+
+@pytest.mark.parametrize("name", ["line1_us1", "line2_us2", "line3_us1"])
+def test_alignment_matches_exact_synthetic_timings(name):
+    clip = audio.load_audio(SPEECH / f"{name}.wav")
+    track = phonemes.phone_track(clip, (SPEECH / f"{name}.txt").read_text())
+    ref = read_pho(SPEECH / f"{name}.pho")
+    assert track.source == "alignment" and not track.notes
+    assert boundary_error(track, ref) <= 0.03
+    assert frame_agreement(track, ref) > 0.7
+    assert track.words[:2] == ("bob", "and") if name.startswith("line1") else True
+    assert np.all(np.diff(track.starts) >= 0) and track.ends[-1] == pytest.approx(clip.duration)
+
+
+def test_alignment_on_librivox_agrees_with_reference():
+    base = shared("pocketsphinx_test", "librivox")
+    agree = []
+    for wav in sorted(base.glob("*.wav")):
+        clip = audio.load_audio(wav)
+        track = phonemes.phone_track(clip, wav.with_suffix(".txt").read_text())
+        agree.append(frame_agreement(track, read_phone_json(wav.with_suffix(".phone.json"))))
+    assert min(agree) > 0.9
+
+
+def test_alignment_on_spontaneous_speech_against_mfa():
+    clip = audio.load_audio(shared("mfa_test_corpus", "audio", "acoustic_corpus.wav"))
+    ref = read_textgrid(shared("mfa_test_corpus", "textgrid", "acoustic_corpus.TextGrid"))
+    transcript = textgrid_transcript(shared("mfa_test_corpus", "textgrid", "acoustic_corpus.TextGrid"))
+    assert transcript.startswith("this is the acoustic corpus")
+    track = phonemes.phone_track(clip, transcript)
+    assert track.source == "alignment"
+    assert boundary_error(track, ref) <= 0.04
+
+
+def test_recognition_without_transcript():
+    clip = audio.load_audio(SPEECH / "line1_us2.wav")
+    track = phonemes.phone_track(clip)
+    ref = read_pho(SPEECH / "line1_us2.pho")
+    assert track.source == "recognition" and not track.words
+    assert frame_agreement(track, ref) > 0.45
+    assert len(track.spoken()) > 15
+
+
+def test_words_missing_from_the_dictionary_do_not_break_alignment():
+    clip = audio.load_audio(SPEECH / "line1_us1.wav")
+    # "Bob and Mary bought five big brown boxes of fresh fruit." with two made-up spellings
+    text = "Bob and Maryzza bought 5 big brown boxes of fresh fruitqu."
+    track = phonemes.phone_track(clip, text)
+    assert track.source == "alignment"
+    assert any("pronounced from spelling" in n and "maryzza" in n and "fruitqu" in n for n in track.notes)
+    assert "maryzza" in track.words and "five" in track.words
+
+
+def test_transcript_that_does_not_match_the_audio_is_an_error():
+    clip = audio.load_audio(SPEECH / "line2_us1.wav")
+    with pytest.raises(TalkclipError, match="does not match"):
+        phonemes.phone_track(clip, "the stock market fell sharply in early trading today after the announcement")
+
+
+def test_long_audio_is_split_at_pauses_and_still_aligned():
+    base = shared("pocketsphinx_test", "librivox")
+    wavs = sorted(base.glob("*.wav"))
+    pieces, texts, refs, offset = [], [], [], 0.0
+    pause = np.zeros(int(0.8 * 16000), np.float32)
+    for _ in range(2):
+        for wav in wavs:
+            clip = audio.load_audio(wav)
+            pieces += [clip.samples, pause]
+            texts.append(wav.with_suffix(".txt").read_text().strip())
+            refs.append((read_phone_json(wav.with_suffix(".phone.json")), offset))
+            offset += clip.duration + len(pause) / 16000
+    long_clip = audio.AudioClip(samples=np.concatenate(pieces), source="long", original_rate=16000,
+                                original_channels=1)
+    assert long_clip.duration > 2 * phonemes.SEGMENT_TARGET_S
+    segments = phonemes.split_at_pauses(long_clip)
+    assert len(segments) >= 2
+    assert all((s.end - s.start) / 16000 <= phonemes.SEGMENT_MAX_S for s in segments)
+    progress = []
+    track = phonemes.phone_track(long_clip, " ".join(texts), progress=progress.append)
+    assert progress[-1] == 1.0 and progress == sorted(progress)
+    # every utterance's words are found near where they were spoken
+    first_words = [t.split()[0].lower() for t in texts]
+    for (ref, off), word in zip(refs, first_words):
+        near = [s for w, s in zip(track.words, track.word_starts) if w == word and abs(s - off) < 1.0]
+        assert near, f"{word!r} not aligned near {off:.1f} s"
+
+
+def test_numbers_and_punctuation_are_normalised():
+    assert normalise_transcript("It's 42 -- really!") == ["it's", "forty", "two", "really"]
+    assert normalise_transcript("1999 café") == ["one", "thousand", "nine", "hundred", "ninety", "nine", "cafe"]
+    assert normalise_transcript("   ") == []
+
+
+def test_spelling_pronunciation_guess():
+    assert guess_pronunciation("zorbax") == ["Z", "AO", "R", "B", "AE", "K", "S"]
+    assert guess_pronunciation("shine")[:2] == ["SH", "IH"]
+    assert guess_pronunciation("123") == []
