@@ -381,6 +381,8 @@ def test_schedule_weights_switch_within_the_window():
     assert np.all(np.diff(w[switching, 1]) > 0)
     step = schedule_weights(t, [0.0, 2.0], transition=0.0)
     np.testing.assert_array_equal(step[:, 1], (t >= 2.0).astype(float))
+    at_start = schedule_weights(t, [0.0, 0.0, 3.2], transition=0.4)  # base style, then the schedule
+    np.testing.assert_allclose(at_start[t < 3.2], [[0, 1, 0]] * int(np.sum(t < 3.2)))
     overlap = schedule_weights(t, [0.0, 1.0, 1.1], transition=0.5)
     np.testing.assert_allclose(overlap.sum(axis=1), 1.0, atol=1e-12)
     with pytest.raises(ValueError):

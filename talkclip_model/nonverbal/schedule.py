@@ -14,6 +14,9 @@ def schedule_weights(times: np.ndarray, change_times: Sequence[float], transitio
     smoothstep that STARTS at ``change_times[k]`` and completes ``transition`` seconds later, so
     the new style fully holds from ``change_times[k] + transition``. Overlapping transitions chain:
     a later style takes its share from all the earlier ones. ``transition <= 0`` switches at once.
+    A style k > 0 scheduled at time <= 0 holds from the start without a fade (so a decoder that
+    puts its base style first and the schedule after it, ``[0.0, 0.0, 3.2]``, starts on the
+    schedule's first style).
     """
     t = np.asarray(times, dtype=np.float64).reshape(-1)
     c = np.asarray(change_times, dtype=np.float64).reshape(-1)
@@ -24,7 +27,9 @@ def schedule_weights(times: np.ndarray, change_times: Sequence[float], transitio
     k = c.size
     progress = np.ones((t.size, k))
     for j in range(1, k):
-        if transition > 0:
+        if c[j] <= 0.0:  # already in force at the start: nothing to fade from
+            progress[:, j] = 1.0
+        elif transition > 0:
             x = np.clip((t - c[j]) / transition, 0.0, 1.0)
             progress[:, j] = x * x * (3.0 - 2.0 * x)
         else:
