@@ -17,14 +17,15 @@ def brow_raises(cues: Cues, expressiveness: np.ndarray, gain: np.ndarray,
                 rng: np.random.Generator) -> np.ndarray:
     """(N, 3) browInnerUp, browOuterUpLeft, browOuterUpRight on the grid.
 
-    Stronger accents raise the brows more often and higher; ``gain`` is the arousal multiplier."""
+    Stronger accents, and more expressive styles, raise the brows more often and higher; ``gain``
+    is the arousal multiplier."""
     t = cues.t
     out = np.zeros((len(t), 3))
     for a, s in zip(cues.accents, cues.accent_strength):
-        u = rng.uniform(size=3)
-        if u[0] >= 0.15 + 0.7 * s:
-            continue
+        u = rng.uniform(size=3)  # always three draws: the style changes which accents, not the stream
         i = min(int(np.searchsorted(t, a)), len(t) - 1)
+        if u[0] >= (0.15 + 0.7 * s) * (0.5 + 0.5 * expressiveness[i]):  # expressive faces raise more often
+            continue
         amp = BROW_AMP * s * expressiveness[i] * gain[i]
         lo, hi = np.searchsorted(t, [a - 4 * BROW_RISE_S, a + 4 * BROW_DECAY_S])
         x = t[lo:hi] - (a - BROW_LEAD_S)
