@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import bpy
 
-from . import batch, operators, panel, preferences, properties
+from . import operators, panel, preferences, properties
 
 _CLASSES = (*properties.CLASSES, preferences.TalkclipPreferences, *operators.CLASSES, *panel.CLASSES)
 _cli_handle = None
@@ -20,6 +20,9 @@ _cli_handle = None
 
 def register():
     global _cli_handle
+    # imported here, not at the top: `python -m blender_addon.batch` imports this package first
+    from . import batch
+
     for cls in _CLASSES:
         bpy.utils.register_class(cls)
     properties.register()

@@ -7,6 +7,7 @@ import csv
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -218,15 +219,16 @@ def test_python_dash_m_exit_codes(batch_folder):
     assert proc.returncode == 2 and "manifest not found" in proc.stderr
 
 
-def _pipeline_missing() -> str | None:
-    """Why the real pipeline cannot run yet (its modules or the trained style adapter are still
-    being written), or None when it can."""
+def _pipeline_missing(style: bool) -> str | None:
+    """Why the real pipeline cannot run yet (its modules, or the trained style adapter a prompt
+    needs, are still being written), or None when it can."""
     from talkclip_model.errors import TalkclipError
 
     try:
         from talkclip_model.pipeline import Pipeline
 
-        Pipeline().style("calm")
+        if style:
+            Pipeline().style("calm")
     except (ImportError, TalkclipError) as exc:
         return f"{type(exc).__name__}: {exc}"
     return None
@@ -234,27 +236,36 @@ def _pipeline_missing() -> str | None:
 
 @bpy_mark
 @pytest.mark.slow
-def test_batch_generates_from_audio_on_a_real_head(tmp_path):
-    """End to end through the real pipeline (runs once the pipeline modules are in place)."""
-    import shutil
-
+@pytest.mark.parametrize("prompt", [None, "cheerful"])
+def test_batch_generates_from_audio_on_a_real_head(tmp_path, prompt):
+    """End to end through the real pipeline on the SAiD ARKit head, into .blend and .csv."""
     import bpy
 
-    from test_blender_bake import build_said_head, empty_scene
+    from blender_addon import batch
+    from test_blender_bake import build_said_head, empty_scene, fcurve_of
 
-    missing = _pipeline_missing()
+    missing = _pipeline_missing(style=prompt is not None)
     if missing:
         pytest.skip(f"pipeline not ready: {missing}")
     empty_scene()
     build_said_head("Head")
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "head.blend"), copy=True)
     shutil.copy(EXAMPLES / "hello.wav", tmp_path / "hello.wav")
-    rows = [{"blend": "head.blend", "object": "Head", "audio": "hello.wav", "prompt": "cheerful",
+    rows = [{"blend": "head.blend", "object": "Head", "audio": "hello.wav", "prompt": prompt or "",
              "transcript": (EXAMPLES / "hello.txt").read_text().strip(), "output": "out/hello.blend"},
-            {"blend": "head.blend", "object": "Head", "audio": "hello.wav", "output": "out/hello.csv"}]
+            {"blend": "head.blend", "object": "Head", "audio": "hello.wav", "prompt": prompt or "",
+             "output": "out/hello.csv"}]
     manifest = write_manifest(tmp_path, rows)
-    from blender_addon import batch
-
     assert batch.main([str(manifest), "--quiet"]) == 0, (tmp_path / "jobs.json.report.json").read_text()
     report = json.loads((tmp_path / "jobs.json.report.json").read_text())
-    assert all(j["frames"] > 0 and j["channels_mapped"] == 51 for j in report["jobs"])
+    assert all(j["status"] == "ok" and j["frames"] > 100 and j["channels_mapped"] == 51 for j in report["jobs"])
+    bpy.ops.wm.open_mainfile(filepath=str(tmp_path / "out" / "hello.blend"))
+    action = bpy.data.objects["Head"].data.shape_keys.animation_data.action
+    _, jaw = keyed_values(fcurve_of(action, "jawOpen"))
+    assert len(jaw) == report["jobs"][0]["frames"] and jaw.max() > 0.1  # the mouth moves
+
+
+def keyed_values(fc):
+    from test_blender_bake import keyed
+
+    return keyed(fc)
