@@ -38,6 +38,9 @@ def mouth_cues(track: ExpressionTrack, profile: Profile | str = "rhubarb", min_h
                margin: float = 0.04) -> list[Cue]:
     """Cues covering the whole take, each at least ``min_hold`` long except possibly the last."""
     prof = load_profile(profile) if isinstance(profile, (str, Path)) else profile
+    if prof.mode != "exclusive":
+        raise TalkclipError(f"profile {prof.name} blends its channels; mouth cues need an exclusive profile "
+                            "(one shape at a time), such as rhubarb")
     if track.num_frames == 0:
         return []
     pick = select_exclusive(scores(prof, track.arkit, track.head), track.fps, min_hold, margin)  # (T,)

@@ -17,6 +17,10 @@
 - gaze: ``gaze_pitch`` from the median up-minus-down look, ``gaze_aversion`` as the share of
   frames where any eyeLook channel exceeds 0.35.
 
+``track_from_channels(names, values, fps)`` turns a character's own channels (a baked shape-key
+action, read by the Blender layer) back into an ARKit track through the retarget profiles, so any
+rig's take can be a reference.
+
 ``mix_styles([(style, weight), ...])`` mixes a take's style with prompt styles: weights are
 clamped to 0..1 and normalised, held values and dynamics are averaged (and clamped to their
 ranges by SpeakingStyle).
@@ -87,6 +91,34 @@ def style_from_track(track: ExpressionTrack, prompt: str = "") -> SpeakingStyle:
     dyn["gaze_pitch"] = float(np.median(up - down))
     dyn["gaze_aversion"] = float(np.mean(a[:, _LOOK].max(axis=1) > GAZE_AWAY))
     return SpeakingStyle(arkit=held, dynamics=clamp_dynamics(dyn), prompt=prompt)
+
+
+def track_from_channels(names: list[str], values: np.ndarray, fps: float, profile=None,
+                        head: np.ndarray | None = None) -> ExpressionTrack:
+    """An ARKit ExpressionTrack from a character's own channels, e.g. a baked shape-key action
+    gathered by the Blender layer: ``values`` (T, len(names)) are bound through ``profile``
+    (detected when None) and mapped back with ``retarget.to_arkit`` (exact for ARKit spellings)."""
+    from .retarget import detect_profile, load_profile, to_arkit
+
+    values = np.asarray(values, dtype=np.float32)
+    if values.ndim != 2 or values.shape[1] != len(names):
+        raise TalkclipError(f"channel values have shape {values.shape}, expected (frames, {len(names)})")
+    if not np.all(np.isfinite(values)):
+        raise TalkclipError("channel values hold NaN or infinity")
+    if profile is None:
+        detection = detect_profile(names)
+    else:
+        detection = (load_profile(profile) if isinstance(profile, (str, Path)) else profile).bind(names)
+    if not detection.binding:
+        raise TalkclipError(f"profile {detection.base.name} matches none of the channels")
+    column = {n: j for j, n in enumerate(names)}
+    bound = values[:, [column[n] for n in detection.profile.targets]]  # (T, n_bound)
+    arkit = to_arkit(detection, bound)
+    head = np.zeros((len(values), 3), np.float32) if head is None else head
+    try:
+        return ExpressionTrack(fps=fps, arkit=arkit, head=head, meta={"profile": detection.base.name})
+    except ValueError as exc:
+        raise TalkclipError(f"reference take: {exc}") from None
 
 
 def style_from_capture(path, prompt: str | None = None) -> SpeakingStyle:

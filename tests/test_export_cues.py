@@ -72,3 +72,10 @@ def test_real_capture_cues_cover_the_take():
     assert all(c.end - c.start >= 2 / track.fps - 1e-3 for c in cues[:-1])
     assert len({c.value for c in cues}) >= 6  # a range-of-motion take uses most shapes
     assert cues_to_tsv(cues).count("\n") == len(cues) + 1
+
+
+def test_blend_profiles_are_refused_for_cues():
+    from talkclip_model.errors import TalkclipError
+
+    with pytest.raises(TalkclipError, match="exclusive profile"):
+        mouth_cues(posed_take(), profile="visemes")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import shared
-from exporters.reference import count_blinks, mix_styles, style_from_capture, style_from_track
+from exporters.reference import count_blinks, mix_styles, style_from_capture, style_from_track, track_from_channels
 from talkclip_model.arkit import INDEX
 from talkclip_model.errors import TalkclipError
 from talkclip_model.types import ExpressionTrack, SpeakingStyle
@@ -91,3 +91,22 @@ def test_mix_styles():
 def test_too_short_take():
     with pytest.raises(TalkclipError, match="at least 2 frames"):
         style_from_track(ExpressionTrack(fps=30, arkit=np.zeros((1, 52)), head=np.zeros((1, 3))))
+
+
+def test_style_from_a_baked_shape_key_take():
+    """A rig's own channels (as the Blender layer reads a baked action) become an ARKit take."""
+    track = synthetic(seconds=10, blinks=3)
+    names = ["A38_Mouth_Smile_Left", "A39_Mouth_Smile_Right", "eyeBlink_L", "eyeBlink_R", "A25_Jaw_Open", "Hair"]
+    arkit_of = ["mouthSmileLeft", "mouthSmileRight", "eyeBlinkLeft", "eyeBlinkRight", "jawOpen"]
+    values = np.stack([track.channel(n) for n in arkit_of] + [np.zeros(track.num_frames, np.float32)], axis=1)
+    back = track_from_channels(names, values, fps=track.fps)
+    for n in arkit_of:
+        np.testing.assert_allclose(back.channel(n), track.channel(n), atol=1e-6)
+    assert back.channel("browDownLeft").max() == 0.0
+    style = style_from_track(back)
+    assert style.get("mouthSmileLeft") == pytest.approx(0.41, abs=0.015)
+    assert style.dynamics["blink_rate"] == pytest.approx(18.0)  # 3 blinks in 10 s
+    with pytest.raises(TalkclipError, match="expected"):
+        track_from_channels(names, values[:, :3], fps=30)
+    with pytest.raises(TalkclipError, match="NaN"):
+        track_from_channels(names, np.full_like(values, np.nan), fps=30)
