@@ -167,7 +167,9 @@ def build_parser(prog: str = "python -m blender_addon.batch") -> argparse.Argume
     p.add_argument("--force", action="store_true", help="redo jobs whose output already exists")
     p.add_argument("--report", metavar="PATH", help="JSON report (default: MANIFEST.report.json beside it)")
     p.add_argument("--allow-outside-paths", action="store_true",
-                   help="accept paths that resolve outside the manifest's folder")
+                   help="accept relative paths that climb out of the manifest's folder")
+    p.add_argument("--strict-paths", action="store_true",
+                   help="refuse absolute paths outside the manifest's folder too")
     p.add_argument("--encoder", metavar="NAME_OR_PATH", help="text encoder (default: the add-on preference or MiniLM)")
     p.add_argument("--device", choices=("cpu", "cuda"), help="onnxruntime device (default: the add-on preference)")
     p.add_argument("--quiet", action="store_true", help="print only the summary")
@@ -178,7 +180,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m blender_addon.bat
     args = build_parser(prog).parse_args(sys.argv[1:] if argv is None else argv)
     t0 = time.perf_counter()
     try:
-        jobs = read_manifest(args.manifest, allow_outside=args.allow_outside_paths)
+        jobs = read_manifest(args.manifest, allow_outside=args.allow_outside_paths, strict=args.strict_paths)
     except ManifestError as exc:
         print(f"talkclip batch: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -198,8 +200,9 @@ def main(argv: list[str] | None = None, prog: str = "python -m blender_addon.bat
     report = Path(args.report) if args.report else default_report_path(args.manifest)
     write_report(report, args.manifest, results, time.perf_counter() - t0)
     failed = sum(r.status == "failed" for r in results)
-    print(f"talkclip batch: {len(results) - failed} of {len(results)} jobs done, {failed} failed; report: {report}",
-          flush=True)
+    skipped = sum(r.status == "skipped" for r in results)
+    print(f"talkclip batch: {len(results) - failed - skipped} of {len(results)} jobs done, {skipped} skipped, "
+          f"{failed} failed; report: {report}", flush=True)
     return EXIT_FAILED if failed else EXIT_OK
 
 

@@ -7,9 +7,10 @@ A manifest is a JSON list of objects, or a CSV file whose header row names the s
     blend, object, audio, transcript, prompt, profile, start_frame, output     (the contract)
     track, armature, head_bone, intensity, seed, reduce_tolerance, name       (extensions)
 
-Relative paths resolve against the manifest's folder, and a path that ends up outside that
-folder is refused for that job ("path outside its folder") unless the batch runs with
-``--allow-outside-paths``. ``transcript`` is the text itself, or a ``.txt`` file to read.
+Relative paths resolve against the manifest's folder, and a relative path that climbs out of
+that folder (``../x.wav``) is refused for that job ("path outside its folder") unless the batch
+runs with ``--allow-outside-paths``. Absolute paths are the author's explicit choice and are
+accepted, unless ``--strict-paths`` asks that they too stay inside the folder. ``transcript`` is the text itself, or a ``.txt`` file to read.
 ``track`` bakes an existing track file (.json/.npz/.csv) instead of generating from ``audio``.
 A broken row fails that job only; the others still run.
 """
@@ -108,13 +109,18 @@ def load_rows(path: Path) -> list[dict[str, Any]]:
     raise ManifestError(f"{path}: manifest must be .json or .csv, not {suffix or 'no suffix'}")
 
 
-def resolve_path(base: Path, value: Any, key: str, allow_outside: bool = False) -> Path:
-    """``value`` resolved against the manifest folder ``base``; refuses escapes."""
-    if not isinstance(value, str) or not value.strip():
+def resolve_path(base: Path, value: Any, key: str, allow_outside: bool = False, strict: bool = False) -> Path:
+    """``value`` resolved against the manifest folder ``base``.
+
+    A relative path that climbs out of ``base`` (``../x.wav``) is refused unless
+    ``allow_outside``; an absolute path is taken as the author's explicit choice unless ``strict``.
+    """
+    if not isinstance(value, (str, os.PathLike)) or not str(value).strip():
         raise ValueError(f"{key}: expected a path")
-    p = Path(os.path.expanduser(value.strip()))
-    full = (base / p).resolve() if not p.is_absolute() else p.resolve()
-    if not allow_outside and not full.is_relative_to(base.resolve()):
+    p = Path(os.path.expanduser(str(value).strip()))
+    full = (base / p).resolve()
+    inside = full.is_relative_to(base.resolve())
+    if not inside and not allow_outside and (not p.is_absolute() or strict):
         raise ValueError(f"{key} {value!r}: path outside its folder {base}")
     return full
 
@@ -129,7 +135,7 @@ def _number(value: Any, key: str, kind=float):
     return out
 
 
-def parse_job(row: Any, index: int, base: Path, allow_outside: bool = False) -> Job:
+def parse_job(row: Any, index: int, base: Path, allow_outside: bool = False, strict: bool = False) -> Job:
     """One manifest row as a Job; problems go into ``job.error`` (never raises)."""
     job = Job(index=index, name=f"job {index}")
     try:
@@ -149,7 +155,7 @@ def parse_job(row: Any, index: int, base: Path, allow_outside: bool = False) -> 
         job.object = str(row["object"])
         for key in PATH_KEYS:
             if row.get(key) not in (None, ""):
-                setattr(job, key, resolve_path(base, row[key], key, allow_outside))
+                setattr(job, key, resolve_path(base, row[key], key, allow_outside, strict))
         if job.blend.suffix.lower() != ".blend":
             raise ValueError(f"blend {row['blend']!r} is not a .blend file")
         if job.output.suffix.lower() not in OUTPUT_SUFFIXES:
@@ -160,7 +166,7 @@ def parse_job(row: Any, index: int, base: Path, allow_outside: bool = False) -> 
         if transcript not in (None, ""):
             transcript = str(transcript)
             if transcript.lower().endswith(".txt"):
-                tpath = resolve_path(base, transcript, "transcript", allow_outside)
+                tpath = resolve_path(base, transcript, "transcript", allow_outside, strict)
                 try:
                     transcript = tpath.read_text(encoding="utf-8").strip()
                 except OSError as exc:
@@ -182,10 +188,10 @@ def parse_job(row: Any, index: int, base: Path, allow_outside: bool = False) -> 
     return job
 
 
-def read_manifest(path: str | Path, allow_outside: bool = False) -> list[Job]:
+def read_manifest(path: str | Path, allow_outside: bool = False, strict: bool = False) -> list[Job]:
     path = Path(path).resolve()
     rows = load_rows(path)
-    return [parse_job(row, i + 1, path.parent, allow_outside) for i, row in enumerate(rows)]
+    return [parse_job(row, i + 1, path.parent, allow_outside, strict) for i, row in enumerate(rows)]
 
 
 def default_report_path(manifest: str | Path) -> Path:

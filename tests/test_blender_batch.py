@@ -45,9 +45,11 @@ def test_manifest_resolves_relative_paths_and_refuses_escapes(tmp_path, kind):
         {"blend": "a.blend", "object": "Face", "output": "c.glb"},
         {"blend": "a.blend", "object": "Face", "audio": "a.wav", "output": "c.obj"},
         {"blend": "a.blend", "object": "Face", "audio": "a.wav", "output": "d.fbx", "start_frame": "soon"},
+        {"blend": "a.blend", "object": "Face", "audio": str(tmp_path.parent / "shared.wav"), "output": "e.csv"},
+        {"blend": "a.blend", "object": "Face", "audio": "sub/../../x.wav", "output": "f.csv"},
     ]
     parsed = jobs.read_manifest(write_manifest(tmp_path, rows, kind))
-    assert [j.index for j in parsed] == [1, 2, 3, 4, 5]
+    assert [j.index for j in parsed] == [1, 2, 3, 4, 5, 6, 7]
     good = parsed[0]
     assert good.error is None
     assert good.blend == (tmp_path / "sub" / "a.blend").resolve()
@@ -57,6 +59,12 @@ def test_manifest_resolves_relative_paths_and_refuses_escapes(tmp_path, kind):
     assert "missing 'audio'" in parsed[2].error
     assert ".blend, .glb, .fbx, .csv" in parsed[3].error
     assert "not a number" in parsed[4].error
+    assert parsed[5].error is None and parsed[5].audio == (tmp_path.parent / "shared.wav").resolve()
+    assert "path outside its folder" in parsed[6].error
+    strict = jobs.read_manifest(tmp_path / f"jobs.{kind}", strict=True)
+    assert "path outside its folder" in strict[5].error
+    loose = jobs.read_manifest(tmp_path / f"jobs.{kind}", allow_outside=True)
+    assert loose[1].error is None and loose[6].error is None
 
 
 def test_manifest_level_errors(tmp_path):
@@ -206,7 +214,7 @@ def test_python_dash_m_exit_codes(batch_folder):
     good = write_manifest(batch_folder, _rows()[:1])
     proc = _run_module([str(good)])
     assert proc.returncode == 0, proc.stderr
-    assert "1 of 1 jobs done" in proc.stdout
+    assert "1 of 1 jobs done, 0 skipped, 0 failed" in proc.stdout
     bad_dir = batch_folder / "bad"
     bad_dir.mkdir()
     bad = write_manifest(bad_dir, [{"blend": "../face.blend", "object": "Face", "track": "x.json", "output": "o.csv"}])
