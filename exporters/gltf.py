@@ -41,8 +41,8 @@ Progress = Callable[[float], None]
 # --- GLB container ------------------------------------------------------------------------
 
 def read_glb(path) -> tuple[dict, bytes]:
-    """(glTF JSON as a dict, binary chunk) of a .glb file; a .gltf with only data: URIs or no
-    buffers also reads (its binary is then empty)."""
+    """(glTF JSON as a dict, binary chunk) of a .glb file. A .gltf whose buffers are data: URIs
+    (or that has none) also reads: buffer 0's data becomes the binary chunk."""
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -53,9 +53,23 @@ def read_glb(path) -> tuple[dict, bytes]:
             doc = json.loads(data.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError):
             raise TalkclipError(f"{path}: not a glTF or GLB file") from None
-        if any("uri" in b and not str(b["uri"]).startswith("data:") for b in doc.get("buffers", [])):
+        doc = _check_doc(doc, path)
+        buffers = doc.get("buffers") or []
+        if any("uri" in b and not str(b["uri"]).startswith("data:") for b in buffers):
             raise TalkclipError(f"{path}: .gltf with external buffers is not supported; convert it to .glb")
-        return _check_doc(doc, path), b""
+        binary = b""
+        if buffers and "uri" in buffers[0]:  # buffer 0 becomes the GLB binary chunk
+            import base64
+
+            header, _, payload = str(buffers[0]["uri"]).partition(",")
+            if not header.endswith(";base64"):
+                raise TalkclipError(f"{path}: buffer 0 data URI is not base64")
+            try:
+                binary = base64.b64decode(payload, validate=True)
+            except ValueError:
+                raise TalkclipError(f"{path}: buffer 0 data URI is not valid base64") from None
+            del buffers[0]["uri"]
+        return doc, binary
     if len(data) < 20:
         raise TalkclipError(f"{path}: truncated GLB")
     magic, version, length = struct.unpack_from("<III", data, 0)
@@ -198,7 +212,8 @@ def add_animation(character, track: ExpressionTrack, out, profile: Profile | str
     column = {n: bound_values[:, j] for j, n in enumerate(bound_names)}
     samplers, channels, report_nodes = [], [], []
     for k, (ni, mi, names) in enumerate(nodes):
-        defaults = doc["meshes"][mi].get("weights") or [0.0] * len(names)
+        node_weights = doc["nodes"][ni].get("weights")  # a node's weights override its mesh's
+        defaults = node_weights or doc["meshes"][mi].get("weights") or [0.0] * len(names)
         weights = np.empty((track.num_frames, len(names)), dtype=np.float32)  # (T, N)
         for j, n in enumerate(names):
             weights[:, j] = column[n] if n in column else defaults[j]

@@ -41,6 +41,7 @@ names), ``binding`` {character name: profile target}, ``mapped_arkit``, ``lost_a
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from importlib import resources
@@ -357,7 +358,7 @@ def select_exclusive(values: np.ndarray, fps: float, min_hold: float = 0.08, mar
     values = np.asarray(values, dtype=np.float32)
     if values.ndim != 2 or values.shape[1] == 0:
         raise TalkclipError("exclusive selection needs (frames, channels) scores with at least one channel")
-    hold = max(1, int(round(min_hold * fps)))
+    hold = max(1, math.ceil(min_hold * fps - 1e-9))  # frames; never shorter than min_hold
     out = np.empty(len(values), dtype=np.int64)
     best = values.argmax(axis=1)
     cur, since = (int(best[0]) if len(values) else 0), 0

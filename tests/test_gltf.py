@@ -195,3 +195,22 @@ def test_real_capture_on_ict_head(tmp_path):
     (_, names, weights), = read_animation(tmp_path / "ict_sad.glb").values()
     np.testing.assert_array_equal(weights[:, names.index("browInnerUp_L")], track.channel("browInnerUp"))
     assert report["nodes"][0]["driven"] == 53
+
+
+def test_embedded_gltf_input_becomes_a_valid_glb(tmp_path):
+    import base64
+
+    quad_character(tmp_path / "c.glb")
+    doc, binary = read_glb(tmp_path / "c.glb")
+    doc["buffers"][0]["uri"] = "data:application/octet-stream;base64," + base64.b64encode(binary).decode()
+    doc["nodes"][0]["weights"] = [0.0] * 5 + [0.25]  # node weights override the mesh's defaults
+    (tmp_path / "c.gltf").write_text(json.dumps(doc))
+    validate(tmp_path / "c.gltf")
+    track = take(n=10)
+    add_animation(tmp_path / "c.gltf", track, tmp_path / "from_gltf.glb")
+    validate(tmp_path / "from_gltf.glb")
+    (_, names, weights), = read_animation(tmp_path / "from_gltf.glb").values()
+    np.testing.assert_array_equal(weights[:, 0], track.channel("jawOpen"))
+    assert np.all(weights[:, names.index("Custom_Wrinkle")] == 0.25)
+    after, after_bin = read_glb(tmp_path / "from_gltf.glb")
+    assert "uri" not in after["buffers"][0] and after_bin[: len(binary)] == binary
