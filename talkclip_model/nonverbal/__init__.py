@@ -56,7 +56,7 @@ def nonverbal_layers(phones: PhoneTrack | None, prosody: Prosody, dynamics: Mapp
     duration = max(float(prosody.duration), float(phones.duration) if phones is not None else 0.0,
                    n_frames / fps)
     t = grid_for(duration)  # (N,) seconds, whole seconds long: the same for every fps
-    dyn = dynamics_on(dynamics, fps, n_frames, t)
+    dyn = dynamics_on(dynamics, fps, t)
     cues = extract_cues(phones, prosody, t)
 
     seed = int(seed) % 2**64  # PCG64 wants a non-negative seed; a negative one still works

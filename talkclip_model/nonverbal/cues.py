@@ -89,7 +89,7 @@ def smoothstep(x: np.ndarray) -> np.ndarray:
     return x * x * (3.0 - 2.0 * x)
 
 
-def dynamics_on(dynamics: Mapping[str, np.ndarray], fps: float, n_frames: int, t: np.ndarray) -> dict[str, np.ndarray]:
+def dynamics_on(dynamics: Mapping[str, np.ndarray], fps: float, t: np.ndarray) -> dict[str, np.ndarray]:
     """Every DYNAMICS key as an array on the grid ``t``; scalars and missing keys are accepted."""
     out = {}
     for key, (default, lo, hi, _) in DYNAMICS.items():

@@ -22,7 +22,7 @@ BLINK_DURATION_RANGE_S = (0.15, 0.40)
 BLINK_CLOSE_FRACTION = 0.33  # closing takes this share of the blink, holding 0.07, opening the rest
 BLINK_HOLD_FRACTION = 0.07
 BLINK_DOUBLE_P = 0.05  # chance that a blink is followed by a second one
-PAUSE_BLINK_GAIN = 2.0  # extra hazard (x base) just after a pause onset
+PAUSE_BLINK_GAIN = 3.0  # extra hazard (x base) just after a pause onset
 ACCENT_BLINK_GAIN = 0.8  # ... on an accent
 SACCADE_BLINK_GAIN = 1.5  # ... with a large gaze shift
 
