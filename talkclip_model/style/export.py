@@ -1,0 +1,74 @@
+"""Build the MiniLM ONNX encoder once (torch needed here only).
+
+    python -m talkclip_model.style.export [--out PATH] [--force]
+
+Verifies the wheel's model.safetensors (SHA-256), exports the torch encoder with named dynamic
+axes, and writes a manifest beside the ONNX that records both hashes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+from ..errors import TalkclipError
+from .encoders import (MINILM_SHA256, ONNX_OPSET, minilm_model_dir, minilm_onnx_path, sha256_of,
+                       verify_sha256)
+
+
+def export_minilm(out: Path | None = None, model_dir: Path | None = None) -> Path:
+    """Export all-MiniLM-L6-v2 to ``out`` (default: the user cache) and return the path."""
+    import torch
+
+    from .bert import load_sentence_bert
+
+    model_dir = Path(model_dir) if model_dir else minilm_model_dir()
+    out = Path(out) if out else minilm_onnx_path()
+    verify_sha256(model_dir / "model.safetensors", MINILM_SHA256, "MiniLM weights (model.safetensors)")
+    model = load_sentence_bert(model_dir)  # .eval(): no dropout in the graph
+    ids = torch.tensor([[101, 7592, 2088, 102]], dtype=torch.int64)
+    mask = torch.ones_like(ids)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
+        tmp_path = Path(tmp) / out.name
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # legacy-exporter deprecation notice
+            torch.onnx.export(
+                model, (ids, mask), str(tmp_path), input_names=["input_ids", "attention_mask"],
+                output_names=["embedding"], opset_version=ONNX_OPSET, dynamo=False,
+                dynamic_axes={"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"},
+                              "embedding": {0: "batch"}})
+        os.replace(tmp_path, out)
+    manifest = {"encoder": "all-MiniLM-L6-v2", "source": str(model_dir / "model.safetensors"),
+                "source_sha256": MINILM_SHA256, "onnx_sha256": sha256_of(out), "opset": ONNX_OPSET,
+                "inputs": ["input_ids (batch, tokens) int64", "attention_mask (batch, tokens) int64"],
+                "outputs": ["embedding (batch, 384) float32, L2-normalised mean pooling"]}
+    out.with_suffix(".json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m talkclip_model.style.export", description=__doc__.splitlines()[0])
+    p.add_argument("--out", type=Path, default=None, help=f"ONNX path (default {minilm_onnx_path()})")
+    p.add_argument("--force", action="store_true", help="rebuild even if the file exists")
+    args = p.parse_args(argv)
+    out = args.out or minilm_onnx_path()
+    if out.exists() and not args.force:
+        print(f"{out}: already built (use --force to rebuild)")
+        return 0
+    try:
+        export_minilm(out)
+    except TalkclipError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,365 @@
+"""The explicit half of the style model: a documented phrase parser.
+
+Sentence embeddings are good at the gestalt of a prompt (emotions, situations, idioms) and bad
+at three things this parser handles instead:
+
+* named facial actions ("nose wrinkled", "brows knitted", "lopsided smirk") -> ARKit channels,
+  and named motion ("nodding", "looking down", "mumbling") -> dynamics;
+* negation ("not smiling", "without frowning"): the negated span is removed from the text the
+  encoder reads and its channels are held quiet;
+* intensity adverbs (barely < slightly < somewhat < - < very < extremely < absolutely): removed
+  from the encoder text and applied as an exact scale, so stronger wording is always stronger.
+
+``parse_prompt`` returns a ``ParsedPrompt``; ``model.StyleModel`` blends it with the adapter.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..arkit import INDEX, NUM_CHANNELS
+from .facs import EMOTION_ADVERBS, EMOTION_WORDS, PROTOTYPES, au_vector
+
+_POS = r"(?:(?:his|her|their|its|the|my|your|one's|a|both|two)\s+)?"
+_GAP = r"(?:\s+[\w'-]+){0,2}?"
+
+
+def _both(verbs: str, nouns: str) -> list[str]:
+    """Regexes for 'VERB (det) NOUN' and 'NOUN (is) VERB' (up to two words between)."""
+    return [rf"\b(?:{verbs})\b{_GAP}\s+{_POS}(?:{nouns})\b", rf"\b(?:{nouns})\b{_GAP}\s+(?:{verbs})\b"]
+
+
+def _lr(name: str, v: float) -> dict[str, float]:
+    return {f"{name}Left": v, f"{name}Right": v}
+
+
+@dataclass(frozen=True)
+class Action:
+    """A named facial action or motion: what it sets and what it contradicts."""
+
+    name: str
+    patterns: tuple[str, ...]
+    arkit: dict[str, float] = field(default_factory=dict)
+    dynamics: dict[str, float] = field(default_factory=dict)
+    quiets: tuple[str, ...] = ()  # ARKit channels that contradict the action; held low when it is named
+    self_negating: bool = False  # the phrase carries its own negation ("unblinking")
+    damp: float = 1.0  # scale applied to the learned expression ("deadpan")
+
+
+_SMILE_CH = ("mouthSmileLeft", "mouthSmileRight", "cheekSquintLeft", "cheekSquintRight", "mouthDimpleLeft", "mouthDimpleRight")
+_FROWN_CH = ("mouthFrownLeft", "mouthFrownRight")
+_BROWDOWN_CH = ("browDownLeft", "browDownRight")
+_BROWUP_CH = ("browInnerUp", "browOuterUpLeft", "browOuterUpRight")
+
+# Order matters: specific phrases first; a matched span is blanked before later actions look.
+ACTIONS: tuple[Action, ...] = (
+    Action("unblinking", (r"\bunblinking(?:ly)?\b", r"\bwithout blinking\b", r"\bnever blinks?\b",
+                          r"\bdoes(?:n't| not) blink\b", r"\bbarely blinks?\b"),
+           dynamics={"blink_rate": 5.0}, self_negating=True),
+    Action("no_eye_contact", (r"\bavoid\w* (?:\w+ )?eye contact\b", r"\bno eye contact\b", r"\bwithout (?:making )?eye contact\b",
+                              r"\b(?:can't|cannot|won't|can not|will not|doesn't|does not) meet (?:[\w']+ )?(?:eyes|gaze)\b"),
+           dynamics={"gaze_aversion": 0.85}, self_negating=True),
+    Action("deadpan", (r"\bdeadpan\b", r"\bpoker[- ]fac\w*", r"\bexpressionless\b", r"\bblank(?:-faced)? (?:face|expression|stare|look)\b",
+                       r"\bstone[- ]faced\b", r"\bstraight[- ]faced\b", r"\bemotionless\b", r"\bimpassive\w*\b", r"\bflat affect\b",
+                       r"\bblank-faced\b", r"\bstoic\w*\b"),
+           dynamics={"expressiveness": 0.2, "head_motion": 0.35}, damp=0.25),
+    Action("wink", (r"\bwink\w*\b",), {"eyeBlinkLeft": 0.9, "mouthSmileLeft": 0.3, "cheekSquintLeft": 0.3}),
+    Action("smirk", (r"\bsmirk\w*\b", r"\b(?:lopsided|crooked|one-sided|half|sly|wry|side|asymmetric(?:al)?)[- ]?(?:smile|grin)s?\b",
+                     r"\bsmil\w* (?:on|with) one side\b", r"\bone corner of (?:\w+ )?mouth (?:raised|up|lifted|curled)\b"),
+           {"mouthSmileLeft": 0.6, "mouthDimpleLeft": 0.35, "cheekSquintLeft": 0.2}, quiets=("mouthSmileRight",) + _FROWN_CH),
+    Action("one_brow_raised", tuple(_both(r"raise[sd]?|raising|lift(?:s|ed|ing)?|arch(?:es|ed|ing)?|cock(?:s|ed|ing)?|up",
+                                          r"(?:one|an|a single|a|left|right) (?:eye)?brow")),
+           {"browOuterUpLeft": 0.75, "browInnerUp": 0.2, "browDownRight": 0.15}, quiets=("browOuterUpRight",)),
+    Action("brows_knitted", tuple(_both(r"knit(?:s|ted|ting)?|furrow(?:s|ed|ing)?|drawn together|draws? together|pinch(?:es|ed)?|scrunch(?:es|ed)?|creased|wrinkled",
+                                        r"(?:eye)?brows?|forehead")),
+           {**_lr("browDown", 0.7), "browInnerUp": 0.3}, quiets=("browOuterUpLeft", "browOuterUpRight")),
+    Action("brows_sad", tuple(_both(r"pleading|tilted up|slanted|puppy[- ]dog|upturned|worried|sad", r"(?:eye)?brows?|eyes"))
+           + (r"\binner brows? (?:raised|up)\b",), {"browInnerUp": 0.75}, quiets=_BROWDOWN_CH),
+    Action("brows_raised", tuple(_both(r"raise[sd]?|raising|lift(?:s|ed|ing)?|arch(?:es|ed|ing)?|up|high|shoot(?:s|ing)? up|shot up",
+                                       r"(?:eye)?brows")),
+           {"browInnerUp": 0.7, **_lr("browOuterUp", 0.7)}, quiets=_BROWDOWN_CH),
+    Action("brows_lowered", tuple(_both(r"lower(?:s|ed|ing)?|down|drawn down|heavy|sunken|beetl\w*|frowning", r"(?:eye)?brows?")),
+           _lr("browDown", 0.7), quiets=_BROWUP_CH),
+    Action("nose_wrinkled", tuple(_both(r"wrinkl\w*|scrunch\w*|crinkl\w*|crumpl\w*|turn(?:s|ed|ing)? up", r"nose"))
+           + (r"\bsneer\w*\b",), {**_lr("noseSneer", 0.7), **_lr("mouthUpperUp", 0.3)}),
+    Action("upper_lip_raised", tuple(_both(r"rais\w*|curl\w*|lift\w*|snarl\w*", r"(?:upper )?lips?")) + (r"\bsnarl\w*\b",),
+           {**_lr("mouthUpperUp", 0.6), **_lr("noseSneer", 0.3)}),
+    Action("teeth_bared", tuple(_both(r"clench\w*|grit\w*|bar(?:e|es|ed|ing)|show\w*|grind\w*", r"teeth")),
+           {**_lr("mouthUpperUp", 0.4), **_lr("mouthLowerDown", 0.4), **_lr("mouthStretch", 0.45)}, quiets=("jawOpen",)),
+    Action("jaw_clenched", tuple(_both(r"clench\w*|set|tight\w*|tense\w*|locked|grit\w*", r"jaws?")),
+           {**_lr("mouthPress", 0.6), "mouthClose": 0.2}, {"articulation": 0.75}, quiets=("jawOpen",)),
+    Action("pursed_lips", tuple(_both(r"purs\w*", r"lips|mouth")), {"mouthPucker": 0.55, **_lr("mouthPress", 0.25)}),
+    Action("puckered_lips", tuple(_both(r"pucker\w*|kiss\w*|puckered", r"lips|mouth")) + (r"\bpuckers?\b", r"\bpuckering\b"),
+           {"mouthPucker": 0.75}),
+    Action("lips_pressed", tuple(_both(r"press\w*|tight\w*|thin|thinned|compress\w*|clamp\w*|sealed|pinched|firm(?:ly)? (?:set|closed)",
+                                       r"lips|mouth")) + (r"\btight-lipped\b", r"\bthin-lipped\b"),
+           {**_lr("mouthPress", 0.7)}, quiets=("jawOpen",)),
+    Action("lip_bite", tuple(_both(r"bit|bite|bites|biting|bitten|chew\w*|nibbl\w*", r"(?:lower )?lips?")), {"mouthRollLower": 0.6}),
+    Action("lips_rolled", tuple(_both(r"roll\w*|tuck\w*|suck\w*|pull\w* in", r"lips")), {"mouthRollLower": 0.6, "mouthRollUpper": 0.6}),
+    Action("pout", (r"\bpout\w*\b", r"\bstick\w* out (?:\w+ )?lower lip\b", r"\blower lip (?:stuck |pushed |jutting )?out\b"),
+           {"mouthPucker": 0.45, "mouthShrugLower": 0.5, **_lr("mouthFrown", 0.3)}, quiets=_SMILE_CH),
+    Action("chin_quiver", (r"\b(?:quiver\w*|trembl\w*|wobbl\w*) (?:chin|lips?|lower lip)\b", r"\b(?:chin|lips?|lower lip) (?:quiver\w*|trembl\w*|wobbl\w*)\b"),
+           {"mouthShrugLower": 0.55, **_lr("mouthFrown", 0.3)}),
+    Action("mouth_corners_down", tuple(_both(r"turned down|downturned|down-turned|droop\w*|sag\w*|pulled down|turn(?:s|ing)? down",
+                                             r"mouth|lip corners|lips|corners of (?:his|her|their|the) mouth")),
+           _lr("mouthFrown", 0.65), quiets=_SMILE_CH),
+    Action("grimace", (r"\bgrimac\w*\b",) + tuple(_both(r"stretch\w*|pulled back|drawn back|pulled wide", r"lips|mouth")),
+           {**_lr("mouthStretch", 0.6), **_lr("browDown", 0.35), **_lr("eyeSquint", 0.3)}),
+    Action("eyes_wide", tuple(_both(r"wide|widen\w*|bulg\w*|popping|huge|wide open|saucers?", r"eyes")) + (r"\bwide-eyed\b", r"\bsaucer-eyed\b"),
+           _lr("eyeWide", 0.8), quiets=("eyeSquintLeft", "eyeSquintRight", "eyeBlinkLeft", "eyeBlinkRight")),
+    Action("squint", (r"\bsquint\w*\b",) + tuple(_both(r"narrow\w*|slitted|slits", r"eyes")) + (r"\bnarrow-eyed\b",),
+           {**_lr("eyeSquint", 0.7), **_lr("browDown", 0.2)}, quiets=("eyeWideLeft", "eyeWideRight")),
+    Action("eyes_droopy", tuple(_both(r"droop\w*|heavy|half-closed|half closed|hooded|half-shut|sleepy|heavy-lidded", r"eyes|eyelids|lids"))
+           + (r"\bheavy-lidded\b", r"\bhalf-closed eyes\b"), _lr("eyeBlink", 0.45), quiets=("eyeWideLeft", "eyeWideRight")),
+    Action("eyes_closed", tuple(_both(r"closed|shut|close[sd]?|closing", r"eyes")), _lr("eyeBlink", 0.9), quiets=("eyeWideLeft", "eyeWideRight")),
+    Action("eye_roll", tuple(_both(r"roll(?:s|ed|ing)?", r"eyes")), _lr("eyeLookUp", 0.7), {"gaze_pitch": 0.6}),
+    Action("smiling_eyes", tuple(_both(r"crinkl\w*|smiling|twinkl\w*", r"eyes")) + (r"\bcrow's feet\b",),
+           {**_lr("cheekSquint", 0.6), **_lr("eyeSquint", 0.3)}),
+    Action("cheeks_puffed", tuple(_both(r"puff\w*|blown out|blow\w* out|inflat\w*|full of air|bulg\w*", r"cheeks?")), {"cheekPuff": 0.8}),
+    Action("tongue_out", (r"\btongue (?:out|sticking out|poking out|hanging out)\b", r"\bstick\w* (?:\w+ )?tongue out\b",
+                          r"\bstick\w* out (?:\w+ )?tongue\b", r"\btongue between (?:\w+ )?(?:teeth|lips)\b", r"\bpoke\w* out (?:\w+ )?tongue\b"),
+           {"tongueOut": 0.7}),
+    Action("jaw_forward", tuple(_both(r"jut\w*|thrust\w*|forward|push\w* out", r"jaw|chin")), {"jawForward": 0.5}),
+    Action("jaw_dropped", (r"\bagape\b", r"\bgaping\b", r"\bmouth (?:hanging |falls? |fell |wide )?open\b", r"\bopen[- ]mouthed\b",
+                           r"\bjaw (?:drops?|dropped|dropping|hanging|on the floor)\b", r"\bdropp\w* jaw\b"),
+           {"jawOpen": 0.2, **_lr("mouthLowerDown", 0.25)}, quiets=("mouthPressLeft", "mouthPressRight")),
+    Action("dimples", (r"\bdimpl\w*\b",), _lr("mouthDimple", 0.5)),
+    Action("frown", (r"\bfrown\w*\b", r"\bscowl\w*\b", r"\bglower\w*\b", r"\bglar\w*\b"),
+           {**_lr("browDown", 0.6), **_lr("mouthFrown", 0.4)}, quiets=_SMILE_CH),
+    Action("smile", (r"\bsmil(?:e|es|ed|ing|ey)\b", r"\bgrin(?:s|ned|ning)?\b", r"\bbeam(?:s|ed|ing)\b"),
+           {**_lr("mouthSmile", 0.65), **_lr("cheekSquint", 0.3)}, quiets=_FROWN_CH),
+    Action("laugh", (r"\blaugh\w*\b", r"\bgiggl\w*\b", r"\bchuckl\w*\b"),
+           {**_lr("mouthSmile", 0.75), **_lr("cheekSquint", 0.5), "jawOpen": 0.15}, {"head_motion": 1.6}, quiets=_FROWN_CH),
+    # motion and gaze
+    Action("nod", (r"\bnod(?:s|ded|ding)?\b", r"\bnodding along\b"), dynamics={"nod": 0.8, "head_motion": 1.3}),
+    Action("shake", (r"\bshak\w* (?:\w+ )?head\b", r"\bhead[- ]shak\w*\b", r"\bhead (?:is )?shaking\b"), dynamics={"shake": 0.8, "head_motion": 1.3}),
+    Action("head_tilt", tuple(_both(r"tilt\w*|cock\w*|tipp\w*|lean\w*", r"head")), dynamics={"head_roll": 0.2}),
+    Action("head_down", tuple(_both(r"bow\w*|lower\w*|hung|hang\w*|drooping|down", r"head")),
+           _lr("eyeLookDown", 0.25), {"head_pitch": 0.3, "gaze_pitch": -0.4}),
+    Action("look_down", (r"\blook\w* down\b", r"\bdowncast\b", r"\beyes (?:down|lowered|on the (?:floor|ground))\b", r"\blowered eyes\b",
+                         r"\bstar\w* (?:down )?at (?:the|his|her|their|my) (?:floor|feet|ground|shoes|hands)\b", r"\bgaz\w* down\w*\b",
+                         r"\bgaze (?:lowered|down)\b", r"\blooking at the floor\b"),
+           _lr("eyeLookDown", 0.35), {"gaze_pitch": -0.6, "head_pitch": 0.15}),
+    Action("look_up", (r"\blook\w* up\w*\b", r"\bgaz\w* up\w*\b", r"\beyes (?:turned )?up(?:ward)?s?\b", r"\bstar\w* at the (?:sky|ceiling)\b"),
+           _lr("eyeLookUp", 0.3), {"gaze_pitch": 0.6, "head_pitch": -0.1}),
+    Action("chin_up", (r"\bchin (?:up|raised|held high|lifted)\b", r"\bhead (?:held )?high\b", r"\bnose in the air\b",
+                       r"\blift\w* (?:\w+ )?chin\b", r"\bhead tilted back\b"), dynamics={"head_pitch": -0.2}),
+    Action("look_away", (r"\blook\w* away\b", r"\baverted (?:eyes|gaze)\b", r"\bavert\w* (?:\w+ )?(?:eyes|gaze)\b", r"\bshifty[- ]eyed\b",
+                         r"\bshifty eyes\b", r"\bdarting eyes\b", r"\beyes dart\w*\b", r"\blooking off to the side\b",
+                         r"\bglanc\w* (?:away|sideways|around)\b", r"\bturn\w* (?:\w+ )?head away\b"),
+           dynamics={"gaze_aversion": 0.8, "head_yaw": 0.15}),
+    Action("eye_contact", (r"\b(?:direct|steady|steely|unwavering|intense|firm) (?:eye contact|gaze|stare)\b", r"\bmak\w* eye contact\b",
+                           r"\beye contact\b", r"\bstar\w* (?:straight|directly|right) (?:at|ahead)\b",
+                           r"\blook\w* (?:straight|directly|right) (?:at|ahead|into)\b", r"\blooks? you in the eyes?\b"),
+           dynamics={"gaze_aversion": 0.0, "blink_rate": 10.0}),
+    Action("blinking", (r"\bblink\w* (?:a lot|rapidly|constantly|fast|quickly|often|nervously|repeatedly|hard)\b",
+                        r"\brapid(?:ly)? blink\w*\b", r"\bflutter\w* (?:\w+ )?(?:eye)?lashes\b", r"\bkeeps? blinking\b",
+                        r"\bblinking\b"),
+           dynamics={"blink_rate": 42.0}),
+    Action("still", (r"\b(?:sits|stands|keeps|holds|perfectly|very|stock|stays|remains|is) still\b", r"\bstock-still\b",
+                     r"\bmotionless\b", r"\bunmoving\b", r"\bminimal (?:head )?movement\b", r"\bbarely mov(?:es|ing)\b(?! (?:\w+ )?(?:lips|mouth))",
+                     r"\brigid\w*\b", r"\bstiffly\b", r"\bfrozen\b", r"\bcalm(?:ly)?\b", r"\bserene\w*\b", r"\bcomposed\b",
+                     r"\brelaxed\b", r"\btranquil\w*\b", r"\bstill\b(?=[\s,.]*$)"),
+           dynamics={"head_motion": 0.3, "expressiveness": 0.6}),
+    Action("animated", (r"\banimated(?:ly)?\b", r"\blively\b", r"\benergetic\w*\b", r"\bgesturing\b", r"\bbounc\w*\b",
+                        r"\bbobb\w*\b", r"\bfidget\w*\b", r"\brestless\w*\b", r"\bhyper\b", r"\bbubbly\b", r"\bexuberant\w*\b"),
+           dynamics={"head_motion": 1.9, "expressiveness": 1.5}),
+    Action("mumbling", (r"\bmumbl\w*\b", r"\bmutter\w*\b", r"\bwhisper\w*\b", r"\bunder (?:his|her|their|my) breath\b",
+                        r"\bbarely mov\w* (?:\w+ )?(?:lips|mouth)\b", r"\bslurr\w*\b", r"\bmonotone\b", r"\blazy (?:speech|lips|mouth)\b",
+                        r"\bsoft(?:ly)?[- ]spoken\b", r"\bmurmur\w*\b", r"\binaudibl\w*\b"),
+           dynamics={"articulation": 0.45, "head_motion": 0.6}),
+    Action("shouting", (r"\bexaggerat\w*\b", r"\bshout\w*\b", r"\byell\w*\b", r"\bscream\w*\b", r"\bbellow\w*\b",
+                        r"\bover-?enunciat\w*\b", r"\benunciat\w*\b", r"\barticulat\w* (?:clearly|carefully|precisely|every)\w*\b",
+                        r"\bprojecting\b", r"\bloud(?:ly)?\b", r"\bbooming\b", r"\bholler\w*\b", r"\broar\w*\b", r"\bhamming it up\b",
+                        r"\btheatrical\w*\b", r"\bover the top\b", r"\bcartoon(?:ish|y)\b"),
+           dynamics={"articulation": 1.65, "head_motion": 1.6, "expressiveness": 1.4}),
+)
+_ACTION_BY_NAME = {a.name: a for a in ACTIONS}
+_COMPILED = [(a, [re.compile(p, re.IGNORECASE) for p in a.patterns]) for a in ACTIONS]
+
+# Intensity words -> scale of the expression (1.0 = the plain word). Longest phrases first.
+INTENSIFIERS: dict[str, float] = {
+    "a tiny bit": 0.35, "a little bit": 0.45, "just a little": 0.45, "just a bit": 0.45, "ever so slightly": 0.3,
+    "a little": 0.5, "a bit": 0.5, "a tad": 0.45, "a touch": 0.45, "kind of": 0.65, "sort of": 0.65, "kinda": 0.65,
+    "more than a little": 1.2, "beyond": 1.6, "out of her mind": 1.6, "out of his mind": 1.6,
+    "barely": 0.25, "hardly": 0.25, "faintly": 0.3, "subtly": 0.4, "slightly": 0.45, "mildly": 0.5, "lightly": 0.5,
+    "gently": 0.55, "softly": 0.6, "somewhat": 0.65, "moderately": 0.7, "fairly": 0.75, "rather": 0.8, "pretty": 0.85, "quite": 0.85,
+    "very": 1.25, "really": 1.25, "so": 1.25, "truly": 1.3, "highly": 1.3, "deeply": 1.35, "super": 1.35, "broadly": 1.3,
+    "widely": 1.3, "hugely": 1.4, "awfully": 1.4, "terribly": 1.45, "intensely": 1.45, "strongly": 1.3, "heavily": 1.3,
+    "extremely": 1.5, "incredibly": 1.5, "insanely": 1.5, "wildly": 1.5, "enormously": 1.5, "tremendously": 1.5, "immensely": 1.5,
+    "utterly": 1.6, "absolutely": 1.6, "completely": 1.6, "totally": 1.55, "thoroughly": 1.5, "overwhelmingly": 1.6,
+    "exceedingly": 1.5,
+}
+MAX_SCALE = 1.7
+_INTENS_RE = re.compile(r"\b(" + "|".join(sorted((re.escape(k) for k in INTENSIFIERS), key=len, reverse=True)) + r")\b", re.IGNORECASE)
+_SOFT_NEGATION_RE = re.compile(r"\bnot (?:very|too|that|so|particularly|overly|terribly|all that|especially)\b", re.IGNORECASE)
+SOFT_NEGATION_SCALE = 0.4
+_NEGATOR_RE = re.compile(r"\b(?:not|no|never|without|neither|nor|isn't|aren't|wasn't|weren't|doesn't|don't|didn't|won't|"
+                         r"can't|cannot|hardly ever|stops?|stopped|free of|lacks?|lacking|zero|none of)\b|n't\b", re.IGNORECASE)
+_CLAUSE_BREAK_RE = re.compile(r"[,;.!?:]|\bbut\b|\band\b|\byet\b|\bwhile\b|\bthough\b|\binstead\b", re.IGNORECASE)
+NEGATION_WINDOW = 30  # characters before a phrase searched for a negator
+_EMOTION_RE = re.compile(r"\b(" + "|".join(sorted((re.escape(k) for k in list(EMOTION_WORDS) + list(EMOTION_ADVERBS)),
+                                                  key=len, reverse=True)) + r")\b", re.IGNORECASE)
+_FILLER_RE = re.compile(r"\bat all\b|\bwhatsoever\b", re.IGNORECASE)
+_POSITIVE = {"happy", "amused", "tender", "excited", "proud", "relieved", "flirty", "calm"}
+
+
+@dataclass
+class ParsedPrompt:
+    text: str  # the prompt as given (cleaned)
+    encoder_text: str  # what the sentence encoder reads: negated spans and intensity words removed
+    scale: float = 1.0  # global intensity from adverbs
+    arkit: np.ndarray = field(default_factory=lambda: np.zeros(NUM_CHANNELS, dtype=np.float32))  # (52,) named actions
+    arkit_set: np.ndarray = field(default_factory=lambda: np.zeros(NUM_CHANNELS, dtype=bool))  # which channels they name
+    quiet: np.ndarray = field(default_factory=lambda: np.ones(NUM_CHANNELS, dtype=np.float32))  # (52,) multipliers
+    dynamics: dict[str, float] = field(default_factory=dict)  # explicit dynamics values
+    damp: float = 1.0
+    actions: list[str] = field(default_factory=list)  # names of named actions, "-name" when negated
+    negated_emotions: list[str] = field(default_factory=list)
+
+
+def _is_negated(text: str, start: int) -> bool:
+    window = text[max(0, start - NEGATION_WINDOW):start]
+    neg = None
+    for m in _NEGATOR_RE.finditer(window):
+        neg = m
+    if neg is None:
+        return False
+    between = window[neg.end():]
+    return not _CLAUSE_BREAK_RE.search(between)
+
+
+def _negation_start(text: str, start: int) -> int:
+    window_start = max(0, start - NEGATION_WINDOW)
+    last = None
+    for m in _NEGATOR_RE.finditer(text[window_start:start]):
+        last = m
+    return window_start + last.start() if last else start
+
+
+def _blank(chars: list[str], start: int, end: int) -> None:
+    for i in range(start, end):
+        chars[i] = " "
+
+
+def _local_scale(text: str, start: int, end: int) -> float | None:
+    """An intensifier right before (two words) or right after (one word) a phrase."""
+    before = text[max(0, start - 25):start]
+    after = text[end:end + 16]
+    m_before = [m for m in _INTENS_RE.finditer(before) if not re.search(r"[,;.]", before[m.end():])]
+    if m_before and len(before[m_before[-1].end():].split()) <= 2:
+        return INTENSIFIERS[m_before[-1].group(1).lower()]
+    m_after = _INTENS_RE.match(after.lstrip())
+    if m_after:
+        return INTENSIFIERS[m_after.group(1).lower()]
+    return None
+
+
+def parse_prompt(prompt: str) -> ParsedPrompt:
+    """Split a prompt into what the encoder reads and the explicit parts (see module doc)."""
+    text = " ".join(prompt.split())
+    low = text.lower()
+    out = ParsedPrompt(text=text, encoder_text=text)
+    keep = list(text)  # characters the encoder will read; removed parts become spaces
+    work = list(low)  # text still open to later action patterns
+    soft = [(m.start(), m.end()) for m in _SOFT_NEGATION_RE.finditer(low)]
+    for s, e in soft:  # "not very happy": a weak "happy", not its negation
+        _blank(keep, s, e)
+    soft_ranges = [range(s, e) for s, e in soft]
+
+    def negated(start: int) -> bool:
+        if any(start - 1 in r or start - 2 in r for r in soft_ranges):
+            return False
+        return _is_negated(low, start)
+
+    action_spans = []
+    for action, regexes in _COMPILED:
+        for rx in regexes:
+            for m in rx.finditer("".join(work)):
+                s, e = m.start(), m.end()
+                is_neg = (not action.self_negating) and negated(s)
+                local = _local_scale(low, s, e)
+                action_spans.append((s, e))
+                _blank(work, s, e)
+                if is_neg:
+                    out.actions.append("-" + action.name)
+                    for name, v in action.arkit.items():
+                        if v >= 0.3 and name != "jawOpen":
+                            out.quiet[INDEX[name]] = 0.0
+                    for k in action.dynamics:  # a negated motion falls back to calm defaults
+                        if k in ("nod", "shake", "gaze_aversion"):
+                            out.dynamics[k] = 0.0
+                        elif k == "articulation":
+                            out.dynamics[k] = 1.0
+                        elif k in ("head_pitch", "gaze_pitch", "head_roll", "head_yaw"):
+                            out.dynamics[k] = 0.0
+                    _blank(keep, _negation_start(low, s), e)
+                    continue
+                out.actions.append(action.name)
+                f = local if local is not None else 1.0
+                for name, v in action.arkit.items():
+                    i = INDEX[name]
+                    out.arkit[i] = max(out.arkit[i], min(1.0, v * f))
+                    out.arkit_set[i] = True
+                for name in action.quiets:
+                    out.quiet[INDEX[name]] = min(out.quiet[INDEX[name]], 0.15)
+                for k, v in action.dynamics.items():
+                    out.dynamics[k] = v
+                out.damp = min(out.damp, action.damp)
+    # Negated emotion words: remove them from the encoder text and quiet their channels.
+    for m in _EMOTION_RE.finditer(low):
+        if any(s <= m.start() < e for s, e in action_spans):
+            continue
+        if negated(m.start()):
+            word = m.group(1).lower()
+            word = EMOTION_ADVERBS.get(word, word)
+            proto = EMOTION_WORDS[word][0]
+            out.negated_emotions.append(proto)
+            _blank(keep, _negation_start(low, m.start()), m.end())
+            for i, v in enumerate(au_vector(PROTOTYPES[proto][1])):
+                if v >= 0.15 and i != INDEX["jawOpen"]:
+                    out.quiet[i] = min(out.quiet[i], 0.2)
+    # Intensity words: one right before/after a named action scales that action (above); any
+    # other scales the whole style. All leave the encoder text.
+    scales = []
+    for m in _INTENS_RE.finditer(low):
+        _blank(keep, m.start(), m.end())
+        if any(s <= m.start() < e for s, e in soft):
+            continue
+        if not _near_emotion(low, m.end()) and any(_is_local(low, m, s, e) for s, e in action_spans):
+            continue
+        scales.append(INTENSIFIERS[m.group(1).lower()])
+    if soft:
+        scales.append(SOFT_NEGATION_SCALE)
+    if scales:
+        out.scale = float(min(MAX_SCALE, np.prod(scales[:2])))
+    encoder_text = _FILLER_RE.sub(" ", "".join(keep))
+    out.encoder_text = " ".join(encoder_text.split()).strip(" ,;")
+    return out
+
+
+def _is_local(low: str, m: re.Match, start: int, end: int) -> bool:
+    if m.end() <= start:
+        gap = low[m.end():start]
+        return len(gap.split()) <= 2 and not re.search(r"[,;.]", gap)
+    if m.start() >= end:
+        gap = low[end:m.start()]
+        return not gap.strip()
+    return False
+
+
+def _near_emotion(low: str, pos: int) -> bool:
+    """An emotion word (or a word the encoder must read) follows within two words."""
+    nxt = low[pos:pos + 30].split()[:2]
+    return any(_EMOTION_RE.fullmatch(w.strip(",.;!?")) for w in nxt)
+
+
+def action_names() -> tuple[str, ...]:
+    return tuple(a.name for a in ACTIONS)
+
+
+def action(name: str) -> Action:
+    return _ACTION_BY_NAME[name]
