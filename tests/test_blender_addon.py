@@ -186,3 +186,56 @@ def test_panel_detection_text(addon):
     assert ok and "52/52" in text
     ok, text = panel.detection_text(mesh_object("Plain", np.zeros((3, 3)), [(0, 1, 2)]), "auto")
     assert not ok and "no shape keys" in text
+
+
+class FakeLayout:
+    """Stands in for UILayout when drawing headless: checks every property name drawn."""
+
+    def __init__(self, seen):
+        self.seen = seen
+
+    def _sub(self, *args, **kwargs):
+        return FakeLayout(self.seen)
+
+    row = column = box = split = _sub
+
+    def prop(self, data, name, **kwargs):
+        assert name in data.bl_rna.properties, f"{type(data).__name__} has no property {name!r}"
+        self.seen.append(name)
+
+    def prop_search(self, data, name, search_data, search_name, **kwargs):
+        assert name in data.bl_rna.properties and search_name in search_data.bl_rna.properties
+        self.seen.append(name)
+
+    def operator(self, idname, **kwargs):
+        category, name = idname.split(".")
+        assert hasattr(getattr(bpy.ops, category), name), idname
+        self.seen.append(idname)
+
+    def label(self, **kwargs):
+        self.seen.append(kwargs.get("text", ""))
+
+    def template_list(self, *args, **kwargs):
+        self.seen.append("template_list")
+
+    def __setattr__(self, key, value):
+        object.__setattr__(self, key, value)
+
+
+@pytest.mark.parametrize("source", ["FILE", "STRIP"])
+def test_panel_draws_every_setting(addon, source):
+    scene = bpy.context.scene
+    s = scene.talkclip
+    s.target = build_face()
+    s.audio_source = source
+    scene.sequence_editor_create()
+    rig = bpy.data.objects.new("Rig", bpy.data.armatures.new("Rig"))
+    scene.collection.objects.link(rig)
+    s.armature = rig
+    s.status = "baked TalkCLIP_x"
+    seen = []
+    panel_obj = type("P", (), {"layout": FakeLayout(seen)})()
+    panel.TALKCLIP_PT_main.draw(panel_obj, bpy.context)
+    assert "talkclip.generate" in seen and "talkclip.preview_style" in seen and "prompt" in seen
+    assert ("audio_path" in seen) == (source == "FILE") and ("sound_strip" in seen) == (source == "STRIP")
+    assert any("52/52" in str(x) for x in seen) and "head_bone" in seen

@@ -10,6 +10,7 @@ import sys
 import textwrap
 import tomllib
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -122,6 +123,13 @@ with open(work + "/jobs.json", "w") as fh:
     json.dump([{"blend": "face.blend", "object": "Face", "track": "take.json", "output": "out.blend"},
                {"blend": "face.blend", "object": "Nobody", "track": "take.json", "output": "bad.blend"}], fh)
 out["batch_exit"] = importlib.import_module(name + ".batch").cli_command(["batch", work + "/jobs.json", "--quiet"])
+prefs_mod = importlib.import_module(name + ".preferences")
+prefs = bpy.context.preferences.addons[name].preferences
+out["prefs"] = [prefs.encoder, prefs.device]
+out["pipeline_settings"] = prefs_mod.pipeline_settings()
+out["cache"] = str(prefs_mod.prepare_cache())
+import os
+out["cache_env"] = os.environ.get("TALKCLIP_CACHE")
 print("RESULT " + json.dumps(out))
 """
 
@@ -134,7 +142,7 @@ def test_built_zip_installs_into_bpy_and_bakes(built_zip, tmp_path):
     user = tmp_path / "blender-user"
     work = tmp_path / "work"
     work.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BLENDER_USER")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BLENDER_USER") and k != "TALKCLIP_CACHE"}
     env.update(BLENDER_USER_RESOURCES=str(user), PYTHONPATH="")
     # run outside the repository so that only the installed extension can be imported
     proc = subprocess.run([sys.executable, str(script), str(built_zip), str(work)], cwd=tmp_path, env=env,
@@ -148,6 +156,10 @@ def test_built_zip_installs_into_bpy_and_bakes(built_zip, tmp_path):
     assert out["action"] == "TalkCLIP_installed" and out["channels"] == 52
     assert out["jaw"] == pytest.approx(out["jaw_expected"], abs=1e-5)
     assert out["batch_exit"] == 1
+    assert out["prefs"] == ["MINILM", "CPU"]
+    assert out["pipeline_settings"] == [None, ["CPUExecutionProvider"]]
+    assert out["cache"].startswith(str(user)) and out["cache_env"] == out["cache"]
+    assert not Path(out["cache"]).is_relative_to(Path(out["file"]).parent)  # nothing inside the add-on folder
     report = json.loads((work / "jobs.json.report.json").read_text())
     assert [j["status"] for j in report["jobs"]] == ["ok", "failed"]
     assert (work / "out.blend").is_file()
