@@ -214,3 +214,25 @@ def test_embedded_gltf_input_becomes_a_valid_glb(tmp_path):
     assert np.all(weights[:, names.index("Custom_Wrinkle")] == 0.25)
     after, after_bin = read_glb(tmp_path / "from_gltf.glb")
     assert "uri" not in after["buffers"][0] and after_bin[: len(binary)] == binary
+
+
+@pytest.mark.bpy
+def test_blender_gltf_importer_plays_the_animation_on_shape_keys(tmp_path):
+    """Blender's own glTF importer turns the animation into shape-key animation with our values."""
+    bpy = pytest.importorskip("bpy")
+    quad_character(tmp_path / "c.glb")
+    track = take(n=30)
+    add_animation(tmp_path / "c.glb", track, tmp_path / "o.glb", name="speech")
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    scene = bpy.context.scene
+    scene.render.fps, scene.render.fps_base = 30, 1.0
+    assert bpy.ops.import_scene.gltf(filepath=str(tmp_path / "o.glb")) == {"FINISHED"}
+    obj = next(o for o in bpy.data.objects if o.type == "MESH")
+    keys = obj.data.shape_keys.key_blocks
+    assert [k.name for k in keys][1:] == CC4_NAMES
+    assert "speech" in [a.name for a in bpy.data.actions]
+    for frame in (0, 7, 29):  # the importer puts time t at frame t * fps
+        scene.frame_set(frame)
+        assert keys["A25_Jaw_Open"].value == pytest.approx(float(track.channel("jawOpen")[frame]), abs=1e-5)
+        assert keys["A14_Eye_Blink_Left"].value == pytest.approx(float(track.channel("eyeBlinkLeft")[frame]), abs=1e-5)
+        assert keys["Custom_Wrinkle"].value == 0.0
