@@ -77,6 +77,7 @@ def nonverbal_layers(phones: PhoneTrack | None, prosody: Prosody, dynamics: Mapp
     brows = brow_raises(cues, dyn["expressiveness"], gain, rng_brows)  # (N, 3)
 
     jumps = np.hypot(*np.diff(np.vstack([np.zeros((1, 2)), gaze_ev.target]), axis=0).T)
+    jumps[0] = 0.0  # the first "saccade" only places the eyes at the start
     blink_ev = blink_events(cues, dyn["blink_rate"], gaze_ev.start[jumps > 0.2], rng_blink)
 
     # Sample at the frames.
