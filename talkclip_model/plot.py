@@ -55,8 +55,10 @@ def plot_track(track, out_png, channels: Sequence[str] | None = None, title: str
     (blinks and gaze) and head (pitch, yaw, roll in degrees). Phones label the time axis and
     style changes (``meta["schedule"]``) are dashed lines.
     """
-    import matplotlib
-
+    try:
+        import matplotlib
+    except ImportError:
+        raise TalkclipError("plotting needs matplotlib: pip install matplotlib") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
