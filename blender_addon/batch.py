@@ -17,9 +17,9 @@ import argparse
 import contextlib
 import os
 import sys
-import tempfile
 import time
 import traceback
+import uuid
 from pathlib import Path
 
 import bpy
@@ -56,15 +56,18 @@ def _one_line(exc: BaseException) -> str:
 
 @contextlib.contextmanager
 def _temporary_output(output: Path):
-    """A temporary path beside ``output`` (same suffix); renamed over it on success."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=output.suffix, dir=output.parent)
-    os.close(fd)
+    """A fresh temporary path beside ``output`` (same suffix); renamed over it on success.
+
+    The file is not created in advance: Blender would keep a ``.blend1`` backup of it, and the
+    exporters then create it with the user's normal permissions."""
+    tmp = output.with_name(f".{output.stem}.{uuid.uuid4().hex[:10]}.tmp{output.suffix}")
     try:
-        yield Path(tmp)
+        yield tmp
         os.replace(tmp, output)
     finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        for leftover in (tmp, tmp.with_name(tmp.name + "1")):  # and Blender's .blend1 backup
+            with contextlib.suppress(OSError):
+                leftover.unlink()
 
 
 def write_output(job: Job, obj, track) -> None:

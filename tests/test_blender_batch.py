@@ -157,6 +157,7 @@ def test_batch_report_for_good_and_bad_jobs(batch_folder):
     assert "no shape keys" in by_name["no-shape-keys"]["error"]
     assert report["summary"] == {**report["summary"], "ok": 2, "failed": 4, "skipped": 0, "total": 6}
     assert _sha(batch_folder / "face.blend") == before  # input never modified
+    assert sorted(p.name for p in (batch_folder / "out").iterdir()) == ["line01.blend", "line01.csv"]  # no temp files
 
     # the .blend output holds the baked action with the track's values, from start_frame 5
     bpy.ops.wm.open_mainfile(filepath=str(batch_folder / "out" / "line01.blend"))
