@@ -69,7 +69,9 @@ class TALKCLIP_PT_main(bpy.types.Panel):
         if s.audio_source == "FILE":
             box.prop(s, "audio_path", text="")
         elif context.scene.sequence_editor is not None:
-            box.prop_search(s, "sound_strip", context.scene.sequence_editor, "strips_all", text="Strip")
+            ed = context.scene.sequence_editor
+            box.prop_search(s, "sound_strip", ed, "strips_all" if hasattr(ed, "strips_all") else "sequences_all",
+                            text="Strip")
         else:
             box.label(text="No sound strips in this scene", icon="ERROR")
         box.prop(s, "transcript")

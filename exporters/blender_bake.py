@@ -133,12 +133,12 @@ def push_to_nla(anim_data, label: str = "", mute: bool = False):
     action = anim_data.action
     if action is None:
         return None
-    slot = anim_data.action_slot
+    slot = getattr(anim_data, "action_slot", None)  # Blender 4.4+: slotted actions
     track = anim_data.nla_tracks.new()
     track.name = (label or action.name)[:MAX_NAME]
     start = int(math.floor(action.frame_range[0]))
     strip = track.strips.new(action.name[:MAX_NAME], start, action)
-    if slot is not None and strip.action_slot != slot:
+    if slot is not None and getattr(strip, "action_slot", slot) != slot:
         strip.action_slot = slot
     track.mute = mute
     anim_data.action = None
@@ -154,6 +154,14 @@ def _new_action(anim_data, name: str, meta: dict | None):
     return action
 
 
+def ensure_fcurve(action, id_data, path: str, index: int = 0):
+    """The F-curve for ``path`` in ``action`` (assigned to ``id_data``): the slotted-action API of
+    Blender 4.4+ (layer, strip, slot and channelbag made as needed), else legacy ``fcurves``."""
+    if hasattr(action, "fcurve_ensure_for_datablock"):
+        return action.fcurve_ensure_for_datablock(id_data, path, index=index)
+    return action.fcurves.find(path, index=index) or action.fcurves.new(path, index=index)
+
+
 def _shape_key_path(name: str) -> str:
     return f'key_blocks["{bpy.utils.escape_identifier(name)}"].value'
 
@@ -162,7 +170,7 @@ def _bake_channels(id_data, action, targets: Sequence[str], values: np.ndarray,
                    frames: np.ndarray, tolerance: float) -> int:
     keys = 0
     for k, name in enumerate(targets):
-        fc = action.fcurve_ensure_for_datablock(id_data, _shape_key_path(name))
+        fc = ensure_fcurve(action, id_data, _shape_key_path(name))
         keys += write_keys(fc, frames, values[:, k], tolerance)
     return keys
 
@@ -254,7 +262,7 @@ def bake_head(armature, bone_name: str, track: ExpressionTrack, *, take: str = "
     action = _new_action(ad, take_name(f"{take}_head"), {"take": take, "channels": ",".join(HEAD_CHANNELS)})
     path = f'pose.bones["{bpy.utils.escape_identifier(bone.name)}"].{prop}'
     for i in range(values.shape[1]):
-        fc = action.fcurve_ensure_for_datablock(armature, path, index=i)
+        fc = ensure_fcurve(action, armature, path, index=i)
         write_keys(fc, frames, values[:, i].astype(np.float32), reduce_tolerance)
     return action.name
 

@@ -73,6 +73,11 @@ def check_head_bone(armature, bone_name: str):
     return bone
 
 
+def strips_collection_name(editor) -> str:
+    """``strips_all`` (Blender 4.4+) or ``sequences_all`` (4.2, 4.3)."""
+    return "strips_all" if hasattr(editor, "strips_all") else "sequences_all"
+
+
 @dataclass(frozen=True)
 class SoundStrip:
     name: str
@@ -86,7 +91,7 @@ def sound_strips(scene) -> list[SoundStrip]:
     if ed is None:
         return []
     found = []
-    for strip in ed.strips_all:
+    for strip in getattr(ed, strips_collection_name(ed)):
         if strip.type == "SOUND" and strip.sound is not None:
             path = Path(bpy.path.abspath(strip.sound.filepath, library=strip.sound.library))
             found.append(SoundStrip(strip.name, path, float(strip.frame_start)))
@@ -109,7 +114,8 @@ def check_audio_file(path: str | Path, what: str = "audio") -> Path:
 def strip_audio(scene, name: str) -> SoundStrip:
     for s in sound_strips(scene):
         if s.name == name:
-            strip = scene.sequence_editor.strips_all[name]
+            ed = scene.sequence_editor
+            strip = getattr(ed, strips_collection_name(ed))[name]
             if strip.sound.packed_file is not None and not s.path.is_file():
                 raise TalkclipError(f"sound strip {name!r} holds packed audio: unpack it (File > External Data)")
             check_audio_file(s.path, f"sound strip {name!r}")
