@@ -52,6 +52,8 @@ SKIP_NAMES = {"__pycache__", ".pytest_cache", ".DS_Store"}
 SKIP_SUFFIXES = (".pyc", ".pyo", ".tmp")
 _ABS_IMPORT = re.compile(r"^(\s*)from\s+(" + "|".join(OUR_PACKAGES) + r")((?:\.\w+)*)\s+import\s", re.M)
 _PLAIN_IMPORT = re.compile(r"^\s*import\s+(" + "|".join(OUR_PACKAGES) + r")\b", re.M)
+# dynamic imports by absolute name cannot be rewritten safely; they are reported
+_DYNAMIC_IMPORT = re.compile(r"(__import__|import_module)\(\s*[\"'](" + "|".join(OUR_PACKAGES) + r")[.\"']")
 
 
 def log(msg: str) -> None:
@@ -120,6 +122,10 @@ def relative_imports(text: str, depth: int, where: str) -> str:
     module ``depth`` packages below the extension root."""
     dots = "." * (depth + 1)
     text = _ABS_IMPORT.sub(lambda m: f"{m.group(1)}from {dots}{m.group(2)}{m.group(3)} import ", text)
+    for m in _DYNAMIC_IMPORT.finditer(text):
+        line = text.count("\n", 0, m.start()) + 1
+        log(f"warning: {where}:{line}: {m.group(1)}() of '{m.group(2)}...' by absolute name will not "
+            "resolve inside the extension; use a relative import there")
     if _PLAIN_IMPORT.search(text):
         raise SystemExit(f"build_addon: {where}: 'import {'/'.join(OUR_PACKAGES)}' cannot be made relative; "
                          "use 'from ... import ...'")
