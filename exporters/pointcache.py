@@ -4,7 +4,8 @@ A ``BlendshapeMesh`` is a neutral mesh plus sparse per-channel vertex deltas (th
 layout: an NPZ with ``neutral`` (V, 3), ``names`` and ``<name>__idx`` / ``<name>__delta``), or
 an OBJ loaded with trimesh plus such deltas. Its channel names bind to ARKit through the
 retarget profiles (``eyeBlink_L`` -> eyeBlinkLeft), so any take drives it. Frames are computed
-and written one at a time, so memory stays at one frame whatever the take's length.
+in blocks of 32 (one matrix product each) and written as they come, so memory stays small
+whatever the take's length.
 
 Formats (both store float32 xyz per point per frame; Blender imports both):
 - MDD (LightWave / Blender "NewTek MDD"): big-endian int32 frame count, int32 point count,
@@ -52,15 +53,27 @@ class BlendshapeMesh:
         out[idx] = d
         return out
 
-    def frames(self, names: list[str], weights: np.ndarray) -> Iterator[np.ndarray]:
-        """Animated vertices (V, 3) for each row of ``weights`` (T, len(names))."""
-        parts = [self.deltas[n] for n in names]
-        for row in np.asarray(weights, dtype=np.float32):
-            v = self.vertices.copy()
-            for w, (idx, d) in zip(row, parts):
-                if w != 0.0:
-                    v[idx] += w * d
-            yield v
+    def frames(self, names: list[str], weights: np.ndarray, block: int = 32) -> Iterator[np.ndarray]:
+        """Animated vertices (V, 3) for each row of ``weights`` (T, len(names)).
+
+        The deltas are laid out densely over the vertices any channel moves (K of them), so a
+        block of frames is one matrix product (block, n) @ (n, K*3); memory stays at one block.
+        """
+        weights = np.asarray(weights, dtype=np.float32).reshape(-1, len(names))
+        moved = np.unique(np.concatenate([self.deltas[n][0] for n in names] or [np.zeros(0, np.int64)]))
+        where = np.searchsorted(moved, np.arange(len(self.vertices)))  # vertex -> column in `moved`
+        dense = np.zeros((len(names), len(moved), 3), dtype=np.float32)  # (n, K, 3)
+        for j, n in enumerate(names):
+            idx, d = self.deltas[n]
+            np.add.at(dense[j], where[idx], d)
+        dense = dense.reshape(len(names), -1)  # (n, K*3)
+        base = self.vertices[moved].reshape(-1)  # (K*3,)
+        for start in range(0, len(weights), block):
+            moving = weights[start:start + block] @ dense + base  # (B, K*3)
+            for row in moving:
+                v = self.vertices.copy()
+                v[moved] = row.reshape(-1, 3)
+                yield v
 
 
 def load_deltas_npz(path, mesh_path=None) -> BlendshapeMesh:
