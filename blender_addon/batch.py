@@ -121,6 +121,12 @@ def run_job(job: Job, pipelines: PipelineCache, force: bool = False) -> JobResul
         if obj is None:
             raise TalkclipError(f"object {job.object!r} not found in {job.blend.name}")
         scene_mod.check_target(obj)
+        arm = None
+        if job.armature:  # checked before the (slow) generation
+            arm = bpy.data.objects.get(job.armature)
+            if arm is None:
+                raise TalkclipError(f"armature {job.armature!r} not found in {job.blend.name}")
+            scene_mod.check_head_bone(arm, job.head_bone)
         binding = binding_mod.bind(scene_mod.shape_key_names(obj), job.profile)
         result.profile = binding.profile
         result.channels_mapped = binding.channels_mapped
@@ -138,10 +144,7 @@ def run_job(job: Job, pipelines: PipelineCache, force: bool = False) -> JobResul
         summary = bake.bake_shape_keys(obj, track, take=take, start_frame=start, binding=binding,
                                        reduce_tolerance=job.reduce_tolerance, scene=scene)
         result.action = summary.action
-        if job.armature:
-            arm = bpy.data.objects.get(job.armature)
-            if arm is None:
-                raise TalkclipError(f"armature {job.armature!r} not found in {job.blend.name}")
+        if arm is not None:
             result.head_action = bake.bake_head(arm, job.head_bone, track, take=take, start_frame=start,
                                                 reduce_tolerance=job.reduce_tolerance, scene=scene)
         scene.frame_end = max(scene.frame_end, int(summary.last_frame + 0.999))

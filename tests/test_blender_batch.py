@@ -278,3 +278,39 @@ def keyed_values(fc):
     from test_blender_bake import keyed
 
     return keyed(fc)
+
+
+@bpy_mark
+def test_batch_bakes_head_rotation_onto_a_bone(tmp_path):
+    import bpy
+
+    from blender_addon import batch
+    from exporters.track_io import write_json
+    from test_blender_bake import build_face, channelbag, empty_scene, keyed, synthetic_track
+
+    scene = empty_scene()
+    build_face()
+    rig = bpy.data.objects.new("Rig", bpy.data.armatures.new("Rig"))
+    scene.collection.objects.link(rig)
+    bpy.context.view_layer.objects.active = rig
+    bpy.ops.object.mode_set(mode="EDIT")
+    bone = rig.data.edit_bones.new("Head")
+    bone.head, bone.tail = (0, 0, 0), (0, 0, 0.2)
+    bpy.ops.object.mode_set(mode="OBJECT")
+    rig.pose.bones["Head"].rotation_mode = "XYZ"
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "rig.blend"), copy=True)
+    track = synthetic_track(20, seed=3)
+    write_json(track, tmp_path / "t.json")
+    rows = [{"blend": "rig.blend", "object": "Face", "track": "t.json", "armature": "Rig", "head_bone": "Head",
+             "output": "o.blend"},
+            {"blend": "rig.blend", "object": "Face", "track": "t.json", "armature": "Rig", "head_bone": "Neck",
+             "output": "p.blend"}]
+    assert batch.main([str(write_manifest(tmp_path, rows)), "--quiet"]) == 1
+    report = json.loads((tmp_path / "jobs.json.report.json").read_text())["jobs"]
+    assert report[0]["status"] == "ok" and report[0]["head_action"] == "TalkCLIP_t_head"
+    assert report[1]["status"] == "failed" and "no bone 'Neck'" in report[1]["error"]
+    assert not (tmp_path / "p.blend").exists()
+    bpy.ops.wm.open_mainfile(filepath=str(tmp_path / "o.blend"))
+    action = bpy.data.objects["Rig"].animation_data.action
+    yaw = channelbag(action).fcurves.find('pose.bones["Head"].rotation_euler', index=1)
+    np.testing.assert_allclose(keyed(yaw)[1], track.head[:, 1], atol=1e-5)
