@@ -3,7 +3,6 @@ ARKit heads from ../shared/data. Scene helpers here are reused by the other test
 
 from __future__ import annotations
 
-import io
 import zipfile
 
 import numpy as np
