@@ -15,7 +15,9 @@ value, for shape keys that mix) or ``exclusive`` (one target at a time: the high
 with hysteresis and a minimum hold; for 2D mouth charts). ``aliases`` lists other names of a
 target; ``match.prefixes`` lists name prefixes to ignore; ``match.arkit_spellings`` turns on the
 flexible ARKit name matcher (case, separators, ``_L``/``.L``/``Left`` sides, ``blendShape1.``,
-``BS_`` and CC4 ``A01_`` prefixes).
+``BS_`` and CC4 ``A01_`` prefixes); with it, a both-sides shape such as ``eyeBlink`` or
+``Mouth_Smile`` gets the mean of its Left and Right channels, unless the character also has a
+sided version (then it stays unused, so the motion is not applied twice).
 
 Shipped profiles: ``arkit`` (exact names and spellings), ``vrm`` (VRM 1.0 presets), ``visemes``
 (15 Oculus/VRChat visemes), ``rhubarb`` (Preston Blair / Rhubarb A-H, X). Their weights and the
@@ -283,12 +285,31 @@ class Detection:
         ])
 
 
+# stems of ARKit channels that come in Left/Right pairs; mouth/jaw Left/Right are directions
+_SIDED_STEMS = sorted((n[:-4].lower() for n in ARKIT_NAMES
+                       if n.endswith("Left") and n[:-4] + "Right" in INDEX and n[:-4] not in ("mouth", "jaw")),
+                      key=len, reverse=True)
+
+
+def _unsided_pair(name: str) -> tuple[str, str] | None:
+    """(Left, Right) ARKit channels for a name that means both sides at once (``eyeBlink``,
+    ``Mouth_Smile``, ``BS_browDown``), or None."""
+    key = _alnum(_NAMESPACE.sub("", name))
+    for stem in _SIDED_STEMS:
+        if key.endswith(stem):
+            return _ARKIT_KEYS[stem + "left"], _ARKIT_KEYS[stem + "right"]
+    return None
+
+
 def _bind(profile: Profile, names: list[str]) -> Detection:
     keys: dict[str, str] = {}
     for t in profile.targets:
         for spelling in (t, *profile.aliases.get(t, ())):
             keys.setdefault(_alnum(spelling), t)
+    row_of = {t: i for i, t in enumerate(profile.targets)}
     binding: dict[str, str] = {}
+    rows: dict[str, np.ndarray] = {}  # character name -> (55,) row; bias beside it
+    biases: dict[str, float] = {}
     for name in names:
         target = None
         for key in _name_keys(name, profile.prefixes):
@@ -301,16 +322,27 @@ def _bind(profile: Profile, names: list[str]) -> Detection:
                 target = arkit
         if target is not None:
             binding[name] = target
-    row_of = {t: i for i, t in enumerate(profile.targets)}
+            rows[name], biases[name] = profile.matrix[row_of[target]], float(profile.bias[row_of[target]])
+    found = set(binding.values())
+    if profile.arkit_spellings:
+        # a both-sides shape (eyeBlink, Mouth_Smile) takes the mean of its two sides, unless the
+        # character also has the sided shapes (driving all three would count the motion twice)
+        for name in names:
+            pair = None if name in binding else _unsided_pair(name)
+            if pair and all(p in row_of for p in pair) and not (set(pair) & found):
+                binding[name] = "+".join(pair)
+                rows[name] = (profile.matrix[row_of[pair[0]]] + profile.matrix[row_of[pair[1]]]) / 2
+                biases[name] = float(profile.bias[row_of[pair[0]]] + profile.bias[row_of[pair[1]]]) / 2
+        found |= {p for t in binding.values() for p in t.split("+")}
     bound_names = [n for n in names if n in binding]
-    rows = [row_of[binding[n]] for n in bound_names]
-    matrix = profile.matrix[rows] if rows else np.zeros((0, NUM_SOURCES), np.float32)
-    bound = Profile(name=profile.name, targets=tuple(bound_names), matrix=matrix, bias=profile.bias[rows],
+    matrix = np.stack([rows[n] for n in bound_names]) if bound_names else np.zeros((0, NUM_SOURCES), np.float32)
+    bound = Profile(name=profile.name, targets=tuple(bound_names), matrix=matrix,
+                    bias=np.array([biases[n] for n in bound_names], np.float32),
                     clamp=profile.clamp, mode=profile.mode, title=profile.title,
                     description=profile.description, source=profile.source)
     used = np.any(profile.matrix[:, :NUM_CHANNELS] != 0, axis=0)
-    reach = np.any(matrix[:, :NUM_CHANNELS] != 0, axis=0) if rows else np.zeros(NUM_CHANNELS, bool)
-    found = set(binding.values())
+    reach = np.any(matrix[:, :NUM_CHANNELS] != 0, axis=0) if bound_names else np.zeros(NUM_CHANNELS, bool)
+    found &= set(profile.targets)
     missing = tuple(t for t in profile.targets if t not in found)
     n_found = len(found)
     score = n_found * n_found / max(1, len(profile.targets)) + 1e-3 * len(binding) / max(1, len(names))

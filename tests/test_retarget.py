@@ -221,3 +221,15 @@ def test_scores_clamp_and_nan_inverse():
     assert s.min() >= 0 and s.max() <= 1
     with pytest.raises(TalkclipError, match="NaN"):
         to_arkit(load_profile("arkit"), np.full((1, 52), np.nan))
+
+
+def test_both_sides_shapes_take_the_mean_unless_sided_ones_exist():
+    track = _track(seed=5)
+    det = load_profile("arkit").bind(["eyeBlink", "Mouth_Smile", "jawOpen", "Mouth", "browDown", "browDown_L"])
+    assert det.binding == {"eyeBlink": "eyeBlinkLeft+eyeBlinkRight", "Mouth_Smile": "mouthSmileLeft+mouthSmileRight",
+                           "jawOpen": "jawOpen", "browDown_L": "browDownLeft"}
+    assert det.unused_targets == ("Mouth", "browDown")  # browDown_L is there: no double counting
+    names, values = apply(det, track)
+    blink = (track.channel("eyeBlinkLeft") + track.channel("eyeBlinkRight")) / 2
+    np.testing.assert_allclose(values[:, names.index("eyeBlink")], blink, atol=1e-6)
+    assert "eyeBlinkRight" not in det.missing_targets and "browDownRight" in det.lost_arkit
