@@ -239,3 +239,45 @@ def test_panel_draws_every_setting(addon, source):
     assert "talkclip.generate" in seen and "talkclip.preview_style" in seen and "prompt" in seen
     assert ("audio_path" in seen) == (source == "FILE") and ("sound_strip" in seen) == (source == "STRIP")
     assert any("52/52" in str(x) for x in seen) and "head_bone" in seen
+
+
+def test_modal_generate_state_machine(addon, wav, monkeypatch):
+    """Drive TALKCLIP_OT_generate.modal by hand (no window in background mode): timer ticks while
+    the worker runs pass through, Esc cancels without baking, a finished worker bakes once."""
+    from types import SimpleNamespace
+
+    op_cls = operators.TALKCLIP_OT_generate
+    face = build_face()
+    s = bpy.context.scene.talkclip
+    s.target, s.audio_path = face, str(wav)
+    ctx = SimpleNamespace(scene=bpy.context.scene, window_manager=bpy.context.window_manager,
+                          workspace=SimpleNamespace(status_text_set=lambda text: None))
+
+    def fake_op(delay):
+        req = operators.gather_request(bpy.context)
+        worker = operators._Worker(FakePipeline(delay=delay), req)
+        reports = []
+        op = SimpleNamespace(_worker=worker, _req=req, _warnings=[], _timer=None,
+                             report=lambda kind, msg: reports.append((kind, msg)))
+        op._finish = lambda context: None
+        return op, worker, reports
+
+    timer = SimpleNamespace(type="TIMER", value="NOTHING")
+    esc = SimpleNamespace(type="ESC", value="PRESS")
+
+    op, worker, reports = fake_op(0.0)
+    worker.start()
+    worker.join(5)
+    assert op_cls.modal(op, ctx, timer) == {"FINISHED"}
+    assert face.data.shape_keys.animation_data.action.name == "TalkCLIP_line07"
+    assert reports[-1][0] == {"INFO"} and "baked" in reports[-1][1]
+
+    op, worker, reports = fake_op(0.3)
+    worker.start()
+    assert op_cls.modal(op, ctx, timer) == {"PASS_THROUGH"}
+    assert op_cls.modal(op, ctx, SimpleNamespace(type="MOUSEMOVE", value="NOTHING")) == {"PASS_THROUGH"}
+    assert op_cls.modal(op, ctx, esc) == {"RUNNING_MODAL"}
+    worker.join(5)
+    assert op_cls.modal(op, ctx, timer) == {"CANCELLED"}
+    assert "cancelled" in reports[-1][1]
+    assert face.data.shape_keys.animation_data.action.name == "TalkCLIP_line07"  # nothing new baked
