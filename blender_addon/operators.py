@@ -26,6 +26,11 @@ class Cancelled(Exception):
     pass
 
 
+def is_running() -> bool:
+    """Whether a Generate is in flight in this Blender session."""
+    return bool(_RUNNING)
+
+
 def get_pipeline(context=None) -> tuple[object, list[str]]:
     """The shared Pipeline for the current preferences, and warnings (e.g. no CUDA)."""
     preferences.prepare_cache(context)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import bpy
 
-from . import _deps
+from . import _deps, operators
 
 _DETECTIONS: dict = {}  # (names, profile) -> (ok, one-line text)
 
@@ -105,7 +105,7 @@ class TALKCLIP_PT_main(bpy.types.Panel):
         layout.operator("talkclip.preview_style", icon="HIDE_OFF")
         row = layout.row()
         row.scale_y = 1.5
-        row.enabled = not s.running
+        row.enabled = not operators.is_running()  # module state: a saved flag could stick after a crash
         row.operator("talkclip.generate", icon="PLAY")
         if s.status:
             layout.label(text=s.status)

@@ -64,9 +64,9 @@ class TalkclipSettings(bpy.types.PropertyGroup):
                                         description="Also bake each layer (lips, expression, ...) to its own "
                                                     "muted NLA track")
 
-    # runtime state shown in the panel
-    status: bpy.props.StringProperty(options={"SKIP_SAVE"})
-    running: bpy.props.BoolProperty(options={"SKIP_SAVE"})
+    # last outcome shown in the panel; whether a run is in flight is module state (operators.is_running)
+    status: bpy.props.StringProperty(name="Status")
+    running: bpy.props.BoolProperty(name="Running")
 
     def target_object(self, context):
         return self.target or (context.active_object if context.active_object
