@@ -37,6 +37,8 @@ def register(subparsers) -> None:
                    help="glb: the character .glb to add the animation to; mdd/pc2: blendshape deltas .npz "
                         "(neutral, names, <name>__idx, <name>__delta)")
     p.add_argument("--mesh", metavar="PATH", help="mdd/pc2: neutral mesh (.obj) whose vertices the deltas index")
+    p.add_argument("--head-node", metavar="NODE",
+                   help="glb: also animate this node's rotation (e.g. the head joint) from the take's head pitch/yaw/roll")
     p.add_argument("--name", default="talkclip", help="glb: animation name (made unique if taken; default talkclip)")
     p.add_argument("--out", required=True, metavar="PATH", help="output file")
     p.add_argument("--force", action="store_true", help="replace the output file if it exists")
@@ -94,6 +96,8 @@ def cmd_export(args) -> int:
     check_output_path(out, overwrite=args.force)
     if args.profile and args.to in ("json", "npz", "csv"):
         raise TalkclipError(f"--profile applies to glb, cues, mdd and pc2; {args.to} keeps the 52 ARKit channels")
+    if args.head_node and args.to != "glb":
+        raise TalkclipError("--head-node applies to --to glb only")
     if args.to == "glb" and not args.character:
         raise TalkclipError("--to glb needs --character IN.glb (the character to animate)")
     if args.to in ("mdd", "pc2") and not args.character:
@@ -116,10 +120,12 @@ def cmd_export(args) -> int:
             from .gltf import add_animation
 
             report = add_animation(args.character, track, out, profile=args.profile, name=args.name,
-                                   overwrite=True, progress=bar)
+                                   overwrite=True, progress=bar, head_node=args.head_node)
             detection = report["detection"]
             driven = sum(n["driven"] for n in report["nodes"])
             summary = f"animation {report['animation']!r} on {len(report['nodes'])} mesh node(s), {driven} morph targets driven"
+            if report["head_node"] is not None:
+                summary += f", head rotation on node {args.head_node!r}"
         elif args.to == "cues":
             from .cues import write_cues
 

@@ -157,11 +157,54 @@ def _unique_name(existing: list[str], wanted: str) -> str:
     return f"{wanted}.{k:03d}"
 
 
+def _quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Hamilton product of (..., 4) quaternions stored x, y, z, w."""
+    ax, ay, az, aw = np.moveaxis(a, -1, 0)
+    bx, by, bz, bw = np.moveaxis(b, -1, 0)
+    return np.stack([aw * bx + ax * bw + ay * bz - az * by,
+                     aw * by - ax * bz + ay * bw + az * bx,
+                     aw * bz + ax * by - ay * bx + az * bw,
+                     aw * bw - ax * bx - ay * by - az * bz], axis=-1)
+
+
+def head_quaternions(head: np.ndarray) -> np.ndarray:
+    """(T, 4) glTF rotations (x, y, z, w) for head pitch/yaw/roll (T, 3), radians.
+
+    glTF characters face +Z with +Y up, so their left is +X: positive pitch (looks down) turns
+    about +X, positive yaw (turns left) about +Y, positive roll (tilts left) about -Z; applied
+    yaw, then pitch, then roll.
+    """
+    head = np.asarray(head, dtype=np.float64)
+    half = head / 2
+
+    def axis_quat(k: int, angle: np.ndarray) -> np.ndarray:
+        q = np.zeros((len(head), 4))
+        q[:, k], q[:, 3] = np.sin(angle), np.cos(angle)
+        return q
+
+    q = _quat_mul(_quat_mul(axis_quat(1, half[:, 1]), axis_quat(0, half[:, 0])), axis_quat(2, -half[:, 2]))
+    return q / np.linalg.norm(q, axis=1, keepdims=True)
+
+
+def _find_node(doc: dict, wanted: str, source) -> int:
+    names = [n.get("name", "") for n in doc.get("nodes") or []]
+    for exact in (True, False):
+        for i, n in enumerate(names):
+            if (n == wanted) if exact else (n.lower() == wanted.lower()):
+                return i
+    shown = ", ".join(n for n in names if n)[:200]
+    raise TalkclipError(f"{source}: no node named {wanted!r} for the head rotation (nodes: {shown or 'none named'})")
+
+
 def add_animation(character, track: ExpressionTrack, out, profile: Profile | str | None = None,
-                  name: str = "talkclip", overwrite: bool = True, progress: Progress | None = None) -> dict:
+                  name: str = "talkclip", overwrite: bool = True, progress: Progress | None = None,
+                  head_node: str | None = None) -> dict:
     """Write ``out`` (.glb): ``character`` plus ``track`` as a morph-weights animation.
 
-    Returns a report: {"animation": name, "nodes": [...], "detection": Detection, "frames": T}.
+    With ``head_node`` (a node name, e.g. the head joint), the take's head pitch/yaw/roll also
+    become a rotation channel on that node, on top of its rest rotation (see head_quaternions).
+    Returns a report: {"animation": name, "nodes": [...], "detection": Detection, "frames": T,
+    "head_node": index or None}.
     """
     character, out = Path(character), Path(out)
     if out.suffix.lower() != ".glb":
@@ -193,12 +236,13 @@ def add_animation(character, track: ExpressionTrack, out, profile: Profile | str
     views = doc.setdefault("bufferViews", [])
     accessors = doc.setdefault("accessors", [])
 
-    def add_floats(values: np.ndarray, with_bounds: bool) -> int:
+    def add_floats(values: np.ndarray, with_bounds: bool, acc_type: str = "SCALAR") -> int:
         blob.extend(b"\0" * (-len(blob) % 4))
         raw = np.ascontiguousarray(values, dtype="<f4").tobytes()
         views.append({"buffer": 0, "byteOffset": len(blob), "byteLength": len(raw)})
         blob.extend(raw)
-        acc = {"bufferView": len(views) - 1, "componentType": FLOAT, "count": int(values.size), "type": "SCALAR"}
+        count = int(values.size) if acc_type == "SCALAR" else int(len(values))
+        acc = {"bufferView": len(views) - 1, "componentType": FLOAT, "count": count, "type": acc_type}
         if with_bounds:
             acc["min"], acc["max"] = [float(values.min())], [float(values.max())]
         accessors.append(acc)
@@ -224,6 +268,19 @@ def add_animation(character, track: ExpressionTrack, out, profile: Profile | str
                              "targets": len(names), "driven": sum(n in column for n in names)})
         if progress is not None:
             progress((k + 1) / len(nodes))
+    head_index = None
+    if head_node:
+        head_index = _find_node(doc, head_node, character)
+        node = doc["nodes"][head_index]
+        if "matrix" in node:
+            raise TalkclipError(f"{character}: node {head_node!r} has a matrix; glTF can only animate "
+                                "nodes with translation/rotation/scale")
+        rest = np.asarray(node.get("rotation", [0.0, 0.0, 0.0, 1.0]), dtype=np.float64)
+        rotations = _quat_mul(np.broadcast_to(rest, (track.num_frames, 4)), head_quaternions(track.head))
+        samplers.append({"input": time_acc, "output": add_floats(rotations.astype(np.float32), with_bounds=False,
+                                                                  acc_type="VEC4"),
+                         "interpolation": "LINEAR"})
+        channels.append({"sampler": len(samplers) - 1, "target": {"node": head_index, "path": "rotation"}})
     animations = doc.setdefault("animations", [])
     anim_name = _unique_name([a.get("name", "") for a in animations], name)
     animations.append({"name": anim_name, "samplers": samplers, "channels": channels,
@@ -232,7 +289,8 @@ def add_animation(character, track: ExpressionTrack, out, profile: Profile | str
     data = glb_bytes(doc, bytes(blob))
     with atomic_output(out, "wb", overwrite=overwrite) as fh:
         fh.write(data)
-    return {"animation": anim_name, "nodes": report_nodes, "detection": detection, "frames": track.num_frames}
+    return {"animation": anim_name, "nodes": report_nodes, "detection": detection, "frames": track.num_frames,
+            "head_node": head_index}
 
 
 def read_animation(path, name: str | None = None) -> dict[str, tuple[np.ndarray, list[str], np.ndarray]]:

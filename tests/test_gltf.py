@@ -236,3 +236,41 @@ def test_blender_gltf_importer_plays_the_animation_on_shape_keys(tmp_path):
         assert keys["A25_Jaw_Open"].value == pytest.approx(float(track.channel("jawOpen")[frame]), abs=1e-5)
         assert keys["A14_Eye_Blink_Left"].value == pytest.approx(float(track.channel("eyeBlinkLeft")[frame]), abs=1e-5)
         assert keys["Custom_Wrinkle"].value == 0.0
+
+
+def _rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Rotate vector v (3,) by unit quaternion q (x, y, z, w)."""
+    u, w = q[:3], q[3]
+    return 2 * np.dot(u, v) * u + (w * w - np.dot(u, u)) * v + 2 * w * np.cross(u, v)
+
+
+def test_head_rotation_on_a_named_node(tmp_path):
+    quad_character(tmp_path / "c.glb")
+    doc, binary = read_glb(tmp_path / "c.glb")
+    rest = [0.0, 0.0, 0.0, 1.0]
+    doc["nodes"].append({"name": "Head", "rotation": rest, "children": [0]})
+    doc["scenes"][0]["nodes"] = [1]
+    (tmp_path / "rig.glb").write_bytes(glb_bytes(doc, binary))
+    head = np.zeros((4, 3), np.float32)
+    head[1] = [0.3, 0, 0]  # pitch: looks down
+    head[2] = [0, 0.3, 0]  # yaw: turns to its left (+X in glTF)
+    head[3] = [0, 0, 0.3]  # roll: tilts to its left
+    track = ExpressionTrack(fps=30, arkit=np.zeros((4, 52)), head=head)
+    report = add_animation(tmp_path / "rig.glb", track, tmp_path / "out.glb", head_node="head")
+    validate(tmp_path / "out.glb")
+    assert report["head_node"] == 1
+    after, blob = read_glb(tmp_path / "out.glb")
+    anim = after["animations"][0]
+    ch = next(c for c in anim["channels"] if c["target"]["path"] == "rotation")
+    acc = after["accessors"][anim["samplers"][ch["sampler"]]["output"]]
+    assert acc["type"] == "VEC4" and acc["count"] == 4
+    view = after["bufferViews"][acc["bufferView"]]
+    q = np.frombuffer(blob, "<f4", 16, view["byteOffset"]).reshape(4, 4).astype(np.float64)
+    np.testing.assert_allclose(np.linalg.norm(q, axis=1), 1, atol=1e-6)
+    np.testing.assert_allclose(q[0], rest, atol=1e-7)
+    forward, up = np.array([0, 0, 1.0]), np.array([0, 1.0, 0])
+    assert _rotate(q[1], forward)[1] < -0.25  # looks down
+    assert _rotate(q[2], forward)[0] > 0.25  # looks to +X, the character's left
+    assert _rotate(q[3], up)[0] > 0.25  # top of the head to its left
+    with pytest.raises(TalkclipError, match="no node named 'Neck'"):
+        add_animation(tmp_path / "rig.glb", track, tmp_path / "x.glb", head_node="Neck")
