@@ -29,7 +29,7 @@ from talkclip_model.errors import TalkclipError
 from talkclip_model.files import atomic_output
 from talkclip_model.types import ExpressionTrack
 
-from .retarget import Detection, Profile, apply, detect_profile, load_profile
+from .retarget import Profile, apply, detect_profile, load_profile
 
 GLB_MAGIC = 0x46546C67  # b"glTF"
 CHUNK_JSON = 0x4E4F534A

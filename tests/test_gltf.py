@@ -3,7 +3,6 @@ with the Khronos glTF validator, read back exactly, and with the rest of the fil
 
 from __future__ import annotations
 
-import copy
 import json
 import subprocess
 import zipfile
