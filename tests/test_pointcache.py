@@ -115,3 +115,27 @@ def test_ict_head_with_real_capture(tmp_path):
         v[data[f"{n}__idx"]] += w * data[f"{n}__delta"]
     np.testing.assert_allclose(pts[20], v, atol=1e-4)
     assert np.abs(pts[20] - data["neutral"]).max() > 0.05  # the face really moved
+
+
+@pytest.mark.bpy
+@pytest.mark.parametrize("fmt", ["mdd", "pc2"])
+def test_blender_mesh_cache_modifier_plays_the_file(tmp_path, fmt):
+    """Blender's own Mesh Cache modifier reads the file and reproduces every frame."""
+    bpy = pytest.importorskip("bpy")
+    mesh, track = small_mesh(), take(n=10)
+    write_point_cache(mesh, track, tmp_path / f"c.{fmt}")
+    expected = expected_points(mesh, track)
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    scene = bpy.context.scene
+    scene.render.fps, scene.render.fps_base = 25, 1.0
+    me = bpy.data.meshes.new("face")
+    me.from_pydata(mesh.vertices.tolist(), [], mesh.faces.tolist())
+    obj = bpy.data.objects.new("face", me)
+    scene.collection.objects.link(obj)
+    mod = obj.modifiers.new("cache", "MESH_CACHE")
+    mod.cache_format, mod.filepath = fmt.upper(), str(tmp_path / f"c.{fmt}")
+    for frame in (0, 3, 9):
+        scene.frame_set(frame)
+        evaluated = obj.evaluated_get(bpy.context.evaluated_depsgraph_get()).to_mesh()
+        co = np.array([v.co[:] for v in evaluated.vertices])
+        np.testing.assert_allclose(co, expected[frame], atol=1e-5)
