@@ -5,13 +5,14 @@ The ``rhubarb`` retarget profile scores each shape per frame from the ARKit mout
 does not flicker; runs of the same shape become cues. Output matches Rhubarb Lip Sync's:
 
 - TSV: one line per cue, ``start<TAB>shape``, times in seconds with 2 decimals, and a last line
-  at the end time with ``X`` (the mouth at rest).
+  at the end time (truncated to 0.01 s, as Rhubarb does) with ``X`` (the mouth at rest).
 - JSON: ``{"metadata": {"soundFile": ..., "duration": ...}, "mouthCues": [{"start", "end", "value"}]}``.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,17 +53,24 @@ def mouth_cues(track: ExpressionTrack, profile: Profile | str = "rhubarb", min_h
     return cues
 
 
+def _end_time(cues: list[Cue]) -> float:
+    """The take's end as Rhubarb writes it: truncated to a multiple of 0.01 s."""
+    return max(math.floor(cues[-1].end * 100 + 1e-6) / 100, round(cues[-1].start, 2)) if cues else 0.0
+
+
 def cues_to_tsv(cues: list[Cue]) -> str:
     lines = [f"{c.start:.2f}\t{c.value}" for c in cues]
     if cues:
-        lines.append(f"{cues[-1].end:.2f}\tX")
+        lines.append(f"{_end_time(cues):.2f}\tX")
     return "\n".join(lines) + "\n"
 
 
 def cues_to_json(cues: list[Cue], sound_file: str = "") -> str:
-    duration = cues[-1].end if cues else 0.0
-    data = {"metadata": {"soundFile": sound_file, "duration": round(duration, 2)},
-            "mouthCues": [{"start": round(c.start, 2), "end": round(c.end, 2), "value": c.value} for c in cues]}
+    end = _end_time(cues)
+    items = [{"start": round(c.start, 2), "end": round(c.end, 2), "value": c.value} for c in cues]
+    if items:
+        items[-1]["end"] = end
+    data = {"metadata": {"soundFile": sound_file, "duration": end}, "mouthCues": items}
     return json.dumps(data, indent=2) + "\n"
 
 
