@@ -138,3 +138,18 @@ def test_cli_module_import_is_cheap():
     code = "import sys, exporters.cli; print(sorted(m for m in ('numpy', 'tqdm', 'trimesh', 'pygltflib') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_console_script_round_trips_a_capture(tmp_path):
+    """The installed ``talkclip`` command, as users run it."""
+    exe = ROOT / ".venv" / "bin" / "talkclip"
+    if not exe.exists():
+        pytest.skip("talkclip console script not installed in .venv")
+    src = shared("livelink_face_neurosync", "Sad_MySlate_169_iPhone_cal.csv.gz")
+    run_ = subprocess.run([str(exe), "export", "--track", str(src), "--to", "csv", "--out", str(tmp_path / "s.csv")],
+                          capture_output=True, text=True, timeout=120)
+    assert run_.returncode == 0, run_.stderr
+    assert (tmp_path / "s.csv").read_bytes() == gzip.decompress(src.read_bytes())
+    again = subprocess.run([str(exe), "export", "--track", str(src), "--to", "csv", "--out", str(tmp_path / "s.csv")],
+                           capture_output=True, text=True, timeout=120)
+    assert again.returncode == 2 and again.stderr.startswith("talkclip: error: ") and again.stderr.count("\n") == 1
