@@ -23,7 +23,7 @@ from . import phrases
 from .facs import (DYNAMICS_NEUTRAL, EMOTION_ADVERBS, EMOTION_WORDS, SITUATIONS, normalise_dynamics,
                    prototype_target)
 
-CORPUS_VERSION = "2026.11-1"
+CORPUS_VERSION = "2026.11-3"
 
 SUBJECTS_TRAIN = [
     ("A woman", "her"), ("A man", "his"), ("She", "her"), ("He", "his"), ("The old man", "his"), ("The girl", "her"),
@@ -32,6 +32,10 @@ SUBJECTS_TRAIN = [
     ("The knight", "his"), ("Our hero", "their"), ("The CEO", "her"), ("A child", "their"), ("The actor", "his"),
     ("The princess", "her"), ("A nurse", "her"), ("The robot", "its"), ("The detective", "his"), ("A student", "their"),
     ("I", "my"), ("The villain", "his"), ("The host", "her"), ("A soldier", "his"), ("The customer", "their"),
+    ("The doctor", "her"), ("A waiter", "his"), ("The old woman", "her"), ("My brother", "his"), ("The wizard", "his"),
+    ("The little girl", "her"), ("The manager", "their"), ("A farmer", "his"), ("The queen", "her"), ("The avatar", "its"),
+    ("You", "your"), ("We", "our"), ("The pirate", "his"), ("A young man", "his"), ("The lawyer", "her"),
+    ("The presenter", "their"), ("Grandpa", "his"), ("The cat", "its"), ("A teenager", "their"), ("The mayor", "his"),
 ]
 SUBJECTS_HELDOUT = [("The astronaut", "her"), ("My neighbour", "his"), ("A fisherman", "his"), ("The singer", "her"),
                     ("Someone", "their")]
@@ -48,6 +52,10 @@ EMOTION_TEMPLATES_TRAIN = [
     "{subj} sounds {adv}{emo}", "with a {adv}{emo} expression", "{subj} is {adv}{emo}, {act}.",
     "{adv}{emo} {noun} with {act}", "{subj} talks while feeling {adv}{emo}", "{subj} gets {adv}{emo}",
     "{subj} is {adv}{emo} as {subj_lc} speaks", "a {noun} who is {adv}{emo}", "{subj} looks {adv}{emo} with {act}",
+    "{subj} says it in a {adv}{emo} tone", "{subj} reacts, {adv}{emo}", "feeling {adv}{emo}", "{adv}{emo} face",
+    "{subj} is being {adv}{emo}", "{subj}'s face is {adv}{emo}", "make {pos} face look {adv}{emo}",
+    "{subj} delivers the news, {adv}{emo}", "a {adv}{emo} expression, {act}", "{subj} became {adv}{emo} and said",
+    "{subj} is acting {adv}{emo}", "style: {adv}{emo}", "{subj} speaks while {adv}{emo}, with {act}",
 ]
 EMOTION_TEMPLATES_HELDOUT = [
     "{subj} comes across as {adv}{emo}", "{subj} appears {adv}{emo} while talking", "{subj} is visibly {emo}",
@@ -56,7 +64,9 @@ EMOTION_TEMPLATES_HELDOUT = [
 ADVERB_TEMPLATES_TRAIN = ["{subj} speaks {emo_ly}", "{subj} says it {emo_ly}", "talking {emo_ly}", "{subj} answers {emo_ly}"]
 ADVERB_TEMPLATES_HELDOUT = ["{subj} replies {emo_ly}"]
 SITUATION_TEMPLATES_TRAIN = ["{sit}", "{subj}: {sit}", "{subj} is talking, {sit}", "{sit}, {act}", "like someone {sit}",
-                             "{subj}, {sit}, speaks"]
+                             "{subj}, {sit}, speaks", "{subj} speaks like someone who {sit}", "when {sit}", "{subj} - {sit}",
+                             "the way {subj_lc} talks, {sit}", "{subj} reacts: {sit}", "{sit}, {subj_lc} says",
+                             "{subj} is {sit}", "{subj} talks after {sit}", "situation: {sit}"]
 SITUATION_TEMPLATES_HELDOUT = ["how {subj_lc} speaks when {sit}", "{sit} - {subj} says"]
 ACTION_TEMPLATES_TRAIN = ["{act}", "{subj} speaks with {act}", "{subj} talks, {act}", "with {act}", "{subj} has {act}",
                           "talking with {act}"]
@@ -64,8 +74,15 @@ ACTION_TEMPLATES_HELDOUT = ["{subj} delivers the line with {act}"]
 NEUTRAL_TRAIN = ["{subj} is speaking", "{subj} reads the news", "a {noun} talking", "{subj} says hello", "neutral",
                  "no particular emotion", "a normal conversation", "{subj} explains the plan", "{subj} is", "{subj}",
                  "{subj} talks about the weather", "plain delivery", "just talking", "{subj} reads a list aloud",
-                 "an ordinary voice", "{subj} gives directions", "neutral face", "default"]
-NEUTRAL_HELDOUT = ["{subj} describes the schedule", "a {noun} reading instructions"]
+                 "an ordinary voice", "{subj} gives directions", "neutral face", "default", "{subj} orders a coffee",
+                 "{subj} answers the phone", "{subj} introduces {pos} colleague", "{subj} reads the menu", "matter-of-fact",
+                 "{subj} describes {pos} morning routine", "{subj} gives a weather report", "{subj} counts to ten",
+                 "{subj} tells the time", "{subj} talks about the train timetable", "{subj} reads a recipe", "normal",
+                 "{subj} lists the ingredients", "a {noun} speaking normally", "{subj} asks a question", "regular speech",
+                 "{subj} reads out the address", "{subj} explains how the machine works", "everyday conversation",
+                 "{subj} says the meeting is at three", "relaxed neutral face", "no expression in particular"]
+NEUTRAL_HELDOUT = ["{subj} describes the schedule", "a {noun} reading instructions", "{subj} spells {pos} name",
+                   "{subj} reads the terms and conditions"]
 
 # Natural phrasings of named actions ({pos} = possessive). The last phrasing of each is held out.
 ACTION_PHRASES: dict[str, list[str]] = {
@@ -168,9 +185,12 @@ class Sample:
 
 
 def _split_lists(split: str):
-    held = split == "heldout"
-    words = HELDOUT_WORDS if held else [w for w in EMOTION_WORDS if w not in HELDOUT_WORDS]
-    sits = HELDOUT_SITUATIONS if held else [s for s in SITUATIONS if s not in HELDOUT_SITUATIONS]
+    held = split in ("heldout", "heldout_phrasing")
+    if split == "heldout":  # unseen words and idioms (in unseen phrasings)
+        words, sits = HELDOUT_WORDS, HELDOUT_SITUATIONS
+    else:  # training vocabulary; for "heldout_phrasing" only in unseen templates, subjects, phrasings
+        words = [w for w in EMOTION_WORDS if w not in HELDOUT_WORDS]
+        sits = [s for s in SITUATIONS if s not in HELDOUT_SITUATIONS]
     phrase_lists = {a: (ps[-1:] if held else ps[:-1]) for a, ps in ACTION_PHRASES.items()}
     return dict(
         subjects=SUBJECTS_HELDOUT if held else SUBJECTS_TRAIN, nouns=NOUNS_HELDOUT if held else NOUNS_TRAIN,
@@ -260,13 +280,17 @@ class _Maker:
         return Sample(text, [("neutral", 1.0)], kind="negated_emotion")
 
 
-KIND_WEIGHTS = {"emotion": 0.42, "emotion_adverb": 0.05, "situation": 0.17, "action_only": 0.12, "neutral": 0.05,
+KIND_WEIGHTS = {"emotion": 0.40, "emotion_adverb": 0.05, "situation": 0.19, "action_only": 0.10, "neutral": 0.07,
                 "compound": 0.07, "negation": 0.09, "negated_emotion": 0.03}
 
 
 def generate(n: int, seed: int = 0, split: str = "train") -> list[Sample]:
-    """``n`` samples of a split ("train" | "heldout"), deterministic for (n, seed, split)."""
-    if split not in ("train", "heldout"):
+    """``n`` samples of a split, deterministic for (n, seed, split).
+
+    "train"; "heldout": unseen emotion words and idioms in unseen templates/subjects/phrasings;
+    "heldout_phrasing": training vocabulary in unseen templates/subjects/phrasings.
+    """
+    if split not in ("train", "heldout", "heldout_phrasing"):
         raise ValueError(f"unknown corpus split {split!r}")
     rng = random.Random(f"{CORPUS_VERSION}:{split}:{seed}")
     maker = _Maker(rng, split)

@@ -228,6 +228,9 @@ class ClipTextEncoder:
             pretrained = weights
             self.hash = f"open_clip:{model}/{weights}"
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        sibling = path.parent / f"{model}.json"
+        if pretrained == str(path) and sibling.is_file() and model not in open_clip.list_models():
+            open_clip.add_model_config(sibling)  # a custom architecture shipped beside its weights
         try:
             clip, _, _ = open_clip.create_model_and_transforms(model, pretrained=pretrained)
         except Exception as exc:
@@ -238,13 +241,16 @@ class ClipTextEncoder:
             self.dim = int(self.model.encode_text(self.tokenizer(["a"])).shape[-1])
 
     def encode(self, texts: list[str]) -> np.ndarray:
+        """(N, dim) float32 L2-normalised text embeddings (CLIP truncates at its context length)."""
         torch = self._torch
         with torch.no_grad():
             emb = self.model.encode_text(self.tokenizer(list(texts)))
             emb = torch.nn.functional.normalize(emb.float(), dim=-1)
         return emb.numpy().astype(np.float32)
 
-    encode_batch = encode
+    def encode_batch(self, texts: list[str], batch: int = 64) -> np.ndarray:
+        parts = [self.encode(texts[i:i + batch]) for i in range(0, len(texts), batch)]
+        return np.concatenate(parts) if parts else np.zeros((0, self.dim), np.float32)
 
 
 def load_encoder(encoder: str | None, providers: list[str] | None = None):

@@ -163,7 +163,7 @@ ACTIONS: tuple[Action, ...] = (
                      r"\bmotionless\b", r"\bunmoving\b", r"\bminimal (?:head )?movement\b", r"\bbarely mov(?:es|ing)\b(?! (?:\w+ )?(?:lips|mouth))",
                      r"\brigid\w*\b", r"\bstiffly\b", r"\bfrozen\b", r"\bcalm(?:ly)?\b", r"\bserene\w*\b", r"\bcomposed\b",
                      r"\brelaxed\b", r"\btranquil\w*\b", r"\bstill\b(?=[\s,.]*$)"),
-           dynamics={"head_motion": 0.3, "expressiveness": 0.6}),
+           dynamics={"head_motion": 0.3, "expressiveness": 0.6}, damp=0.6),
     Action("animated", (r"\banimated(?:ly)?\b", r"\blively\b", r"\benergetic\w*\b", r"\bgesturing\b", r"\bbounc\w*\b",
                         r"\bbobb\w*\b", r"\bfidget\w*\b", r"\brestless\w*\b", r"\bhyper\b", r"\bbubbly\b", r"\bexuberant\w*\b"),
            dynamics={"head_motion": 1.9, "expressiveness": 1.5}),

@@ -65,10 +65,11 @@ def targets(samples) -> tuple[np.ndarray, np.ndarray]:
     return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
 
 
-def embed(encoder, texts: list[str], progress: Callable[[str], None] | None = None) -> np.ndarray:
-    """Embeddings of unique texts (empty text -> zeros), batched."""
-    uniq = sorted(set(texts))
-    table = {}
+def embed(encoder, texts: list[str], progress: Callable[[str], None] | None = None,
+          table: dict[str, np.ndarray] | None = None) -> np.ndarray:
+    """Embeddings of unique texts (empty text -> zeros), batched; ``table`` caches across calls."""
+    table = {} if table is None else table
+    uniq = sorted(set(texts) - set(table))
     step = 512
     for i in range(0, len(uniq), step):
         chunk = [t for t in uniq[i:i + step]]
@@ -78,7 +79,7 @@ def embed(encoder, texts: list[str], progress: Callable[[str], None] | None = No
                 table[t] = v
         if progress:
             progress(f"encoding corpus {min(i + step, len(uniq))}/{len(uniq)}")
-    dim = next(iter(table.values())).shape[0]
+    dim = encoder.dim
     zero = np.zeros(dim, dtype=np.float32)
     return np.stack([table.get(t, zero) for t in texts]).astype(np.float32)
 
@@ -212,8 +213,12 @@ def train_style(encoder_spec: str | None = None, out_dir: Path | None = None, ep
     encoder = load_encoder(encoder_spec)
     progress(f"encoder {encoder.id} (dim {encoder.dim})")
     train = corpus_mod.generate(n_train, seed=seed, split="train")
-    held = corpus_mod.generate(n_heldout, seed=seed, split="heldout")
-    x = embed(encoder, encoder_texts(train), progress)
+    held = corpus_mod.generate(n_heldout // 2, seed=seed, split="heldout")
+    held_phrasing = corpus_mod.generate(n_heldout - n_heldout // 2, seed=seed, split="heldout_phrasing")
+    cache_file = _embedding_cache_file(encoder)
+    table = _load_table(cache_file)
+    x = embed(encoder, encoder_texts(train), progress, table)
+    _save_table(cache_file, table)
     ya, yd = targets(train)
     progress(f"corpus {corpus_mod.CORPUS_VERSION}: {len(train)} training, {len(held)} held-out sentences "
              f"({time.time() - t0:.0f} s)")
@@ -231,28 +236,31 @@ def train_style(encoder_spec: str | None = None, out_dir: Path | None = None, ep
         total = 0.0
         for i in range(0, len(xt), 256):
             idx = perm[i:i + 256]
-            e = xt[idx] + 0.01 * torch.randn(len(idx), xt.shape[1], generator=gen)
+            e = xt[idx] + 0.03 * torch.randn(len(idx), xt.shape[1], generator=gen)
             pa, pd = net(e)
             loss = (weight[idx] * (pa - yat[idx]) ** 2).mean() * 4.0 + ((pd - ydt[idx]) ** 2).mean()
             opt.zero_grad()
             loss.backward()
             opt.step()
             sched.step()
-            total += float(loss) * len(idx)
+            total += float(loss.detach()) * len(idx)
         if epoch % 5 == 4 or epoch == epochs - 1:
             progress(f"epoch {epoch + 1}/{epochs}: loss {total / len(xt):.5f}")
     net.eval()
 
     def predict_torch(texts):
-        emb = embed(encoder, texts)
+        emb = embed(encoder, texts, table=table)
         with torch.no_grad():
             a, d = net(torch.from_numpy(emb))
         return a.numpy(), d.numpy()
 
     scores = evaluate(held, predict_torch)
-    progress(f"held-out: emotion {scores['emotion_accuracy']:.1%} (n={scores['emotion_n']}), "
-             f"actions {scores['action_accuracy']:.1%} (n={scores['action_n']}), "
-             f"intensity order {scores['monotonicity']:.1%} (n={scores['monotonicity_n']})")
+    scores_phrasing = evaluate(held_phrasing, predict_torch)
+    _save_table(cache_file, table)
+    for label, sc in (("unseen words/idioms", scores), ("unseen phrasings", scores_phrasing)):
+        progress(f"held-out ({label}): emotion {sc['emotion_accuracy']:.1%} (n={sc['emotion_n']}), "
+                 f"actions {sc['action_accuracy']:.1%} (n={sc['action_n']}), "
+                 f"intensity order {sc['monotonicity']:.1%} (n={sc['monotonicity_n']})")
 
     out_dir = Path(out_dir) if out_dir else cache_dir() / "adapters"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -271,13 +279,38 @@ def train_style(encoder_spec: str | None = None, out_dir: Path | None = None, ep
         "corpus_version": corpus_mod.CORPUS_VERSION, "seed": seed, "epochs": epochs,
         "n_train": n_train, "n_heldout": n_heldout,
         "heldout": {k: v for k, v in scores.items() if k != "failures_sample"},
-        "heldout_failures_sample": scores["failures_sample"][:15],
+        "heldout_phrasing": {k: v for k, v in scores_phrasing.items() if k != "failures_sample"},
+        "heldout_failures_sample": scores["failures_sample"][:10] + scores_phrasing["failures_sample"][:10],
         "train_seconds": round(time.time() - t0, 1),
     }
     json_path = onnx_path.with_suffix(".json")
     json_path.write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
     progress(f"wrote {onnx_path} and {json_path.name} ({time.time() - t0:.0f} s)")
     return meta
+
+
+def _embedding_cache_file(encoder) -> Path:
+    from .encoders import cache_dir
+
+    return cache_dir() / "embeddings" / (adapter_slug(encoder.id, str(encoder.hash)) + f"-{encoder.hash[:16]}.npz")
+
+
+def _load_table(path: Path) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return dict(zip(data["texts"].tolist(), data["vectors"]))
+    except (OSError, ValueError, KeyError):
+        return {}
+
+
+def _save_table(path: Path, table: dict[str, np.ndarray]) -> None:
+    if not table:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    texts = sorted(table)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, texts=np.array(texts), vectors=np.stack([table[t] for t in texts]).astype(np.float32))
+    os.replace(tmp, path)
 
 
 def export_adapter(net, dim: int, path: Path) -> None:

@@ -1,0 +1,145 @@
+"""Pure tests of the style layer's tables, phrase parser, edit expressions and corpus (no model)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from talkclip_model.arkit import INDEX
+from talkclip_model.errors import TalkclipError
+from talkclip_model.style import corpus, facs, phrases
+from talkclip_model.style.model import parse_expression
+
+
+@pytest.mark.parametrize("action", sorted(corpus.ACTION_PHRASES))
+def test_every_action_phrasing_is_recognised(action):
+    for phrasing in corpus.ACTION_PHRASES[action]:
+        text = "She talks with " + phrasing.format(pos="her")
+        assert action in phrases.parse_prompt(text).actions, text
+
+
+@pytest.mark.parametrize("action", sorted(corpus.NEGATABLE))
+def test_every_negated_action_is_recognised(action):
+    for phrasing in corpus.NEGATABLE[action]:
+        parsed = phrases.parse_prompt("calm, not " + phrasing.format(pos="his"))
+        assert "-" + action in parsed.actions
+        assert parsed.encoder_text == "calm"  # the encoder never reads the negated part
+
+
+def test_negation_quiets_channels_and_leaves_the_rest():
+    parsed = phrases.parse_prompt("She is happy, not frowning")
+    assert parsed.actions == ["-frown"]
+    assert parsed.encoder_text == "She is happy"
+    assert parsed.quiet[INDEX["mouthFrownLeft"]] == 0.0 and parsed.quiet[INDEX["browDownLeft"]] == 0.0
+    assert parsed.quiet[INDEX["mouthSmileLeft"]] == 1.0
+
+
+def test_negation_stops_at_a_clause_break():
+    parsed = phrases.parse_prompt("not angry, but smiling")
+    assert "smile" in parsed.actions and "-smile" not in parsed.actions
+    assert parsed.negated_emotions == ["angry"]
+
+
+def test_soft_negation_weakens_instead_of_negating():
+    parsed = phrases.parse_prompt("not very happy")
+    assert parsed.negated_emotions == [] and parsed.encoder_text == "happy"
+    assert parsed.scale == pytest.approx(phrases.SOFT_NEGATION_SCALE)
+
+
+def test_intensity_words_order_and_leave_the_encoder_text():
+    scales = [phrases.parse_prompt(f"{adv} annoyed".strip()).scale
+              for adv in ("barely", "slightly", "somewhat", "", "very", "extremely", "absolutely")]
+    assert scales == sorted(scales) and len(set(scales)) == len(scales)
+    assert phrases.parse_prompt("extremely annoyed").encoder_text == "annoyed"
+
+
+def test_local_intensity_scales_only_its_action():
+    weak = phrases.parse_prompt("smiling slightly")
+    strong = phrases.parse_prompt("smiling broadly")
+    i = INDEX["mouthSmileLeft"]
+    assert weak.scale == strong.scale == 1.0
+    assert weak.arkit[i] < strong.arkit[i]
+
+
+def test_named_actions_map_to_arkit():
+    cases = {
+        "he wrinkles his nose": ("noseSneerLeft", "noseSneerRight"),
+        "brows knitted": ("browDownLeft", "browDownRight", "browInnerUp"),
+        "lips pressed together": ("mouthPressLeft", "mouthPressRight"),
+        "eyes wide": ("eyeWideLeft", "eyeWideRight"),
+        "squinting": ("eyeSquintLeft", "eyeSquintRight"),
+        "cheeks puffed": ("cheekPuff",),
+        "sticks her tongue out": ("tongueOut",),
+        "a lopsided smirk": ("mouthSmileLeft",),
+        "jaw clenched": ("mouthPressLeft",),
+        "pouting": ("mouthPucker", "mouthShrugLower"),
+    }
+    for text, names in cases.items():
+        parsed = phrases.parse_prompt(text)
+        for name in names:
+            assert parsed.arkit[INDEX[name]] >= 0.25, (text, name)
+    smirk = phrases.parse_prompt("a lopsided smirk")
+    assert smirk.arkit[INDEX["mouthSmileRight"]] == 0.0  # one-sided
+
+
+def test_idioms_and_emotion_words_are_not_mistaken_for_intensity_or_negation():
+    for text in list(facs.SITUATIONS) + list(facs.EMOTION_WORDS):
+        parsed = phrases.parse_prompt(text)
+        assert parsed.scale == 1.0, text
+        assert not any(a.startswith("-") for a in parsed.actions) and not parsed.negated_emotions, text
+
+
+@pytest.mark.parametrize("text, terms", [
+    ('"angry" + 0.5*"smiling"', [(1.0, "angry"), (0.5, "smiling")]),
+    ("'calm' - 0.3*'sad'", [(1.0, "calm"), (-0.3, "sad")]),
+    ('angry + 0.5*"smiling"', [(1.0, "angry"), (0.5, "smiling")]),
+    ("calm - sad", [(1.0, "calm"), (-1.0, "sad")]),
+    ("she's over the moon", None),
+    ("light-hearted and can't stop grinning", None),
+    ("happy", None),
+])
+def test_edit_expressions(text, terms):
+    assert parse_expression(text) == terms
+
+
+@pytest.mark.parametrize("bad", ['"angry" + ', '"angry" + 0.5*"', '"angry" + 20*"sad"'])
+def test_bad_edit_expressions_name_the_problem(bad):
+    with pytest.raises(TalkclipError, match="style expression"):
+        parse_expression(bad)
+
+
+def test_emotion_vocabulary_is_broad_and_grounded():
+    assert len(facs.EMOTION_WORDS) >= 135
+    assert len(facs.SITUATIONS) >= 150
+    fams = {facs.family_of(p) for p, _ in facs.EMOTION_WORDS.values()}
+    assert set(facs.FAMILIES) <= fams | {None}
+    # EMFACS prototypes land in their own family
+    for proto in ("happy", "sad", "angry", "fear", "surprise", "disgust", "contempt"):
+        assert facs.judge_family(facs.prototype_target(proto, 1.0)[0]) == facs.family_of(proto)
+    assert facs.judge_family(np.zeros(52)) == "neutral"
+
+
+def test_styles_never_hold_the_jaw_open():
+    for proto in facs.PROTOTYPES:
+        assert facs.prototype_target(proto, 1.0)[0][INDEX["jawOpen"]] <= facs.JAW_OPEN_MAX + 1e-6
+
+
+def test_corpus_is_deterministic_and_split():
+    a = corpus.generate(300, seed=3)
+    b = corpus.generate(300, seed=3)
+    assert [s.text for s in a] == [s.text for s in b]
+    assert [s.text for s in corpus.generate(300, seed=4)] != [s.text for s in a]
+    train = {s.text.lower().rstrip(".") for s in corpus.generate(3000, seed=0)}
+    for split in ("heldout", "heldout_phrasing"):
+        held = {s.text.lower().rstrip(".") for s in corpus.generate(800, seed=0, split=split)}
+        assert not (train & held), sorted(train & held)[:5]
+    assert not set(corpus.HELDOUT_WORDS) & corpus.CORE_WORDS
+
+
+def test_model_targets_follow_the_tables():
+    sample = corpus.Sample("A woman is furious, lips pressed.", [("angry", 1.0)], ["lips_pressed"])
+    arkit, dyn = corpus.model_target(sample)
+    assert arkit[INDEX["browDownLeft"]] > 0.5 and arkit[INDEX["mouthPressLeft"]] >= 0.69
+    assert 0.0 <= dyn.min() and dyn.max() <= 1.0
+    calm, _ = corpus.model_target(corpus.Sample("neutral", [("neutral", 1.0)]))
+    assert calm.max() == 0.0
