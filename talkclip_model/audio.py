@@ -171,6 +171,7 @@ def pitch_track(samples: np.ndarray, sample_rate: int = SAMPLE_RATE, hop_s: floa
     n_out = 1 + len(samples) // int(round(hop_s * sample_rate))
     if sample_rate != rate:
         samples = soxr.resample(samples, sample_rate, rate, quality="LQ")
+
     hop, window = int(round(hop_s * rate)), int(round(window_s * rate))
     lag_lo = int(rate / PITCH_MAX_HZ)
     lag_hi = min(int(rate / PITCH_MIN_HZ), window - 1)
@@ -198,7 +199,9 @@ def pitch_track(samples: np.ndarray, sample_rate: int = SAMPLE_RATE, hop_s: floa
         denom = left - 2 * peak + right
         shift = np.where(np.abs(denom) > 1e-9, 0.5 * (left - right) / np.where(denom == 0, 1, denom), 0.0)
         lag = best + np.clip(shift, -0.5, 0.5)
-        voiced = (peak > VOICING_THRESHOLD) & (energy[:, 0] > 1e-6)
+        # a real period is a local peak; a maximum on the search edge is low-frequency noise
+        local = (best > lag_lo) & (best < lag_hi) & (peak >= left) & (peak >= right)
+        voiced = local & (peak > VOICING_THRESHOLD) & (energy[:, 0] > 1e-6)
         f0[i:i + len(chunk)] = np.where(voiced, rate / lag, 0.0)
         periodicity[i:i + len(chunk)] = np.clip(peak, 0.0, 1.0)
     return f0, periodicity

@@ -63,6 +63,9 @@ def _add_generate(sub) -> None:
     p.add_argument("--schedule", metavar="PATH", help="JSON list of {\"time\": s, \"prompt\": text} style changes")
     p.add_argument("--style-json", metavar="PATH", help="use a saved SpeakingStyle JSON instead of a prompt")
     p.add_argument("--intensity", type=float, default=1.0, help="global style intensity multiplier (default 1.0)")
+    p.add_argument("--recognizer", choices=("words", "phones"), default="words",
+                   help="without a transcript: recognise words then align them (accurate, default) or "
+                        "recognise phones directly (about 8x faster, less accurate)")
     p.add_argument("--no-audio-arousal", action="store_true", help="do not let prosody modulate expression")
     p.add_argument("--fps", type=float, default=30.0, help="frames per second (24, 25, 29.97, 30, 60, ...; default 30)")
     p.add_argument("--seed", type=int, default=0, help="random seed for blinks, gaze and head motion (default 0)")
@@ -128,7 +131,7 @@ def cmd_generate(args) -> int:
         schedule = sorted(schedule + load_schedule(args.schedule))
     opts = GenerateOptions(fps=args.fps, seed=args.seed, transcript=transcript, prompt=args.prompt,
                            intensity=args.intensity, style=style, schedule=schedule,
-                           audio_arousal=not args.no_audio_arousal)
+                           audio_arousal=not args.no_audio_arousal, recognizer=args.recognizer)
     bar = ProgressBar(Path(args.audio).name, enabled=False if args.quiet else None)
     try:
         track = Pipeline(encoder=args.encoder).generate(args.audio, opts, progress=bar)

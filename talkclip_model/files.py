@@ -26,6 +26,19 @@ def check_output_path(path: str | os.PathLike, overwrite: bool = True) -> Path:
     return out
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _settle(tmp: str, out: Path) -> None:
+    """Give the new file the mode a plain open() would have (mkstemp makes it 0600), then rename."""
+    mode = (out.stat().st_mode & 0o777) if out.exists() else (0o666 & ~_umask())
+    os.chmod(tmp, mode)
+    os.replace(tmp, out)
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike, mode: str = "wb", overwrite: bool = True) -> Iterator:
     """Open a temporary file next to ``path``; on success rename it over ``path``.
@@ -40,7 +53,7 @@ def atomic_output(path: str | os.PathLike, mode: str = "wb", overwrite: bool = T
     try:
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": ""})) as fh:
             yield fh
-        os.replace(tmp, out)
+        _settle(tmp, out)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -55,7 +68,7 @@ def atomic_path(path: str | os.PathLike, overwrite: bool = True) -> Iterator[Pat
     os.close(fd)
     try:
         yield Path(tmp)
-        os.replace(tmp, out)
+        _settle(tmp, out)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)

@@ -31,6 +31,8 @@ def number_words(n: int) -> list[str]:
 def normalise_transcript(text: str) -> list[str]:
     """Lower-case words as cmudict spells them: digits spelled out, punctuation dropped."""
     text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode("ascii").lower()
+    # annotations such as [laughter], <unk>, {noise} are not spoken words
+    text = re.sub(r"\[[^\]]*\]|<[^>]*>|\{[^}]*\}", " ", text)
     text = text.replace("&", " and ").replace("%", " percent ")
     words: list[str] = []
     for token in re.findall(r"[a-z]+(?:'[a-z]+)*|\d+", text):

@@ -38,6 +38,7 @@ class GenerateOptions:
     style: SpeakingStyle | None = None  # overrides prompt when given
     schedule: Sequence[tuple[float, str]] = ()  # (seconds, prompt) pairs: style changes over time
     audio_arousal: bool = True  # let prosody modulate expression intensity
+    recognizer: str = "words"  # without a transcript: "words" (accurate) or "phones" (fast)
     timings: dict = field(default_factory=dict)  # filled in: seconds per stage
 
 
@@ -91,7 +92,7 @@ class Pipeline:
         timings["audio"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        track = phonemes.phone_track(clip, transcript=opts.transcript,
+        track = phonemes.phone_track(clip, transcript=opts.transcript, recognizer=opts.recognizer,
                                      progress=lambda f: report("phonemes", f))
         timings["phonemes"] = time.perf_counter() - t0
 

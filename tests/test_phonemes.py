@@ -74,13 +74,20 @@ def test_alignment_on_spontaneous_speech_against_mfa():
     assert boundary_error(track, ref) <= 0.04
 
 
-def test_recognition_without_transcript():
+@pytest.mark.parametrize("recognizer,floor", [("words", 0.6), ("phones", 0.45)])
+def test_recognition_without_transcript(recognizer, floor):
     clip = audio.load_audio(SPEECH / "line1_us2.wav")
-    track = phonemes.phone_track(clip)
+    track = phonemes.phone_track(clip, recognizer=recognizer)
     ref = read_pho(SPEECH / "line1_us2.pho")
     assert track.source == "recognition" and not track.words
-    assert frame_agreement(track, ref) > 0.45
+    assert frame_agreement(track, ref) > floor
     assert len(track.spoken()) > 15
+
+
+def test_unknown_recognizer_is_refused():
+    clip = audio.load_audio(SPEECH / "line1_us2.wav")
+    with pytest.raises(TalkclipError, match="unknown recognizer"):
+        phonemes.phone_track(clip, recognizer="whisper")
 
 
 def test_words_missing_from_the_dictionary_do_not_break_alignment():
@@ -131,6 +138,7 @@ def test_numbers_and_punctuation_are_normalised():
     assert normalise_transcript("It's 42 -- really!") == ["it's", "forty", "two", "really"]
     assert normalise_transcript("1999 café") == ["one", "thousand", "nine", "hundred", "ninety", "nine", "cafe"]
     assert normalise_transcript("   ") == []
+    assert normalise_transcript("so [laughter] <unk> yes {cough}") == ["so", "yes"]
 
 
 def test_spelling_pronunciation_guess():

@@ -1,0 +1,143 @@
+"""`talkclip generate` end to end on real audio: output contracts, determinism, bad input."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from talkclip_model.arkit import ARKIT_NAMES
+from talkclip_model.cli import main
+
+from conftest import EXAMPLES, ROOT
+
+HELLO = EXAMPLES / "hello.wav"
+TEXT = (EXAMPLES / "hello.txt").read_text()
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "talkclip_model.cli", *args], capture_output=True, text=True,
+                          cwd=ROOT, timeout=300)
+
+
+def test_json_contract(tmp_path):
+    out = tmp_path / "take.json"
+    assert main(["generate", "--audio", str(HELLO), "--transcript", TEXT, "--out", str(out), "--quiet"]) == 0
+    data = json.loads(out.read_text())
+    assert data["fps"] == 30.0
+    assert data["channels"] == list(ARKIT_NAMES) and "jawOpen" in data["channels"]
+    frames = np.array(data["frames"])
+    duration = sf.info(HELLO).duration
+    assert frames.shape == (int(duration * 30) + 1, 52)
+    assert frames.min() >= 0.0 and frames.max() <= 1.0
+    assert data["head"]["channels"] == ["pitch", "yaw", "roll"]
+    assert np.array(data["head"]["frames"]).shape == (len(frames), 3)
+    phones = data["phones"]
+    assert phones and set(phones[0]) == {"phone", "start", "end"}
+    assert all(p["end"] >= p["start"] for p in phones)
+    assert data["meta"]["phone_source"] == "alignment"
+    # the mouth really moves and really closes
+    jaw = frames[:, ARKIT_NAMES.index("jawOpen")]
+    assert jaw.max() > 0.3 and jaw.min() < 0.05
+
+
+def test_csv_is_live_link_face_layout(tmp_path):
+    out = tmp_path / "take.csv"
+    assert main(["generate", "--audio", str(HELLO), "--out", str(out), "--fps", "60", "--quiet"]) == 0
+    rows = list(csv.reader(out.open()))
+    header = rows[0]
+    assert header[:2] == ["Timecode", "BlendShapeCount"] and len(header) == 63
+    assert header[2] == "EyeBlinkLeft" and header[54:57] == ["HeadYaw", "HeadPitch", "HeadRoll"]
+    assert all(len(r) == 63 and r[1] == "61" for r in rows[1:])
+    assert rows[1][0].endswith(":00:00.000") or rows[1][0] == "00:00:00:00.000"
+
+
+def test_npz_and_determinism(tmp_path):
+    a, b, c = tmp_path / "a.npz", tmp_path / "b.npz", tmp_path / "c.npz"
+    for path, seed in ((a, 7), (b, 7), (c, 8)):
+        assert main(["generate", "--audio", str(HELLO), "--seed", str(seed), "--out", str(path), "--quiet"]) == 0
+    za, zb, zc = np.load(a), np.load(b), np.load(c)
+    assert list(za["channels"]) == list(ARKIT_NAMES)
+    assert np.array_equal(za["frames"], zb["frames"]) and np.array_equal(za["head"], zb["head"])
+    assert not np.array_equal(za["frames"], zc["frames"])  # blinks/gaze/head differ by seed
+
+
+@pytest.mark.parametrize("fps", ["24", "25", "29.97", "60"])
+def test_fps_variants(tmp_path, fps):
+    out = tmp_path / "t.json"
+    assert main(["generate", "--audio", str(HELLO), "--fps", fps, "--out", str(out), "--quiet"]) == 0
+    data = json.loads(out.read_text())
+    assert data["fps"] == float(fps)
+    assert len(data["frames"]) == int(sf.info(HELLO).duration * float(fps) + 1e-6) + 1
+
+
+def _bad(tmp_path: Path, name: str) -> Path:
+    p = tmp_path / name
+    if name == "empty.wav":
+        p.write_bytes(b"")
+    elif name == "text.wav":
+        p.write_text("definitely not audio\n" * 40)
+    elif name == "silent.wav":
+        sf.write(p, np.zeros(32000, np.float32), 16000)
+    elif name == "truncated.wav":
+        p.write_bytes(HELLO.read_bytes()[:3000])
+    return p
+
+
+@pytest.mark.parametrize("case,extra,needle", [
+    ("missing.wav", [], "not found"),
+    ("empty.wav", [], "empty"),
+    ("text.wav", [], "not a readable audio file"),
+    ("silent.wav", [], "silent"),
+    ("truncated.wav", [], "truncated"),
+    ("hello", ["--fps", "0"], "out of range"),
+    ("hello", ["--fps", "100000"], "out of range"),
+    ("hello", ["--transcript", "completely unrelated words about the stock market and trading today"],
+     "does not match"),
+])
+def test_bad_input_one_line_error_no_output(tmp_path, case, extra, needle):
+    audio_path = HELLO if case == "hello" else _bad(tmp_path, case)
+    out = tmp_path / "out.json"
+    res = run("generate", "--audio", str(audio_path), *extra, "--out", str(out))
+    assert res.returncode != 0
+    lines = [l for l in res.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1 and lines[0].startswith("talkclip: error:"), res.stderr
+    assert needle in lines[0]
+    assert "Traceback" not in res.stderr
+    if case != "hello":
+        assert str(audio_path) in lines[0]
+    assert not out.exists() and not list(tmp_path.glob(".out.json*"))
+
+
+def test_unwritable_output_and_existing_file(tmp_path):
+    res = run("generate", "--audio", str(HELLO), "--out", str(tmp_path / "no" / "such" / "dir" / "t.json"))
+    assert res.returncode != 0 and "does not exist" in res.stderr
+    existing = tmp_path / "keep.json"
+    existing.write_text("precious")
+    res = run("generate", "--audio", str(HELLO), "--out", str(existing))
+    assert res.returncode != 0 and "already exists" in res.stderr
+    assert existing.read_text() == "precious"
+    res = run("generate", "--audio", str(HELLO), "--out", str(tmp_path / "t.mp4"))
+    assert res.returncode != 0 and "unknown track format" in res.stderr
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
+def test_read_only_folder(tmp_path):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    res = run("generate", "--audio", str(HELLO), "--out", str(ro / "t.json"))
+    assert res.returncode != 0 and "not writable" in res.stderr
+
+
+def test_help_documents_everything():
+    res = run("generate", "--help")
+    for flag in ("--audio", "--transcript", "--transcript-file", "--prompt", "--fps", "--seed", "--out"):
+        assert flag in res.stdout
