@@ -81,8 +81,12 @@ def decode(phones: PhoneTrack, prosody: Prosody, style: SpeakingStyle, fps: floa
     damp = 1.0 - (1.0 - SPEECH_ARTICULATOR_SHARE) * speaking
     expression[:, _ARTIC_COLS] *= damp[:, None]
 
+    # brows already knitted by the style (anger, concentration) rise less on accents
+    emphasis = extra.emphasis.astype(np.float64)
+    knit = 0.5 * (expression[:, INDEX["browDownLeft"]] + expression[:, INDEX["browDownRight"]])
+    emphasis *= np.clip(1.0 - 0.7 * knit, 0.2, 1.0)[:, None]
     layers = {"lips": lips, "expression": expression, "eyes": extra.eyes.astype(np.float64),
-              "emphasis": extra.emphasis.astype(np.float64)}
+              "emphasis": emphasis}
     total = sum(layers.values())
     articulation.enforce_contacts(total, phones, times, layers["lips"])
     arkit = np.clip(total, 0.0, 1.0)

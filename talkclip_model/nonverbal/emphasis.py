@@ -7,8 +7,8 @@ import numpy as np
 from ..arkit import INDEX, NUM_CHANNELS
 from .cues import Cues
 
-BROW_AMP = 0.3  # browInnerUp for a full-strength accent at expressiveness 1
-BROW_MAX = 0.5  # soft ceiling of the summed raises
+BROW_AMP = 0.18  # browInnerUp for a full-strength accent at expressiveness 1
+BROW_MAX = 0.35  # soft ceiling of the summed raises
 BROW_RISE_S, BROW_DECAY_S = 0.10, 0.28
 BROW_LEAD_S = 0.03  # brows rise slightly before the vowel's centre
 
