@@ -40,8 +40,9 @@ class AudioClip:
     def duration(self) -> float:
         return len(self.samples) / self.sample_rate
 
-    def int16(self) -> np.ndarray:
-        return (np.clip(self.samples, -1.0, 1.0) * 32767.0).astype(np.int16)
+    def int16(self, start: int = 0, end: int | None = None) -> np.ndarray:
+        """16-bit PCM of samples[start:end] (only that part is converted)."""
+        return (np.clip(self.samples[start:end], -1.0, 1.0) * 32767.0).astype(np.int16)
 
 
 def load_audio(path: str | Path, max_seconds: float = MAX_SECONDS) -> AudioClip:

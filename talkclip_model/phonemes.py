@@ -101,7 +101,6 @@ def phone_track(clip: AudioClip, transcript: str | None = None,
         raise TalkclipError(f"unknown recognizer {recognizer!r}; use one of {', '.join(RECOGNIZERS)}")
     report = progress or (lambda f: None)
     notes: list[str] = []
-    pcm = clip.int16()
     segments = split_at_pauses(clip)
     words: list[str] = []
     if transcript is not None:
@@ -122,7 +121,7 @@ def phone_track(clip: AudioClip, transcript: str | None = None,
     done = 0
     for seg in segments:
         offset = seg.start / SAMPLE_RATE
-        chunk = pcm[seg.start:seg.end]
+        chunk = clip.int16(seg.start, seg.end)
         if words and seg.words:
             seg_phones, seg_words, failed = _align_or_split(clip, seg, depth=0)
             word_times += seg_words
@@ -147,7 +146,7 @@ def phone_track(clip: AudioClip, transcript: str | None = None,
                                 f"failed on {failed:.1f} of {clip.duration:.1f} s); check the text, or leave "
                                 "the transcript out")
         if len(segments) == 1:
-            _check_transcript_matches(pcm, phones, clip.source)
+            _check_transcript_matches(clip.int16(), phones, clip.source)
     track = _to_track(phones, clip.duration, source, word_times, notes)
     report(1.0)
     return track
@@ -159,7 +158,7 @@ def _align_or_split(clip: AudioClip, seg: _Segment, depth: int):
     Returns (phones, words, failed spans) with absolute times. Pieces that still fail (or get
     too short) are phone-recognised instead.
     """
-    pcm = clip.int16()[seg.start:seg.end]
+    pcm = clip.int16(seg.start, seg.end)
     offset = seg.start / SAMPLE_RATE
     with _lock:
         result = _align(pcm, seg.words)
