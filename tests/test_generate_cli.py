@@ -141,3 +141,30 @@ def test_help_documents_everything():
     res = run("generate", "--help")
     for flag in ("--audio", "--transcript", "--transcript-file", "--prompt", "--fps", "--seed", "--out"):
         assert flag in res.stdout
+
+
+def test_prompt_styles_the_face_and_keeps_lips_readable(tmp_path):
+    from exporters.track_io import read_track
+    from talkclip_model import evaluation as ev
+
+    speech = ROOT / "tests" / "data" / "speech"
+    ref = ev.read_pho(speech / "line1_us1.pho")
+    takes = {}
+    for name, prompt in (("neutral", None), ("smile", "a cheerful woman, smiling broadly"),
+                         ("angry", "a furious man, brows knitted, lips pressed")):
+        out = tmp_path / f"{name}.json"
+        args = ["generate", "--audio", str(speech / "line1_us1.wav"), "--transcript-file",
+                str(speech / "line1_us1.txt"), "--out", str(out), "--quiet"]
+        if prompt:
+            args += ["--prompt", prompt]
+        assert main(args) == 0
+        takes[name] = read_track(out)
+    smile = lambda t: t.channel("mouthSmileLeft").mean()  # noqa: E731
+    brows = lambda t: t.channel("browDownLeft").mean()  # noqa: E731
+    assert smile(takes["smile"]) > smile(takes["neutral"]) + 0.25
+    assert brows(takes["angry"]) > brows(takes["neutral"]) + 0.25
+    assert takes["smile"].meta["style"]["prompt"] == "a cheerful woman, smiling broadly"
+    for name, take in takes.items():
+        scores = ev.score_lips(take, ref)
+        assert ev.overall(scores) >= 0.9, (name, {k: v.rate for k, v in scores.items()})
+        assert scores["bilabial"].rate == 1.0, name
