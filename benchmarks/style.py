@@ -1,0 +1,105 @@
+"""Style accuracy on the style encoder's held-out prompt split, by prompt kind, plus load time
+and per-prompt latency.
+
+The split and the scoring are the style package's own (``talkclip_model.style.corpus.generate``
+with ``split="heldout"`` / ``"heldout_phrasing"``, ``training.evaluate``): emotion agreement (the
+style's expression is judged to be the prompt's emotion family), action agreement (named actions
+show, negated ones do not) and intensity monotonicity (stronger wording, stronger expression).
+The model scored is the shipped one: encoder + ONNX adapter through ``load_style_model``.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import Section, pct
+
+N_HELDOUT = 2500  # as in training: half unseen words/idioms, half unseen phrasings
+N_LATENCY = 100
+
+
+def load_model():
+    from talkclip_model.style import load_style_model
+
+    t0 = time.perf_counter()
+    model = load_style_model()
+    return model, time.perf_counter() - t0
+
+
+def latency(model, prompts: list[str]) -> list[float]:
+    """Seconds per ``model.style(prompt)`` for distinct prompts (no cache hits)."""
+    out = []
+    for p in prompts:
+        t0 = time.perf_counter()
+        model.style(p)
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def by_kind(samples, predict) -> dict[str, dict]:
+    from talkclip_model.style.training import evaluate
+
+    kinds: dict[str, list] = {}
+    for s in samples:
+        kinds.setdefault(s.kind, []).append(s)
+    out = {"all": evaluate(samples, predict)}
+    for kind, group in sorted(kinds.items()):
+        out[kind] = evaluate(group, predict)
+    return out
+
+
+def run(full: bool = False, out_dir: Path | None = None, progress=print, n_heldout: int | None = None) -> Section:
+    from talkclip_model.style import corpus
+
+    sec = Section("Style accuracy (held-out prompt split)")
+    progress("style: loading the style model")
+    model, load_s = load_model()
+    n = n_heldout or N_HELDOUT
+    splits = {"unseen words/idioms": corpus.generate(n // 2, seed=0, split="heldout"),
+              "unseen phrasings": corpus.generate(n - n // 2, seed=0, split="heldout_phrasing")}
+
+    def predict(texts):
+        texts = list(texts)
+        arkit = np.zeros((len(texts), 52), np.float32)
+        dyn = np.zeros((len(texts), 11), np.float32)
+        keep = [i for i, t in enumerate(texts) if t]
+        for i in range(0, len(keep), 64):
+            chunk = keep[i:i + 64]
+            a, d = model.learned([texts[j] for j in chunk])
+            arkit[chunk], dyn[chunk] = a, d
+        return arkit, dyn
+
+    sec.header = ["split", "prompt kind", "prompts", "emotion agreement", "action agreement", "monotonicity"]
+    data: dict = {"load_s": load_s, "encoder": getattr(model, "encoder_id", "?"), "splits": {}}
+    for split, samples in splits.items():
+        progress(f"style: scoring {len(samples)} held-out prompts ({split})")
+        scores = by_kind(samples, predict)
+        data["splits"][split] = {k: {kk: vv for kk, vv in v.items() if kk != "failures_sample"} for k, v in scores.items()}
+        for kind, sc in scores.items():
+            count = len(samples) if kind == "all" else sum(s.kind == kind for s in samples)
+            emo = f"{pct(sc['emotion_accuracy'])} (n={sc['emotion_n']})" if sc["emotion_n"] else "-"
+            act = f"{pct(sc['action_accuracy'])} (n={sc['action_n']})" if sc["action_n"] else "-"
+            mono = f"{pct(sc['monotonicity'])} (n={sc['monotonicity_n']})" if kind == "all" else ""
+            sec.rows.append([split, f"**{kind}**" if kind == "all" else kind, str(count), emo, act, mono])
+        data["splits"][split]["failures_sample"] = scores["all"]["failures_sample"][:10]
+
+    progress(f"style: latency over {N_LATENCY} distinct prompts")
+    prompts = list(dict.fromkeys(s.text for s in corpus.generate(3 * N_LATENCY, seed=1, split="heldout")))[:N_LATENCY]
+    lat = latency(model, prompts)
+    med = statistics.median(lat)
+    data["latency_ms"] = {"median": 1000 * med, "p90": 1000 * float(np.percentile(lat, 90)), "n": len(lat)}
+    sec.rows.append(["latency", f"{len(lat)} distinct prompts", "", "", "",
+                     f"median {1000 * med:.1f} ms, p90 {1000 * np.percentile(lat, 90):.1f} ms"])
+    sec.rows.append(["load", "load_style_model()", "", "", "", f"{load_s:.2f} s"])
+    sec.data = data
+    sec.notes.append("Emotion agreement counts single-emotion prompts (emotion, situation, neutral kinds) strong "
+                     "enough to judge; action agreement counts prompts with named or negated actions; "
+                     "monotonicity is a fixed set of 50 weaker/stronger wording pairs (the same for every kind, "
+                     "so it is shown once per split). Scoring: talkclip_model.style.training.evaluate.")
+    sec.notes.append(f"Latency: model.style(prompt) wall time, one prompt at a time, {len(lat)} distinct held-out "
+                     "prompts (no cache hits); load: encoder + adapter, including the sha256 checks.")
+    return sec
