@@ -12,7 +12,6 @@ emotion word with training; ``split="heldout"`` draws only from those.
 from __future__ import annotations
 
 import random
-import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,8 +19,8 @@ import numpy as np
 from ..arkit import INDEX, NUM_CHANNELS
 from ..types import DYNAMICS
 from . import phrases
-from .facs import (DYNAMICS_NEUTRAL, EMOTION_ADVERBS, EMOTION_WORDS, SITUATIONS, normalise_dynamics,
-                   prototype_target)
+from .facs import (CORE_WORDS, DYNAMICS_NEUTRAL, EMOTION_ADVERBS, EMOTION_WORDS, HELDOUT_SITUATIONS, HELDOUT_WORDS,
+                   SITUATIONS, normalise_dynamics, prototype_target)
 
 CORPUS_VERSION = "2026.11-3"
 
@@ -160,21 +159,6 @@ NEGATION_TEMPLATES_HELDOUT = ["{base}, definitely not {neg}"]
 ADVERBS_TRAIN = ["barely", "slightly", "a little", "a bit", "somewhat", "mildly", "fairly", "rather", "quite", "very",
                  "really", "so", "deeply", "extremely", "incredibly", "terribly", "absolutely", "utterly", "completely"]
 ADVERBS_HELDOUT = ["kind of", "moderately", "intensely", "totally"]
-CORE_WORDS = {"happy", "sad", "angry", "furious", "annoyed", "irritated", "scared", "afraid", "terrified", "surprised",
-              "shocked", "disgusted", "content", "ecstatic", "nervous", "calm", "neutral", "bored", "tired", "confused",
-              "excited", "worried", "proud", "embarrassed", "contemptuous", "disappointed", "frustrated", "amused", "anxious",
-              "relaxed", "serious", "smug", "skeptical", "mad", "joyful", "delighted", "miserable", "heartbroken",
-              "frightened", "astonished", "revolted", "elated", "gloomy", "thoughtful", "curious", "shy", "sleepy", "in pain"}
-
-
-def _is_heldout(key: str, share: float) -> bool:
-    return (zlib.crc32(key.encode()) % 1000) / 1000.0 < share
-
-
-HELDOUT_WORDS = sorted(w for w in EMOTION_WORDS if w not in CORE_WORDS and _is_heldout("w:" + w, 0.12))
-HELDOUT_SITUATIONS = sorted(s for s in SITUATIONS if _is_heldout("s:" + s, 0.25))
-
-
 @dataclass
 class Sample:
     text: str

@@ -7,19 +7,20 @@ from __future__ import annotations
 import json
 import re
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..arkit import INDEX, NUM_CHANNELS
+from ..arkit import ARKIT_NAMES, INDEX, NUM_CHANNELS
 from ..errors import TalkclipError
 from ..types import DYNAMICS, SpeakingStyle, default_dynamics
-from .facs import DYNAMICS_NEUTRAL, JAW_OPEN_MAX, denormalise_dynamics, normalise_dynamics
+from .facs import DYNAMICS_NEUTRAL, JAW_OPEN_MAX, denormalise_dynamics, normalise_dynamics, prototype_target
 from .phrases import ParsedPrompt, parse_prompt
 
 MAX_PROMPT_CHARS = 1000  # longer prompts are cut here (with a warning) before anything reads them
 MAX_EDIT_WEIGHT = 10.0
+LEARNED_FLOOR = 0.1  # adapter outputs below this read as noise
+NAMED_EMOTION_WEIGHT = 0.6  # share of a named emotion word's FACS prototype in the blend (rest: adapter)
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
 
 
@@ -36,16 +37,25 @@ def clean_prompt(prompt: str) -> str:
 def blend(parsed: ParsedPrompt, learned_arkit: np.ndarray, learned_dyn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Combine the adapter's output with the parsed prompt -> (52,) ARKit, (11,) normalised dynamics.
 
-    learned x damp x intensity scale, contradicting/negated channels held quiet, named actions
+    learned (blended with the FACS prototypes of emotion words named outright) x damp x intensity scale, contradicting/negated channels held quiet, named actions
     at least as strong as the phrase says, negated channels zero, explicit dynamics override.
     """
     f = parsed.scale
-    arkit = np.asarray(learned_arkit, dtype=np.float32) * parsed.damp * f
+    # A soft floor removes the adapter's diffuse low-level output (a neutral prompt stays neutral).
+    learned_arkit = np.clip((np.asarray(learned_arkit, dtype=np.float32) - LEARNED_FLOOR) / (1.0 - LEARNED_FLOOR), 0.0, 1.0)
+    learned_dyn = np.asarray(learned_dyn, dtype=np.float32)
+    if parsed.emotions:  # emotion words named outright anchor the learned gestalt
+        named = [prototype_target(p, g) for p, g in parsed.emotions]
+        named_arkit = np.max([a for a, _ in named], axis=0)
+        named_dyn = np.clip(DYNAMICS_NEUTRAL + np.sum([d - DYNAMICS_NEUTRAL for _, d in named], axis=0), 0.0, 1.0)
+        learned_arkit = (1.0 - NAMED_EMOTION_WEIGHT) * learned_arkit + NAMED_EMOTION_WEIGHT * named_arkit
+        learned_dyn = (1.0 - NAMED_EMOTION_WEIGHT) * learned_dyn + NAMED_EMOTION_WEIGHT * named_dyn
+    arkit = learned_arkit * parsed.damp * f
     arkit = arkit * parsed.quiet
     arkit = np.where(parsed.arkit_set, np.maximum(arkit, parsed.arkit), arkit)
     arkit = np.where(parsed.quiet == 0.0, 0.0, arkit)
     arkit[INDEX["jawOpen"]] = min(arkit[INDEX["jawOpen"]], JAW_OPEN_MAX)
-    dyn = DYNAMICS_NEUTRAL + (np.asarray(learned_dyn, dtype=np.float32) - DYNAMICS_NEUTRAL) * f
+    dyn = DYNAMICS_NEUTRAL + (learned_dyn - DYNAMICS_NEUTRAL) * f
     if parsed.damp < 1.0:
         dyn = DYNAMICS_NEUTRAL + (dyn - DYNAMICS_NEUTRAL) * parsed.damp
     if parsed.dynamics:
@@ -115,12 +125,6 @@ def parse_expression(text: str) -> list[tuple[float, str]] | None:
     return out
 
 
-@dataclass(frozen=True)
-class AdapterInfo:
-    path: Path
-    meta: dict
-
-
 def read_adapter_meta(json_path: Path) -> dict:
     try:
         return json.loads(Path(json_path).read_text(encoding="utf-8"))
@@ -143,8 +147,10 @@ class StyleModel:
             raise TalkclipError(f"{adapter_onnx}: adapter was trained for other encoder weights "
                                 f"({str(meta['encoder_hash'])[:12]}..., this encoder is {str(encoder.hash)[:12]}...); "
                                 "run `talkclip train-style` for it")
+        if "onnx_sha256" not in meta:
+            raise TalkclipError(f"{adapter_onnx}: adapter description has no onnx_sha256; retrain with talkclip train-style")
         verify_sha256(adapter_onnx, meta["onnx_sha256"], "style adapter")
-        if tuple(meta.get("arkit_names", ())) != tuple(__import__("talkclip_model.arkit", fromlist=["ARKIT_NAMES"]).ARKIT_NAMES):
+        if tuple(meta.get("arkit_names", ())) != ARKIT_NAMES:
             raise TalkclipError(f"{adapter_onnx}: adapter channel names differ from the 52 ARKit names")
         if tuple(meta.get("dynamics_names", ())) != tuple(DYNAMICS):
             raise TalkclipError(f"{adapter_onnx}: adapter dynamics names differ from SpeakingStyle's")

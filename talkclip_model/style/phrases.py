@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..arkit import INDEX, NUM_CHANNELS
-from .facs import EMOTION_ADVERBS, EMOTION_WORDS, PROTOTYPES, au_vector
+from .facs import EMOTION_ADVERBS, EMOTION_WORDS, HELDOUT_WORDS, PROTOTYPES, SITUATIONS, au_vector
 
 _POS = r"(?:(?:his|her|their|its|the|my|your|one's|a|both|two)\s+)?"
 _GAP = r"(?:\s+[\w'-]+){0,2}?"
@@ -197,12 +197,21 @@ MAX_SCALE = 1.7
 _INTENS_RE = re.compile(r"\b(" + "|".join(sorted((re.escape(k) for k in INTENSIFIERS), key=len, reverse=True)) + r")\b", re.IGNORECASE)
 _SOFT_NEGATION_RE = re.compile(r"\bnot (?:very|too|that|so|particularly|overly|terribly|all that|especially)\b", re.IGNORECASE)
 SOFT_NEGATION_SCALE = 0.4
-_NEGATOR_RE = re.compile(r"\b(?:not|no|never|without|neither|nor|isn't|aren't|wasn't|weren't|doesn't|don't|didn't|won't|"
+_NEGATOR_RE = re.compile(r"\b(?:far from|anything but|not|no|never|without|neither|nor|isn't|aren't|wasn't|weren't|doesn't|don't|didn't|won't|"
                          r"can't|cannot|hardly ever|stops?|stopped|free of|lacks?|lacking|zero|none of)\b|n't\b", re.IGNORECASE)
 _CLAUSE_BREAK_RE = re.compile(r"[,;.!?:]|\bbut\b|\band\b|\byet\b|\bwhile\b|\bthough\b|\binstead\b", re.IGNORECASE)
 NEGATION_WINDOW = 30  # characters before a phrase searched for a negator
 _EMOTION_RE = re.compile(r"\b(" + "|".join(sorted((re.escape(k) for k in list(EMOTION_WORDS) + list(EMOTION_ADVERBS)),
                                                   key=len, reverse=True)) + r")\b", re.IGNORECASE)
+# Words too ambiguous to read as an emotion on their own ("looking down", "out of the blue").
+AMBIGUOUS_WORDS = {"down", "blue", "cross", "grave", "content", "warm", "hurt", "focused", "tickled", "let down", "tense"}
+_LEXICON_RE = re.compile(r"\b(" + "|".join(sorted(
+    (re.escape(k) for k in list(EMOTION_WORDS) + list(EMOTION_ADVERBS)
+     if EMOTION_ADVERBS.get(k, k) not in HELDOUT_WORDS and k not in AMBIGUOUS_WORDS), key=len, reverse=True)) + r")\b",
+    re.IGNORECASE)
+_SITUATION_RE = re.compile(r"\b(" + "|".join(sorted((re.escape(k) for k in SITUATIONS), key=len, reverse=True)) + r")\b",
+                           re.IGNORECASE)
+NOT_HAPPY = ("disappointed", 0.45)
 _FILLER_RE = re.compile(r"\bat all\b|\bwhatsoever\b", re.IGNORECASE)
 _POSITIVE = {"happy", "amused", "tender", "excited", "proud", "relieved", "flirty", "calm"}
 
@@ -219,6 +228,7 @@ class ParsedPrompt:
     damp: float = 1.0
     actions: list[str] = field(default_factory=list)  # names of named actions, "-name" when negated
     negated_emotions: list[str] = field(default_factory=list)
+    emotions: list[tuple[str, float]] = field(default_factory=list)  # (prototype, grade) of emotion words named
 
 
 def _is_negated(text: str, start: int) -> bool:
@@ -322,6 +332,15 @@ def parse_prompt(prompt: str) -> ParsedPrompt:
             for i, v in enumerate(au_vector(PROTOTYPES[proto][1])):
                 if v >= 0.15 and i != INDEX["jawOpen"]:
                     out.quiet[i] = min(out.quiet[i], 0.2)
+    # Emotion words named outright (outside idioms and actions): known prototypes at their grade.
+    taken = action_spans + [(m.start(), m.end()) for m in _SITUATION_RE.finditer(low)]
+    for m in _LEXICON_RE.finditer(low):
+        if any(s <= m.start() < e for s, e in taken) or negated(m.start()):
+            continue
+        word = m.group(1).lower()
+        out.emotions.append(EMOTION_WORDS[EMOTION_ADVERBS.get(word, word)])
+    if not out.emotions and any(PROTOTYPES[p][0] == "happy" for p in out.negated_emotions):
+        out.emotions.append(NOT_HAPPY)  # "not happy" reads as mildly let down, not as blank
     # Intensity words: one right before/after a named action scales that action (above); any
     # other scales the whole style. All leave the encoder text.
     scales = []

@@ -220,7 +220,7 @@ def train_style(encoder_spec: str | None = None, out_dir: Path | None = None, ep
     x = embed(encoder, encoder_texts(train), progress, table)
     _save_table(cache_file, table)
     ya, yd = targets(train)
-    progress(f"corpus {corpus_mod.CORPUS_VERSION}: {len(train)} training, {len(held)} held-out sentences "
+    progress(f"corpus {corpus_mod.CORPUS_VERSION}: {len(train)} training, {len(held)} + {len(held_phrasing)} held-out sentences "
              f"({time.time() - t0:.0f} s)")
 
     net = build_net(encoder.dim, seed)
