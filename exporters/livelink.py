@@ -269,12 +269,15 @@ def write_livelink_csv(track: ExpressionTrack, path, overwrite: bool = True, sta
     """Write ``track`` as a Live Link Face CSV (gzip-compressed when ``path`` ends in ``.gz``)."""
     rec = _record_for(track)
     newline = (rec or {}).get("newline", "\n")
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator=newline)
-    for row in livelink_rows(track, start_seconds, progress):
-        w.writerow(row)
-    data = buf.getvalue().encode("utf-8")
-    if str(path).lower().endswith(".gz"):
-        data = gzip.compress(data, mtime=0)
-    with atomic_output(path, "wb", overwrite=overwrite) as fh:
-        fh.write(data)
+    # rows stream straight into the (temporary) file: an hour-long take never sits in memory as text
+    with atomic_output(path, "wb", overwrite=overwrite) as raw:
+        sink = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") if str(path).lower().endswith(".gz") \
+            else raw
+        text = io.TextIOWrapper(sink, encoding="utf-8", newline="")
+        w = csv.writer(text, lineterminator=newline)
+        for row in livelink_rows(track, start_seconds, progress):
+            w.writerow(row)
+        text.flush()
+        text.detach()
+        if sink is not raw:
+            sink.close()

@@ -32,6 +32,7 @@ ANTICIPATION_S = 0.07  # how early a phone's dominance rises before its onset (t
 CARRYOVER_S = 0.045  # how long it lingers after its offset
 NEIGHBOURS = 4  # phones either side considered per frame
 PAUSE_REST_S = 0.3  # pauses longer than this relax fully to rest
+CHUNK_FRAMES = 8192  # frames blended at a time
 
 
 def _v(jaw=0.0, close=0.0, funnel=0.0, pucker=0.0, press=0.0, roll_lower=0.0, roll_upper=0.0,
@@ -136,13 +137,28 @@ def articulate(phones: PhoneTrack, times: np.ndarray, prosody: Prosody | None = 
     out = np.zeros((len(times), NUM_CHANNELS), dtype=np.float64)
     if len(phones) == 0 or len(times) == 0:
         return out
-    targets, lip_dom, jaw_dom = _phone_tables(phones)
+    tables = _phone_tables(phones)
+    gain = loudness_gain(prosody, times)
+    strength = np.broadcast_to(np.asarray(articulation, dtype=np.float64), (len(times),))
+    for lo in range(0, len(times), CHUNK_FRAMES):  # bounded memory on hour-long takes
+        hi = min(lo + CHUNK_FRAMES, len(times))
+        values = _blend(phones, tables, times[lo:hi])
+        values[:, _OPENING] *= gain[lo:hi, None]  # loudness opens the jaw
+        values *= strength[lo:hi, None]  # the articulation strength scales all movement
+        out[lo:hi, _COLS] = values
+    return out
+
+
+def _blend(phones: PhoneTrack, tables, times: np.ndarray) -> np.ndarray:
+    """(T, len(LIP_CHANNELS)) dominance-weighted targets at the given times."""
+    targets, lip_dom, jaw_dom = tables
     starts, ends = phones.starts, phones.ends
     # nearest phone per frame, then a window of neighbours around it
     idx = np.clip(np.searchsorted(starts, times, side="right") - 1, 0, len(phones) - 1)
     offsets = np.arange(-NEIGHBOURS, NEIGHBOURS + 1)
-    nb = np.clip(idx[:, None] + offsets[None, :], 0, len(phones) - 1)  # (T, K)
-    valid = (idx[:, None] + offsets[None, :] >= 0) & (idx[:, None] + offsets[None, :] < len(phones))
+    raw = idx[:, None] + offsets[None, :]
+    valid = (raw >= 0) & (raw < len(phones))
+    nb = np.clip(raw, 0, len(phones) - 1)  # (T, K)
     t = times[:, None]
     before = np.maximum(starts[nb] - t, 0.0)  # time until the phone starts
     after = np.maximum(t - ends[nb], 0.0)  # time since it ended
@@ -151,17 +167,9 @@ def articulate(phones: PhoneTrack, times: np.ndarray, prosody: Prosody | None = 
     lips_w = temporal * lip_dom[nb]
     jaw_w = temporal * jaw_dom[nb]
     tgt = targets[nb]  # (T, K, C)
-    lip_part = (np.einsum("tk,tkc->tc", lips_w, tgt)) / (lips_w.sum(1, keepdims=True) + rest_weight)
-    jaw_part = (np.einsum("tk,tk->t", jaw_w, tgt[:, :, _JAW])) / (jaw_w.sum(1) + rest_weight)
-    values = lip_part
-    values[:, _JAW] = jaw_part
-    # loudness opens the jaw; the articulation strength scales all movement
-    gain = loudness_gain(prosody, times)
-    values[:, _OPENING] *= gain[:, None]
-    strength = np.broadcast_to(np.asarray(articulation, dtype=np.float64), (len(times),))
-    values *= strength[:, None]
-    out[:, _COLS] = values
-    return out
+    values = np.einsum("tk,tkc->tc", lips_w, tgt) / (lips_w.sum(1, keepdims=True) + rest_weight)
+    values[:, _JAW] = np.einsum("tk,tk->t", jaw_w, tgt[:, :, _JAW]) / (jaw_w.sum(1) + rest_weight)
+    return values
 
 
 def enforce_contacts(frames: np.ndarray, phones: PhoneTrack, times: np.ndarray, lips: np.ndarray) -> None:

@@ -73,23 +73,23 @@ def decode(phones: PhoneTrack, prosody: Prosody, style: SpeakingStyle, fps: floa
     styles = [(0.0, style)] + sorted(schedule, key=lambda x: x[0])
     baseline, dynamics = style_curves(styles, times)
 
-    lips = articulation.articulate(phones, times, prosody, articulation=dynamics["articulation"])
+    lips = articulation.articulate(phones, times, prosody, articulation=dynamics["articulation"]).astype(np.float32)
     extra = nonverbal_layers(phones, prosody, dynamics, fps, n, seed, audio_arousal=audio_arousal)
 
     speaking = speaking_curve(phones, times)
-    expression = baseline * (dynamics["expressiveness"] * extra.arousal)[:, None]
+    expression = (baseline * (dynamics["expressiveness"] * extra.arousal)[:, None]).astype(np.float32)
     damp = 1.0 - (1.0 - SPEECH_ARTICULATOR_SHARE) * speaking
     expression[:, _ARTIC_COLS] *= damp[:, None]
 
     # brows already knitted by the style (anger, concentration) rise less on accents
-    emphasis = extra.emphasis.astype(np.float64)
+    emphasis = extra.emphasis.astype(np.float32)
     knit = 0.5 * (expression[:, INDEX["browDownLeft"]] + expression[:, INDEX["browDownRight"]])
     emphasis *= np.clip(1.0 - 0.7 * knit, 0.2, 1.0)[:, None]
-    layers = {"lips": lips, "expression": expression, "eyes": extra.eyes.astype(np.float64),
+    layers = {"lips": lips, "expression": expression, "eyes": extra.eyes.astype(np.float32),
               "emphasis": emphasis}
     total = sum(layers.values())
     articulation.enforce_contacts(total, phones, times, layers["lips"])
     arkit = np.clip(total, 0.0, 1.0)
     meta = {"layers": list(LAYER_NAMES), "blinks": [round(float(b), 3) for b in extra.blinks]}
     return ExpressionTrack(fps=fps, arkit=arkit, head=extra.head, phones=phones,
-                           layers={k: v.astype(np.float32) for k, v in layers.items()}, meta=meta)
+                           layers=layers, meta=meta)
