@@ -354,7 +354,8 @@ def section(results: dict[str, dict[str, Tally]], rhubarb: str | None = None) ->
                      f"figures ~{RHUBARB_PUBLISHED['with']:.0%} with / ~{RHUBARB_PUBLISHED['without']:.0%} without "
                      "transcript (approximate; pass --rhubarb PATH to measure it in this run).")
     sec.notes.append("LibriVox and MFA references are aligner output (PocketSphinx / MFA), not hand-corrected; "
-                     "the mbrola .pho timings are exact.")
+                     "the mbrola .pho timings are exact. The LibriVox references come from PocketSphinx, the engine "
+                     "our transcript path aligns with, so that set's with-transcript row is optimistic.")
     if rhubarb:
         sec.notes.append(f"Rhubarb ({rhubarb}) mouth cues were mapped to ARKit with fixed poses per shape "
                          "(benchmarks/lips.py RHUBARB_POSES) and scored the same way.")

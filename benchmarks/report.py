@@ -8,6 +8,7 @@ import json
 import os
 import platform
 import shutil
+import subprocess
 import time
 import traceback
 from pathlib import Path
@@ -34,14 +35,25 @@ def machine() -> dict:
                 break
     except OSError:
         pass
-    return {"cpu": cpu, "cores": cores, "python": platform.python_version(), "platform": platform.platform(),
+    commit = ""
+    try:
+        from . import REPO
+
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO, capture_output=True,
+                               text=True, timeout=10)
+        commit = rev.stdout.strip() + (" + uncommitted changes" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return {"commit": commit, "cpu": cpu, "cores": cores, "python": platform.python_version(), "platform": platform.platform(),
             "taskset": bool(shutil.which("taskset"))}
 
 
 def header(full: bool, info: dict) -> str:
     now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return (f"# TalkCLIP benchmarks ({'full' if full else 'quick'} set)\n\n"
-            f"{now}; {info['cpu']}, {info['cores']} cores available; Python {info['python']}.\n")
+            f"{now}; {info['cpu']}, {info['cores']} cores available; Python {info['python']}; "
+            f"commit {info.get('commit') or 'unknown'}.\n")
 
 
 def write_report(sections: list[Section], out_dir: Path, full: bool, info: dict | None = None) -> str:

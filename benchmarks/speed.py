@@ -144,6 +144,13 @@ def run(full: bool = False, out_dir: Path | None = None, progress=print) -> Sect
     sec.notes.append("Stage columns are seconds. x real time = audio seconds / (generate + export) wall seconds; "
                      "the style model is loaded before the take (load time: see the style section). Prompt: "
                      "'calm, slightly smiling'.")
+    main = [r for r in results if r["target_s"] == 60.0 and r["transcript"] and not r.get("unpinned")]
+    if main:
+        r = main[0]
+        share = r["stages"]["phonemes"] / r["wall_s"] if r["wall_s"] else 0.0
+        need = r["audio_s"] / TARGET_X_REALTIME
+        sec.notes.append(f"60 s with transcript: the phonemes stage (PocketSphinx alignment) is {share:.0%} of the wall "
+                         f"time; the {TARGET_X_REALTIME:g}x target needs the whole take in {need:.1f} s.")
     sec.notes.append("Pinned to one core with `taskset -c 0`." if pinned else
                      "taskset not found: takes ran unpinned (all cores).")
     src = "LibriVox + MFA corpus speech from ../shared/data" if shared_data() else "the synthetic test lines"
