@@ -153,7 +153,35 @@ def run(full: bool = False, out_dir: Path | None = None, progress=print) -> Sect
                          f"time; the {TARGET_X_REALTIME:g}x target needs the whole take in {need:.1f} s.")
     sec.notes.append("Pinned to one core with `taskset -c 0`." if pinned else
                      "taskset not found: takes ran unpinned (all cores).")
+    if out_dir is not None and results:
+        stage_chart(results, Path(out_dir) / "speed_stages.png")
+        sec.plots.append("speed_stages.png")
     src = "LibriVox + MFA corpus speech from ../shared/data" if shared_data() else "the synthetic test lines"
     sec.notes.append(f"Audio: whole utterances of {src}, joined with {PAUSE_S:g} s pauses (so lengths are approximate); "
                      "peak MB is the take process's maximum resident set (ru_maxrss).")
     return sec
+
+
+def stage_chart(results: list[dict], out_png: Path) -> None:
+    """Seconds of compute per second of audio, split by stage, one bar per take."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [f"{r['audio_s']:.0f} s, {'transcript' if r['transcript'] else 'no transcript'}"
+              + (" (all cores)" if r.get("unpinned") else "") for r in results]
+    fig, ax = plt.subplots(figsize=(9, 0.5 * len(results) + 1.5))
+    left = np.zeros(len(results))
+    for stage in STAGES:
+        vals = np.array([1000 * r["stages"][stage] / r["audio_s"] for r in results])
+        ax.barh(labels, vals, left=left, label=stage.replace("_", " "))
+        left += vals
+    ax.axvline(1000 / TARGET_X_REALTIME, color="k", ls="--", lw=0.8, label=f"{TARGET_X_REALTIME:g}x real time")
+    ax.set_xlabel("compute ms per second of audio (lower is faster)")
+    ax.invert_yaxis()
+    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title("generate + export, per stage")
+    fig.tight_layout()
+    fig.savefig(out_png, dpi=110)
+    plt.close(fig)

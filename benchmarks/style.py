@@ -96,10 +96,40 @@ def run(full: bool = False, out_dir: Path | None = None, progress=print, n_heldo
                      f"median {1000 * med:.1f} ms, p90 {1000 * np.percentile(lat, 90):.1f} ms"])
     sec.rows.append(["load", "load_style_model()", "", "", "", f"{load_s:.2f} s"])
     sec.data = data
+    if out_dir is not None:
+        kind_chart(data["splits"], Path(out_dir) / "style_by_kind.png")
+        sec.plots.append("style_by_kind.png")
     sec.notes.append("Emotion agreement counts single-emotion prompts (emotion, situation, neutral kinds) strong "
                      "enough to judge; action agreement counts prompts with named or negated actions; "
                      "monotonicity is a fixed set of 50 weaker/stronger wording pairs (the same for every kind, "
                      "so it is shown once per split). Scoring: talkclip_model.style.training.evaluate.")
+    sec.notes.append("compound prompts (two emotions at once) have no agreement measure in the style package's "
+                     "scoring, so their cells are empty.")
     sec.notes.append(f"Latency: model.style(prompt) wall time, one prompt at a time, {len(lat)} distinct held-out "
                      "prompts (no cache hits); load: encoder + adapter, including the sha256 checks.")
     return sec
+
+
+def kind_chart(splits: dict, out_png: Path) -> None:
+    """Emotion and action agreement per prompt kind, one panel per split."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(splits), figsize=(5.5 * len(splits), 4), sharey=True, squeeze=False)
+    for ax, (split, scores) in zip(axes[0], splits.items()):
+        kinds = [k for k in scores if k != "failures_sample"]
+        x = np.arange(len(kinds))
+        for j, (key, n_key, label) in enumerate((("emotion_accuracy", "emotion_n", "emotion agreement"),
+                                                   ("action_accuracy", "action_n", "action agreement"))):
+            vals = [100 * scores[k][key] if scores[k][n_key] else 0.0 for k in kinds]
+            ax.bar(x + (j - 0.5) * 0.4, vals, 0.4, label=label)
+        ax.set_xticks(x, kinds, rotation=35, ha="right", fontsize=8)
+        ax.set_title(f"held-out: {split}")
+        ax.set_ylim(0, 105)
+    axes[0][0].set_ylabel("%")
+    axes[0][0].legend(fontsize=7, loc="lower left")
+    fig.tight_layout()
+    fig.savefig(out_png, dpi=110)
+    plt.close(fig)
