@@ -352,3 +352,10 @@ def test_load_time():
     t0 = time.perf_counter()
     load_style_model()
     assert time.perf_counter() - t0 < 5.0  # target 1.5 s; generous for a shared CI machine
+
+
+def test_graded_actions_are_ordered(model):
+    ladder = ["a hint of a smile", "a slight smile", "a smile", "a big smile", "a huge grin"]
+    values = [channels(model.style(p), *SMILE) for p in ladder]
+    assert values == sorted(values) and len(set(values)) == len(values), values
+    assert channels(model.style("a slight frown"), "browDownLeft") < channels(model.style("a deep frown"), "browDownLeft")

@@ -73,11 +73,15 @@ def test_named_actions_map_to_arkit():
         "a lopsided smirk": ("mouthSmileLeft",),
         "jaw clenched": ("mouthPressLeft",),
         "pouting": ("mouthPucker", "mouthShrugLower"),
+        "he flares his nostrils": ("noseSneerLeft",),
+        "lips slightly parted": ("mouthLowerDownLeft",),
+        "cheeks raised": ("cheekSquintLeft", "cheekSquintRight"),
     }
     for text, names in cases.items():
         parsed = phrases.parse_prompt(text)
         for name in names:
             assert parsed.arkit[INDEX[name]] >= 0.25, (text, name)
+    assert phrases.parse_prompt("lips slightly parted").scale == 1.0  # an adverb inside an action stays local
     smirk = phrases.parse_prompt("a lopsided smirk")
     assert smirk.arkit[INDEX["mouthSmileRight"]] == 0.0  # one-sided
 
@@ -143,3 +147,14 @@ def test_model_targets_follow_the_tables():
     assert 0.0 <= dyn.min() and dyn.max() <= 1.0
     calm, _ = corpus.model_target(corpus.Sample("neutral", [("neutral", 1.0)]))
     assert calm.max() == 0.0
+
+
+def test_package_import_stays_cheap():
+    import subprocess
+    import sys
+
+    code = ("import sys, talkclip_model.style, talkclip_model.style.cli; "
+            "heavy = [m for m in ('onnxruntime', 'tokenizers', 'torch', 'open_clip', 'matplotlib') if m in sys.modules]; "
+            "print(','.join(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == ""

@@ -22,7 +22,7 @@ from . import phrases
 from .facs import (CORE_WORDS, DYNAMICS_NEUTRAL, EMOTION_ADVERBS, EMOTION_WORDS, HELDOUT_SITUATIONS, HELDOUT_WORDS,
                    SITUATIONS, normalise_dynamics, prototype_target)
 
-CORPUS_VERSION = "2026.11-3"
+CORPUS_VERSION = "2026.11-5"
 
 SUBJECTS_TRAIN = [
     ("A woman", "her"), ("A man", "his"), ("She", "her"), ("He", "his"), ("The old man", "his"), ("The girl", "her"),
@@ -264,8 +264,8 @@ class _Maker:
         return Sample(text, [("neutral", 1.0)], kind="negated_emotion")
 
 
-KIND_WEIGHTS = {"emotion": 0.40, "emotion_adverb": 0.05, "situation": 0.19, "action_only": 0.10, "neutral": 0.07,
-                "compound": 0.07, "negation": 0.09, "negated_emotion": 0.03}
+KIND_WEIGHTS = {"emotion": 0.36, "emotion_adverb": 0.04, "situation": 0.26, "action_only": 0.09, "neutral": 0.07,
+                "compound": 0.06, "negation": 0.09, "negated_emotion": 0.03}
 
 
 def generate(n: int, seed: int = 0, split: str = "train") -> list[Sample]:

@@ -67,9 +67,18 @@ def minilm_model_dir() -> Path:
     return Path(list(spec.submodule_search_locations)[0]) / "model"
 
 
+MINILM_ONNX_NAME = f"all-MiniLM-L6-v2-{MINILM_SHA256[:16]}.onnx"
+PACKAGED_DIR = Path(__file__).resolve().parent / "weights"
+
+
 def minilm_onnx_path() -> Path:
-    """The cached ONNX export, keyed by the safetensors hash it was built from."""
-    return cache_dir() / "encoders" / f"all-MiniLM-L6-v2-{MINILM_SHA256[:16]}.onnx"
+    """The ONNX export, keyed by the safetensors hash it was built from: the user cache, or a copy
+    shipped in the package's weights/ folder (an add-on build may put it there), else where to build it."""
+    cached = cache_dir() / "encoders" / MINILM_ONNX_NAME
+    shipped = PACKAGED_DIR / MINILM_ONNX_NAME
+    if not cached.is_file() and shipped.is_file():
+        return shipped
+    return cached
 
 
 def choose_providers(providers: list[str] | None) -> list[str]:

@@ -53,6 +53,7 @@ def blend(parsed: ParsedPrompt, learned_arkit: np.ndarray, learned_dyn: np.ndarr
     arkit = learned_arkit * parsed.damp * f
     arkit = arkit * parsed.quiet
     arkit = np.where(parsed.arkit_set, np.maximum(arkit, parsed.arkit), arkit)
+    arkit = np.where(parsed.arkit_exact, parsed.arkit, arkit)
     arkit = np.where(parsed.quiet == 0.0, 0.0, arkit)
     arkit[INDEX["jawOpen"]] = min(arkit[INDEX["jawOpen"]], JAW_OPEN_MAX)
     dyn = DYNAMICS_NEUTRAL + (learned_dyn - DYNAMICS_NEUTRAL) * f

@@ -85,6 +85,13 @@ ACTIONS: tuple[Action, ...] = (
            _lr("browDown", 0.7), quiets=_BROWUP_CH),
     Action("nose_wrinkled", tuple(_both(r"wrinkl\w*|scrunch\w*|crinkl\w*|crumpl\w*|turn(?:s|ed|ing)? up", r"nose"))
            + (r"\bsneer\w*\b",), {**_lr("noseSneer", 0.7), **_lr("mouthUpperUp", 0.3)}),
+    Action("nostrils_flared", (r"\bflar\w* (?:\w+ )?nostrils\b", r"\bnostrils (?:are )?flar\w*\b"),
+           {**_lr("noseSneer", 0.5), **_lr("mouthUpperUp", 0.15)}),
+    Action("lips_parted", (r"\b(?:lips|mouth) (?:slightly |a little )?(?:parted|apart|ajar)\b", r"\bparted lips\b",
+                           r"\bparting (?:\w+ )?lips\b", r"\bopen mouth\b"),
+           {"jawOpen": 0.12, **_lr("mouthLowerDown", 0.3)}, quiets=("mouthPressLeft", "mouthPressRight")),
+    Action("cheeks_raised", tuple(_both(r"rais\w*|lift\w*|bunched|plump\w*", r"cheeks?")),
+           {**_lr("cheekSquint", 0.6), **_lr("eyeSquint", 0.2)}),
     Action("upper_lip_raised", tuple(_both(r"rais\w*|curl\w*|lift\w*|snarl\w*", r"(?:upper )?lips?")) + (r"\bsnarl\w*\b",),
            {**_lr("mouthUpperUp", 0.6), **_lr("noseSneer", 0.3)}),
     Action("teeth_bared", tuple(_both(r"clench\w*|grit\w*|bar(?:e|es|ed|ing)|show\w*|grind\w*", r"teeth")),
@@ -194,6 +201,13 @@ INTENSIFIERS: dict[str, float] = {
     "exceedingly": 1.5,
 }
 MAX_SCALE = 1.7
+# Adjectives that grade a named action ("a slight smile", "a deep frown"); never global.
+ACTION_ADJECTIVES: dict[str, float] = {
+    "a hint of a": 0.35, "hint of a": 0.35, "faint": 0.35, "slight": 0.45, "small": 0.55, "mild": 0.5, "soft": 0.6,
+    "gentle": 0.6, "big": 1.3, "broad": 1.3, "deep": 1.3, "strong": 1.3, "huge": 1.45, "intense": 1.45, "massive": 1.5,
+    "enormous": 1.5,
+}
+_ADJ_RE = re.compile(r"\b(" + "|".join(sorted((re.escape(k) for k in ACTION_ADJECTIVES), key=len, reverse=True)) + r")\b", re.IGNORECASE)
 _INTENS_RE = re.compile(r"\b(" + "|".join(sorted((re.escape(k) for k in INTENSIFIERS), key=len, reverse=True)) + r")\b", re.IGNORECASE)
 _SOFT_NEGATION_RE = re.compile(r"\bnot (?:very|too|that|so|particularly|overly|terribly|all that|especially)\b", re.IGNORECASE)
 SOFT_NEGATION_SCALE = 0.4
@@ -204,7 +218,7 @@ NEGATION_WINDOW = 30  # characters before a phrase searched for a negator
 _EMOTION_RE = re.compile(r"\b(" + "|".join(sorted((re.escape(k) for k in list(EMOTION_WORDS) + list(EMOTION_ADVERBS)),
                                                   key=len, reverse=True)) + r")\b", re.IGNORECASE)
 # Words too ambiguous to read as an emotion on their own ("looking down", "out of the blue").
-AMBIGUOUS_WORDS = {"down", "blue", "cross", "grave", "content", "warm", "hurt", "focused", "tickled", "let down", "tense"}
+AMBIGUOUS_WORDS = {"down", "blue", "cross", "grave", "warm", "hurt", "focused", "tickled", "let down", "tense"}
 _LEXICON_RE = re.compile(r"\b(" + "|".join(sorted(
     (re.escape(k) for k in list(EMOTION_WORDS) + list(EMOTION_ADVERBS)
      if EMOTION_ADVERBS.get(k, k) not in HELDOUT_WORDS and k not in AMBIGUOUS_WORDS), key=len, reverse=True)) + r")\b",
@@ -223,6 +237,7 @@ class ParsedPrompt:
     scale: float = 1.0  # global intensity from adverbs
     arkit: np.ndarray = field(default_factory=lambda: np.zeros(NUM_CHANNELS, dtype=np.float32))  # (52,) named actions
     arkit_set: np.ndarray = field(default_factory=lambda: np.zeros(NUM_CHANNELS, dtype=bool))  # which channels they name
+    arkit_exact: np.ndarray = field(default_factory=lambda: np.zeros(NUM_CHANNELS, dtype=bool))  # weakened by a word: exact
     quiet: np.ndarray = field(default_factory=lambda: np.ones(NUM_CHANNELS, dtype=np.float32))  # (52,) multipliers
     dynamics: dict[str, float] = field(default_factory=dict)  # explicit dynamics values
     damp: float = 1.0
@@ -259,9 +274,10 @@ def _local_scale(text: str, start: int, end: int) -> float | None:
     """An intensifier right before (two words) or right after (one word) a phrase."""
     before = text[max(0, start - 25):start]
     after = text[end:end + 16]
-    m_before = [m for m in _INTENS_RE.finditer(before) if not re.search(r"[,;.]", before[m.end():])]
-    if m_before and len(before[m_before[-1].end():].split()) <= 2:
-        return INTENSIFIERS[m_before[-1].group(1).lower()]
+    for rx, table in ((_INTENS_RE, INTENSIFIERS), (_ADJ_RE, ACTION_ADJECTIVES)):
+        m_before = [m for m in rx.finditer(before) if not re.search(r"[,;.]", before[m.end():])]
+        if m_before and len(before[m_before[-1].end():].split()) <= 2:
+            return table[m_before[-1].group(1).lower()]
     m_after = _INTENS_RE.match(after.lstrip())
     if m_after:
         return INTENSIFIERS[m_after.group(1).lower()]
@@ -314,6 +330,7 @@ def parse_prompt(prompt: str) -> ParsedPrompt:
                     i = INDEX[name]
                     out.arkit[i] = max(out.arkit[i], min(1.0, v * f))
                     out.arkit_set[i] = True
+                    out.arkit_exact[i] |= f < 1.0  # "a slight smile" must stay slight
                 for name in action.quiets:
                     out.quiet[INDEX[name]] = min(out.quiet[INDEX[name]], 0.15)
                 for k, v in action.dynamics.items():
@@ -346,8 +363,8 @@ def parse_prompt(prompt: str) -> ParsedPrompt:
     scales = []
     for m in _INTENS_RE.finditer(low):
         _blank(keep, m.start(), m.end())
-        if any(s <= m.start() < e for s, e in soft):
-            continue
+        if any(s <= m.start() < e for s, e in soft + action_spans):
+            continue  # part of a soft negation or of an action phrase
         if not _near_emotion(low, m.end()) and any(_is_local(low, m, s, e) for s, e in action_spans):
             continue
         scales.append(INTENSIFIERS[m.group(1).lower()])

@@ -29,7 +29,7 @@ from .training_paths import adapter_slug
 
 ADAPTER_RATIO = 0.6  # s = 0.6 * adapter(e) + 0.4 * e
 HIDDEN = 256
-N_TRAIN = 16000
+N_TRAIN = 20000
 N_HELDOUT = 2500
 EPOCHS = 40
 ONNX_OPSET = 17
@@ -155,7 +155,7 @@ def evaluate(samples, predict: Callable[[list[str]], tuple[np.ndarray, np.ndarra
         "emotion_accuracy": round(emo_ok / max(emo_n, 1), 4), "emotion_n": emo_n,
         "action_accuracy": round(act_ok / max(act_n, 1), 4), "action_n": act_n,
         "monotonicity": round(mono_ok / max(mono_n, 1), 4), "monotonicity_n": mono_n,
-        "failures_sample": (failures + mono_fail)[:40],
+        "failures_sample": (failures + mono_fail)[:400],
     }
 
 
