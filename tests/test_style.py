@@ -131,9 +131,9 @@ def test_adapter_torch_and_onnxruntime_agree(tmp_path):
     torch = pytest.importorskip("torch")
     import onnxruntime as ort
 
-    from talkclip_model.style.training import build_net, export_adapter
+    from talkclip_model.style.training import average_nets, build_net, export_adapter
 
-    net = build_net(24, seed=3).eval()
+    net = average_nets([build_net(24, seed=3).eval(), build_net(24, seed=4).eval()])  # a seed ensemble
     path = tmp_path / "adapter.onnx"
     export_adapter(net, 24, path)
     x = torch.randn(5, 24, generator=torch.Generator().manual_seed(1))
@@ -359,3 +359,14 @@ def test_graded_actions_are_ordered(model):
     values = [channels(model.style(p), *SMILE) for p in ladder]
     assert values == sorted(values) and len(set(values)) == len(values), values
     assert channels(model.style("a slight frown"), "browDownLeft") < channels(model.style("a deep frown"), "browDownLeft")
+
+
+def test_export_builds_a_self_contained_encoder(model, tmp_path):
+    pytest.importorskip("torch")
+    from talkclip_model.style.export import export_minilm
+
+    onnx = export_minilm(tmp_path / encoders.MINILM_ONNX_NAME)
+    assert onnx.with_suffix(".json").is_file() and onnx.with_suffix(".tokenizer.json").is_file()
+    shipped = encoders.MiniLMEncoder(onnx_path=onnx)  # ONNX + manifest + tokenizer: no wheel needed
+    assert shipped.model_dir is None
+    np.testing.assert_allclose(shipped.encode(["a furious man"]), model.encoder.encode(["a furious man"]), atol=1e-5)

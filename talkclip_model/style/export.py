@@ -3,7 +3,9 @@
     python -m talkclip_model.style.export [--out PATH] [--force]
 
 Verifies the wheel's model.safetensors (SHA-256), exports the torch encoder with named dynamic
-axes, and writes a manifest beside the ONNX that records both hashes.
+axes, and writes beside the ONNX a manifest that records both hashes and a copy of tokenizer.json,
+so that a Blender add-on can ship these three files (in talkclip_model/style/weights/) without the
+wheel or torch.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import warnings
@@ -49,6 +52,7 @@ def export_minilm(out: Path | None = None, model_dir: Path | None = None) -> Pat
                 "inputs": ["input_ids (batch, tokens) int64", "attention_mask (batch, tokens) int64"],
                 "outputs": ["embedding (batch, 384) float32, L2-normalised mean pooling"]}
     out.with_suffix(".json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    shutil.copyfile(model_dir / "tokenizer.json", out.with_suffix(".tokenizer.json"))  # run time needs only these three
     return out
 
 

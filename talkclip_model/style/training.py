@@ -32,6 +32,7 @@ HIDDEN = 256
 N_TRAIN = 20000
 N_HELDOUT = 2500
 EPOCHS = 40
+ENSEMBLE = 1  # adapters (different seeds) averaged in the exported graph; --ensemble 3 is steadier, 3x slower
 ONNX_OPSET = 17
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
@@ -200,30 +201,11 @@ def monotonicity(predict) -> tuple[int, int, list[str]]:
 
 # --- training -------------------------------------------------------------------------------
 
-def train_style(encoder_spec: str | None = None, out_dir: Path | None = None, epochs: int = EPOCHS, seed: int = 0,
-                n_train: int = N_TRAIN, n_heldout: int = N_HELDOUT, threads: int = 2,
-                progress: Callable[[str], None] = print) -> dict:
-    """Generate the corpus, train, score, export. Returns the JSON description it wrote."""
+def _fit(x: np.ndarray, ya: np.ndarray, yd: np.ndarray, dim: int, seed: int, epochs: int, progress):
+    """One adapter + head, trained with AdamW + one-cycle; embeddings jittered (noise 0.03)."""
     import torch
 
-    from .encoders import cache_dir, load_encoder, sha256_of
-
-    torch.set_num_threads(threads)
-    t0 = time.time()
-    encoder = load_encoder(encoder_spec)
-    progress(f"encoder {encoder.id} (dim {encoder.dim})")
-    train = corpus_mod.generate(n_train, seed=seed, split="train")
-    held = corpus_mod.generate(n_heldout // 2, seed=seed, split="heldout")
-    held_phrasing = corpus_mod.generate(n_heldout - n_heldout // 2, seed=seed, split="heldout_phrasing")
-    cache_file = _embedding_cache_file(encoder)
-    table = _load_table(cache_file)
-    x = embed(encoder, encoder_texts(train), progress, table)
-    _save_table(cache_file, table)
-    ya, yd = targets(train)
-    progress(f"corpus {corpus_mod.CORPUS_VERSION}: {len(train)} training, {len(held)} + {len(held_phrasing)} held-out sentences "
-             f"({time.time() - t0:.0f} s)")
-
-    net = build_net(encoder.dim, seed)
+    net = build_net(dim, seed)
     opt = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=1e-4)
     steps_per_epoch = (len(x) + 255) // 256
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=epochs * steps_per_epoch)
@@ -246,7 +228,57 @@ def train_style(encoder_spec: str | None = None, out_dir: Path | None = None, ep
             total += float(loss.detach()) * len(idx)
         if epoch % 5 == 4 or epoch == epochs - 1:
             progress(f"epoch {epoch + 1}/{epochs}: loss {total / len(xt):.5f}")
-    net.eval()
+    return net.eval()
+
+
+def average_nets(nets):
+    """One module whose outputs are the mean of several adapters' (a seed ensemble: lower variance)."""
+    import torch
+    from torch import nn
+
+    if len(nets) == 1:
+        return nets[0]
+
+    class Ensemble(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.members = nn.ModuleList(nets)
+
+        def forward(self, embedding):  # (B, D) -> (B, 52), (B, 11)
+            outs = [m(embedding) for m in self.members]
+            return (torch.stack([a for a, _ in outs]).mean(0), torch.stack([d for _, d in outs]).mean(0))
+
+    return Ensemble().eval()
+
+
+def train_style(encoder_spec: str | None = None, out_dir: Path | None = None, epochs: int = EPOCHS, seed: int = 0,
+                n_train: int = N_TRAIN, n_heldout: int = N_HELDOUT, threads: int = 2, ensemble: int = ENSEMBLE,
+                progress: Callable[[str], None] = print) -> dict:
+    """Generate the corpus, train, score, export. Returns the JSON description it wrote."""
+    import torch
+
+    from .encoders import cache_dir, load_encoder, sha256_of
+
+    torch.set_num_threads(threads)
+    t0 = time.time()
+    encoder = load_encoder(encoder_spec)
+    progress(f"encoder {encoder.id} (dim {encoder.dim})")
+    train = corpus_mod.generate(n_train, seed=seed, split="train")
+    held = corpus_mod.generate(n_heldout // 2, seed=seed, split="heldout")
+    held_phrasing = corpus_mod.generate(n_heldout - n_heldout // 2, seed=seed, split="heldout_phrasing")
+    cache_file = _embedding_cache_file(encoder)
+    table = _load_table(cache_file)
+    x = embed(encoder, encoder_texts(train), progress, table)
+    _save_table(cache_file, table)
+    ya, yd = targets(train)
+    progress(f"corpus {corpus_mod.CORPUS_VERSION}: {len(train)} training, {len(held)} + {len(held_phrasing)} held-out sentences "
+             f"({time.time() - t0:.0f} s)")
+
+    nets = []
+    for member in range(ensemble):
+        progress(f"adapter {member + 1}/{ensemble}")
+        nets.append(_fit(x, ya, yd, encoder.dim, seed + member, epochs, progress))
+    net = average_nets(nets)
 
     def predict_torch(texts):
         emb = embed(encoder, texts, table=table)
@@ -275,7 +307,7 @@ def train_style(encoder_spec: str | None = None, out_dir: Path | None = None, ep
         "outputs": {"arkit": ["batch", len(ARKIT_NAMES)], "dynamics": ["batch", len(DYNAMICS)]},
         "arkit_names": list(ARKIT_NAMES), "dynamics_names": list(DYNAMICS),
         "dynamics_encoding": "normalised 0..1 over each DYNAMICS (low, high) range",
-        "adapter_ratio": ADAPTER_RATIO, "hidden": HIDDEN,
+        "adapter_ratio": ADAPTER_RATIO, "hidden": HIDDEN, "ensemble": ensemble,
         "corpus_version": corpus_mod.CORPUS_VERSION, "seed": seed, "epochs": epochs,
         "n_train": n_train, "n_heldout": n_heldout,
         "heldout": {k: v for k, v in scores.items() if k != "failures_sample"},
