@@ -47,6 +47,7 @@ class Action:
     quiets: tuple[str, ...] = ()  # ARKit channels that contradict the action; held low when it is named
     self_negating: bool = False  # the phrase carries its own negation ("unblinking")
     damp: float = 1.0  # scale applied to the learned expression ("deadpan")
+    negation_quiets: tuple[str, ...] | None = None  # channels "not <action>" holds at 0 (default: its main ones)
 
 
 _SMILE_CH = ("mouthSmileLeft", "mouthSmileRight", "cheekSquintLeft", "cheekSquintRight", "mouthDimpleLeft", "mouthDimpleRight")
@@ -64,7 +65,7 @@ ACTIONS: tuple[Action, ...] = (
            dynamics={"gaze_aversion": 0.85}, self_negating=True),
     Action("deadpan", (r"\bdeadpan\b", r"\bpoker[- ]fac\w*", r"\bexpressionless\b", r"\bblank(?:-faced)? (?:face|expression|stare|look)\b",
                        r"\bstone[- ]faced\b", r"\bstraight[- ]faced\b", r"\bemotionless\b", r"\bimpassive\w*\b", r"\bflat affect\b",
-                       r"\bblank-faced\b", r"\bstoic\w*\b"),
+                       r"\bblank-faced\b", r"\bstoic\w*\b", r"\bstraight face\b"),
            dynamics={"expressiveness": 0.2, "head_motion": 0.35}, damp=0.25),
     Action("wink", (r"\bwink\w*\b",), {"eyeBlinkLeft": 0.9, "mouthSmileLeft": 0.3, "cheekSquintLeft": 0.3}),
     Action("smirk", (r"\bsmirk\w*\b", r"\b(?:lopsided|crooked|one-sided|half|sly|wry|side|asymmetric(?:al)?)[- ]?(?:smile|grin)s?\b",
@@ -139,7 +140,8 @@ ACTIONS: tuple[Action, ...] = (
     Action("smile", (r"\bsmil(?:e|es|ed|ing|ey)\b", r"\bgrin(?:s|ned|ning)?\b", r"\bbeam(?:s|ed|ing)\b"),
            {**_lr("mouthSmile", 0.65), **_lr("cheekSquint", 0.3)}, quiets=_FROWN_CH),
     Action("laugh", (r"\blaugh\w*\b", r"\bgiggl\w*\b", r"\bchuckl\w*\b"),
-           {**_lr("mouthSmile", 0.75), **_lr("cheekSquint", 0.5), "jawOpen": 0.15}, {"head_motion": 1.6}, quiets=_FROWN_CH),
+           {**_lr("mouthSmile", 0.75), **_lr("cheekSquint", 0.5), "jawOpen": 0.15}, {"head_motion": 1.6}, quiets=_FROWN_CH,
+           negation_quiets=()),  # "trying not to laugh" may still smile
     # motion and gaze
     Action("nod", (r"\bnod(?:s|ded|ding)?\b", r"\bnodding along\b"), dynamics={"nod": 0.8, "head_motion": 1.3}),
     Action("shake", (r"\bshak\w* (?:\w+ )?head\b", r"\bhead[- ]shak\w*\b", r"\bhead (?:is )?shaking\b"), dynamics={"shake": 0.8, "head_motion": 1.3}),
@@ -312,9 +314,11 @@ def parse_prompt(prompt: str) -> ParsedPrompt:
                 _blank(work, s, e)
                 if is_neg:
                     out.actions.append("-" + action.name)
-                    for name, v in action.arkit.items():
-                        if v >= 0.3 and name != "jawOpen":
-                            out.quiet[INDEX[name]] = 0.0
+                    quiet_names = action.negation_quiets
+                    if quiet_names is None:
+                        quiet_names = [n for n, v in action.arkit.items() if v >= 0.3 and n != "jawOpen"]
+                    for name in quiet_names:
+                        out.quiet[INDEX[name]] = 0.0
                     for k in action.dynamics:  # a negated motion falls back to calm defaults
                         if k in ("nod", "shake", "gaze_aversion"):
                             out.dynamics[k] = 0.0

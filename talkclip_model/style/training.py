@@ -139,7 +139,9 @@ def evaluate(samples, predict: Callable[[list[str]], tuple[np.ndarray, np.ndarra
                     ok &= abs(dyn[names.index(k)] - want) <= 0.5 * abs(want - base) + 1e-6
             for name in s.negated:
                 act = phrases.action(name)
-                for ch in _main_channels(np.array([act.arkit.get(n, 0.0) for n in ARKIT_NAMES])):
+                quiet = ([INDEX[n] for n in act.negation_quiets] if act.negation_quiets is not None
+                         else _main_channels(np.array([act.arkit.get(n, 0.0) for n in ARKIT_NAMES])))
+                for ch in quiet:
                     ok &= arkit[ch] <= 0.1
                 for k in act.dynamics:
                     if k in ("nod", "shake", "gaze_aversion"):
