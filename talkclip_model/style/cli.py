@@ -54,7 +54,8 @@ def _summary(style, top: int = TOP_CHANNELS) -> str:
     from ..types import DYNAMICS
 
     order = sorted(range(len(ARKIT_NAMES)), key=lambda i: -float(style.arkit[i]))
-    lines = [f"{style.prompt or '(neutral)'}"]
+    title = style.prompt if len(style.prompt) <= 80 else style.prompt[:77] + "..."
+    lines = [title or "(neutral)"]
     shown = [i for i in order[:top] if style.arkit[i] >= 0.02]
     if not shown:
         lines.append("  (no held expression: neutral face)")
