@@ -37,12 +37,14 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     pipeline.style_model  # load once, as the CLI / batch do before their takes  # noqa: B018
     load_s = time.perf_counter() - t0
+    peak_load_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
     transcript = Path(args.transcript_file).read_text(encoding="utf-8") if args.transcript_file else None
     opts = GenerateOptions(fps=args.fps, transcript=transcript, prompt=args.prompt, recognizer=args.recognizer)
     t0 = time.perf_counter()
     track = pipeline.generate(args.audio, opts)
     gen_s = time.perf_counter() - t0
+    peak_generate_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     t0 = time.perf_counter()
     if args.track:
         write_track(track, args.track)
@@ -59,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
                    "style": opts.timings.get("style", 0.0), "to_arkit": opts.timings.get("decode", 0.0),
                    "export": export_s},
         "wall_s": wall, "x_realtime": duration / wall if wall > 0 else float("inf"), "peak_mb": round(peak_mb, 1),
+        "peak_before_export_mb": round(peak_generate_mb, 1), "peak_after_load_mb": round(peak_load_mb, 1),
         "frames": track.num_frames, "phone_source": track.meta.get("phone_source"),
     }))
     return 0

@@ -151,6 +151,12 @@ def run(full: bool = False, out_dir: Path | None = None, progress=print) -> Sect
         need = r["audio_s"] / TARGET_X_REALTIME
         sec.notes.append(f"60 s with transcript: the phonemes stage (PocketSphinx alignment) is {share:.0%} of the wall "
                          f"time; the {TARGET_X_REALTIME:g}x target needs the whole take in {need:.1f} s.")
+    longest = max((r for r in results if r["transcript"] and not r.get("unpinned")), key=lambda r: r["audio_s"],
+                  default=None)
+    if longest and "peak_after_load_mb" in longest:
+        sec.notes.append(f"Memory of the {longest['audio_s']:.0f} s take with transcript: {longest['peak_after_load_mb']:.0f} MB "
+                         f"after loading the models, {longest['peak_before_export_mb']:.0f} MB after generate, "
+                         f"{longest['peak_mb']:.0f} MB after the JSON export.")
     sec.notes.append("Pinned to one core with `taskset -c 0`." if pinned else
                      "taskset not found: takes ran unpinned (all cores).")
     if out_dir is not None and results:
