@@ -73,14 +73,18 @@ class Tally:
     checked: dict = field(default_factory=dict)
     correct: dict = field(default_factory=dict)
     lags: list = field(default_factory=list)
+    files: list = field(default_factory=list)  # per take: name, overall, lag, the pipeline's notes
     seconds: float = 0.0
     audio_s: float = 0.0
 
-    def add(self, scores, lag: float) -> None:
+    def add(self, scores, lag: float, name: str = "", notes=()) -> None:
         for cls, s in scores.items():
             self.checked[cls] = self.checked.get(cls, 0) + s.checked
             self.correct[cls] = self.correct.get(cls, 0) + s.correct
         self.lags.append(lag)
+        n = sum(s.checked for s in scores.values())
+        self.files.append({"name": name, "overall": sum(s.correct for s in scores.values()) / n if n else None,
+                           "checked": n, "lag_ms": 1000 * lag, "notes": list(notes)})
 
     def rate(self, cls: str | None = None) -> float:
         if cls is None:
@@ -93,7 +97,7 @@ class Tally:
         return {"checked": self.checked, "correct": self.correct, "overall": self.rate(),
                 "per_class": {c: self.rate(c) for c in self.checked}, "lag_ms": [1000 * x for x in self.lags],
                 "mean_lag_ms": 1000 * float(np.mean(self.lags)) if self.lags else None,
-                "seconds": round(self.seconds, 2), "audio_s": round(self.audio_s, 2)}
+                "seconds": round(self.seconds, 2), "audio_s": round(self.audio_s, 2), "files": self.files}
 
 
 # --- data sets ------------------------------------------------------------------------------
@@ -244,7 +248,8 @@ def evaluate(sets: dict[str, list[Item]], rhubarb: str | None = None, out_dir: P
                     track = pipeline.generate(item.audio, opts)
                     tally.seconds += time.perf_counter() - t0
                     tally.audio_s += float(track.meta.get("duration", 0.0))
-                    tally.add(score_lips(track, item.reference), best_lag(track, item.reference))
+                    tally.add(score_lips(track, item.reference), best_lag(track, item.reference), item.name,
+                              track.meta.get("notes", ()))
                     if out_dir is not None and n == 0 and key == "with":
                         write_take_plot(pipeline, set_name, item, out_dir)
             if rhubarb:
@@ -256,7 +261,7 @@ def evaluate(sets: dict[str, list[Item]], rhubarb: str | None = None, out_dir: P
                         track = rhubarb_track(rhubarb, item, with_text, Path(tmp))
                         tally.seconds += time.perf_counter() - t0
                         tally.audio_s += item.reference.duration
-                        tally.add(score_lips(track, item.reference), best_lag(track, item.reference))
+                        tally.add(score_lips(track, item.reference), best_lag(track, item.reference), item.name)
     return results
 
 
@@ -356,6 +361,13 @@ def section(results: dict[str, dict[str, Tally]], rhubarb: str | None = None) ->
     sec.notes.append("LibriVox and MFA references are aligner output (PocketSphinx / MFA), not hand-corrected; "
                      "the mbrola .pho timings are exact. The LibriVox references come from PocketSphinx, the engine "
                      "our transcript path aligns with, so that set's with-transcript row is optimistic.")
+    for set_name, per in results.items():
+        t = per.get("with")
+        for f in (t.files if t else []):
+            failed = [n for n in f["notes"] if "alignment failed" in n]
+            if failed:
+                sec.notes.append(f"{set_name} / {f['name']} with transcript ({pct(f['overall'])}): {len(failed)} "
+                                 f"stretch(es) where alignment failed and phone recognition was used, e.g. '{failed[0]}'.")
     if rhubarb:
         sec.notes.append(f"Rhubarb ({rhubarb}) mouth cues were mapped to ARKit with fixed poses per shape "
                          "(benchmarks/lips.py RHUBARB_POSES) and scored the same way.")
