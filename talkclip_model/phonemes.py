@@ -21,8 +21,8 @@ from .g2p import guess_pronunciation, normalise_transcript
 from .types import SILENCE, PhoneTrack
 
 FRAME_SECONDS = 0.01
-SEGMENT_TARGET_S = 25.0  # long audio is cut at pauses into pieces about this long
-SEGMENT_MAX_S = 45.0  # ... and never longer than this
+SEGMENT_TARGET_S = 8.0  # long audio is cut at pauses into pieces about this long
+SEGMENT_MAX_S = 15.0  # ... and never longer than this (shorter pieces align faster)
 MIN_PAUSE_S = 0.25
 MAX_SPLIT_DEPTH = 3  # a failed alignment is retried on up to 2**3 pieces
 MIN_SPLIT_S = 2.0
@@ -116,26 +116,21 @@ def phone_track(clip: AudioClip, transcript: str | None = None,
         if oov:
             shown = ", ".join(oov[:8]) + (f" and {len(oov) - 8} more" if len(oov) > 8 else "")
             notes.append(f"not in the pronunciation dictionary, pronounced from spelling: {shown}")
-        _distribute_words(segments, words, clip)
     total = max(sum(s.end - s.start for s in segments), 1)
+    if words:
+        quiet = pause_mask(loudness_db(clip.samples))
+        phones, word_times, failed = _align_sequence(clip, segments, words, quiet, depth=0,
+                                                     report=lambda done: report(done / total))
+        for a, b in failed:
+            notes.append(f"alignment failed for {a:.1f}-{b:.1f} s; recognised phones there instead")
     done = 0
-    for seg in segments:
+    for seg in segments if not words else ():
         offset = seg.start / SAMPLE_RATE
         chunk = clip.int16(seg.start, seg.end)
-        if words and seg.words:
-            seg_phones, seg_words, failed = _align_or_split(clip, seg, depth=0)
-            word_times += seg_words
-            for a, b in failed:
-                notes.append(f"alignment failed for {a:.1f}-{b:.1f} s; recognised phones there instead")
-            phones += seg_phones
-            done += seg.end - seg.start
-            report(done / total)
-            continue
-        else:
-            with _lock:
-                seg_phones = _recognise_words(chunk) if recognizer == "words" else None
-                if seg_phones is None:
-                    seg_phones = _recognise(chunk)
+        with _lock:
+            seg_phones = _recognise_words(chunk) if recognizer == "words" else None
+            if seg_phones is None:
+                seg_phones = _recognise(chunk)
         phones += [(p, s + offset, e + offset) for p, s, e in seg_phones]
         done += seg.end - seg.start
         report(done / total)
@@ -152,53 +147,75 @@ def phone_track(clip: AudioClip, transcript: str | None = None,
     return track
 
 
-def _align_or_split(clip: AudioClip, seg: _Segment, depth: int):
-    """Align a segment; if that fails, cut it at its middle pause and try the halves.
+def _align_sequence(clip: AudioClip, segments: list[_Segment], words: list[str], quiet: np.ndarray,
+                    depth: int, report: Callable[[int], None] | None = None):
+    """Align consecutive segments against consecutive runs of ``words``.
 
-    Returns (phones, words, failed spans) with absolute times. Pieces that still fail (or get
-    too short) are phone-recognised instead.
+    Each segment gets a share of the remaining words in proportion to its speech time; when that
+    fails, nearby counts are tried (a word or three more or fewer), and then the segment is cut
+    at its middle pause and the halves are tried the same way. Pieces that still fail are
+    phone-recognised. Returns (phones, words, failed spans) with absolute times.
     """
-    pcm = clip.int16(seg.start, seg.end)
-    offset = seg.start / SAMPLE_RATE
-    with _lock:
-        result = _align(pcm, seg.words)
-    if result is not None:
-        seg_phones, seg_words = result
-        return ([(p, s + offset, e + offset) for p, s, e in seg_phones],
-                [(w, s + offset, e + offset) for w, s, e in seg_words], [])
-    halves = _split_in_two(clip, seg) if depth < MAX_SPLIT_DEPTH and len(seg.words) > 3 else None
-    if halves is None:
-        with _lock:
-            seg_phones = _recognise(pcm)
-        return [(p, s + offset, e + offset) for p, s, e in seg_phones], [], [(offset, seg.end / SAMPLE_RATE)]
-    phones, words, failed = [], [], []
-    for half in halves:
-        p, w, f = _align_or_split(clip, half, depth + 1)
-        phones += p; words += w; failed += f
-    return phones, words, failed
+    hop = int(FRAME_SECONDS * SAMPLE_RATE)
+    speech = np.array([np.sum(~quiet[s.start // hop:s.end // hop]) for s in segments], dtype=float) + 1.0
+    phones: list = []
+    word_times: list = []
+    failed: list = []
+    pos = 0
+    done = 0
+    for i, seg in enumerate(segments):
+        remaining = len(words) - pos
+        if i == len(segments) - 1:
+            counts = [remaining]
+        else:
+            k = int(round(remaining * speech[i] / speech[i:].sum()))
+            counts = [c for c in dict.fromkeys([k, k - 1, k + 1, k - 2, k + 2, k - 3, k + 3]) if 0 <= c <= remaining]
+        offset = seg.start / SAMPLE_RATE
+        pcm = clip.int16(seg.start, seg.end)
+        result = None
+        for count in counts:
+            if count == 0:
+                continue
+            with _lock:
+                result = _align(pcm, words[pos:pos + count])
+            if result is not None:
+                break
+        if result is not None:
+            seg_phones, seg_words = result
+            phones += [(p, s + offset, e + offset) for p, s, e in seg_phones]
+            word_times += [(w, s + offset, e + offset) for w, s, e in seg_words]
+        else:
+            count = counts[0] if counts else 0
+            halves = _split_in_two(clip, seg) if depth < MAX_SPLIT_DEPTH and count > 3 else None
+            if halves is not None:
+                p, w, f = _align_sequence(clip, halves, words[pos:pos + count], quiet, depth + 1)
+                phones += p; word_times += w; failed += f
+            else:
+                with _lock:
+                    seg_phones = _recognise(pcm)
+                phones += [(p, s + offset, e + offset) for p, s, e in seg_phones]
+                failed.append((offset, seg.end / SAMPLE_RATE))
+        pos += count
+        done += seg.end - seg.start
+        if report is not None:
+            report(done)
+    return phones, word_times, failed
 
 
 def _split_in_two(clip: AudioClip, seg: _Segment):
-    """Cut at the longest pause in the middle half of the segment, sharing words by speech time."""
+    """Cut a segment at the longest pause in its middle half (or in the middle)."""
     hop = int(FRAME_SECONDS * SAMPLE_RATE)
-    level = loudness_db(clip.samples[seg.start:seg.end])
-    quiet = pause_mask(level)
+    quiet = pause_mask(loudness_db(clip.samples[seg.start:seg.end]))
     n = len(quiet)
     if n * FRAME_SECONDS < 2 * MIN_SPLIT_S:
         return None
-    lo, hi = n // 4, 3 * n // 4
     best, best_len, run = None, 0, 0
-    for i in range(lo, hi):
+    for i in range(n // 4, 3 * n // 4):
         run = run + 1 if quiet[i] else 0
         if run > best_len:
             best_len, best = run, i - run // 2
     cut = seg.start + (best if best is not None and best_len >= 10 else n // 2) * hop
-    first, second = _Segment(seg.start, cut, []), _Segment(cut, seg.end, [])
-    speech_first = float(np.sum(~quiet[: (cut - seg.start) // hop]))
-    share = speech_first / max(float(np.sum(~quiet)), 1.0)
-    k = int(round(share * len(seg.words)))
-    first.words, second.words = seg.words[:k], seg.words[k:]
-    return [first, second]
+    return [_Segment(seg.start, cut, []), _Segment(cut, seg.end, [])]
 
 
 def _span_of(note: str) -> float:
@@ -371,19 +388,3 @@ def split_at_pauses(clip: AudioClip, target_s: float = SEGMENT_TARGET_S,
         cuts.append(max(window)[2] if window else cuts[-1] + int(target_s * SAMPLE_RATE))
     cuts.append(n)
     return [_Segment(a, b, []) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
-
-
-def _distribute_words(segments: list[_Segment], words: list[str], clip: AudioClip) -> None:
-    """Share the transcript's words among segments in proportion to their speech time."""
-    if len(segments) == 1:
-        segments[0].words = list(words)
-        return
-    quiet = pause_mask(loudness_db(clip.samples))
-    hop = int(FRAME_SECONDS * SAMPLE_RATE)
-    speech = np.array([np.sum(~quiet[s.start // hop:s.end // hop]) for s in segments], dtype=float)
-    share = np.cumsum(speech) / max(speech.sum(), 1)
-    bounds = np.round(share * len(words)).astype(int)
-    start = 0
-    for seg, end in zip(segments, bounds):
-        seg.words = words[start:end]
-        start = end
