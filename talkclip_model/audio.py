@@ -23,6 +23,7 @@ MAX_SECONDS = 4 * 3600  # refuse longer recordings with a clear message
 SILENCE_DBFS = -60.0  # a file whose peak level stays under this is "silent"
 PITCH_MIN_HZ, PITCH_MAX_HZ = 60.0, 450.0
 PITCH_RATE = 8000  # pitch analysis rate
+PITCH_HOP_SECONDS = 0.02  # pitch analysis hop
 VOICING_THRESHOLD = 0.6  # normalised autocorrelation peak that counts as voiced
 
 
@@ -211,8 +212,11 @@ def pitch_track(samples: np.ndarray, sample_rate: int = SAMPLE_RATE, hop_s: floa
 def prosody(clip: AudioClip) -> Prosody:
     """Loudness, pitch and voicing of a clip at a 10 ms hop."""
     level = loudness_db(clip.samples, clip.sample_rate)
-    f0, periodicity = pitch_track(clip.samples, clip.sample_rate)
-    n = min(len(level), len(f0))
+    # pitch every 20 ms (head motion and arousal need no finer), spread back onto the 10 ms hop
+    f0_coarse, per_coarse = pitch_track(clip.samples, clip.sample_rate, hop_s=PITCH_HOP_SECONDS)
+    n = len(level)
+    idx = np.minimum((np.arange(n) * HOP_SECONDS / PITCH_HOP_SECONDS + 0.5).astype(int), len(f0_coarse) - 1)
+    f0, periodicity = f0_coarse[idx], per_coarse[idx]
     # Quiet frames cannot be voiced, whatever their periodicity.
     voiced_floor = np.max(level) - 45.0
     f0 = np.where(level[:n] > voiced_floor, f0[:n], 0.0)
