@@ -21,11 +21,12 @@ from .g2p import guess_pronunciation, normalise_transcript
 from .types import SILENCE, PhoneTrack
 
 FRAME_SECONDS = 0.01
-SEGMENT_TARGET_S = 8.0  # long audio is cut at pauses into pieces about this long
-SEGMENT_MAX_S = 15.0  # ... and never longer than this (shorter pieces align faster)
+SEGMENT_TARGET_S = 15.0  # long audio is cut at pauses into pieces about this long
+SEGMENT_MAX_S = 25.0  # ... and never longer than this (shorter pieces align faster)
 MIN_PAUSE_S = 0.25
 MAX_SPLIT_DEPTH = 3  # a failed alignment is retried on up to 2**3 pieces
 MIN_SPLIT_S = 2.0
+COUNT_TRIES = 3  # word counts tried per top-level segment (k, k-1, k+1) before splitting it
 MAX_FAILED_SHARE = 0.5  # more of the audio than this unalignable: the transcript is wrong
 # Mismatch check: alignment score per frame vs free phone recognition score per frame.
 # Matched transcripts score within ~2x of free recognition, mismatched ones 5-10x worse.
@@ -169,7 +170,8 @@ def _align_sequence(clip: AudioClip, segments: list[_Segment], words: list[str],
             counts = [remaining]
         else:
             k = int(round(remaining * speech[i] / speech[i:].sum()))
-            counts = [c for c in dict.fromkeys([k, k - 1, k + 1, k - 2, k + 2, k - 3, k + 3]) if 0 <= c <= remaining]
+            tries = [k, k - 1, k + 1, k - 2, k + 2][:COUNT_TRIES if depth == 0 else 1]
+            counts = [c for c in dict.fromkeys(tries) if 0 <= c <= remaining]
         offset = seg.start / SAMPLE_RATE
         pcm = clip.int16(seg.start, seg.end)
         result = None
