@@ -145,3 +145,14 @@ def test_spelling_pronunciation_guess():
     assert guess_pronunciation("zorbax") == ["Z", "AO", "R", "B", "AE", "K", "S"]
     assert guess_pronunciation("shine")[:2] == ["SH", "IH"]
     assert guess_pronunciation("123") == []
+
+
+def test_hoarse_speaker_with_the_right_transcript_aligns():
+    """The MFA 'cold' take (a speaker with a cold, another room) needs the wide-beam aligner."""
+    wav = shared("mfa_test_corpus", "audio", "cold_corpus3.wav")
+    transcript = textgrid_transcript(shared("mfa_test_corpus", "textgrid", "cold_corpus3.TextGrid"))
+    track = phonemes.phone_track(audio.load_audio(wav), transcript)
+    assert track.source == "alignment"
+    assert not any(n.startswith("alignment failed") for n in track.notes)
+    ref = read_textgrid(shared("mfa_test_corpus", "textgrid", "cold_corpus3.TextGrid"))
+    assert boundary_error(track, ref) <= 0.05
