@@ -51,6 +51,7 @@ PHONE_RECOGNITION_CONFIG = dict(lw=2.0, beam=1e-20, pbeam=1e-20)
 
 _lock = threading.Lock()
 _decoders: dict[str, object] = {}
+_guessed: dict[str, str] = {}  # spelling-based pronunciations added so far (word -> phones)
 
 
 def _model_dir() -> str:
@@ -72,6 +73,8 @@ def _decoder(kind: str):
         try:
             if kind in ALIGNERS:
                 _decoders[kind] = Decoder(**common, lm=None, **ALIGNERS[kind])
+                for word, pron in _guessed.items():
+                    _decoders[kind].add_word(word, pron, True)
             elif kind == "words":
                 _decoders[kind] = Decoder(**common, lm=os.path.join(model, "en-us", "en-us.lm.bin"))
             else:
@@ -234,14 +237,17 @@ def _span_of(note: str) -> float:
 
 
 def _ensure_pronunciations(words: Sequence[str]) -> list[str]:
-    """Add spelling-based pronunciations for unknown words to the aligners; return those words."""
+    """Add spelling-based pronunciations for unknown words to the aligners; return those words.
+
+    Aligners built later (the wide-beam one is built on first need) get them when built."""
     missing = [w for w in dict.fromkeys(words) if _decoder("align").lookup_word(w) is None]
-    for kind in ALIGNERS:
-        dec = _decoder(kind)
-        for w in missing:
-            pron = guess_pronunciation(w)
-            if pron and dec.lookup_word(w) is None:
-                dec.add_word(w, " ".join(pron), True)
+    for w in missing:
+        pron = guess_pronunciation(w)
+        if pron:
+            _guessed[w] = " ".join(pron)
+            for kind in ALIGNERS:
+                if kind in _decoders and _decoders[kind].lookup_word(w) is None:
+                    _decoders[kind].add_word(w, _guessed[w], True)
     return missing
 
 
