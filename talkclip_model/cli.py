@@ -10,6 +10,7 @@ import argparse
 import importlib
 import importlib.util
 import sys
+import warnings
 from pathlib import Path
 
 from ._version import __version__
@@ -70,6 +71,9 @@ def _add_generate(sub) -> None:
     p.add_argument("--fps", type=float, default=30.0, help="frames per second (24, 25, 29.97, 30, 60, ...; default 30)")
     p.add_argument("--seed", type=int, default=0, help="random seed for blinks, gaze and head motion (default 0)")
     p.add_argument("--encoder", default=None, help="text encoder: minilm (bundled, default) or clip:<model>/<weights>")
+    p.add_argument("--providers", default=None,
+                   help="onnxruntime providers for the style model, comma separated (default CPU; "
+                        "CUDAExecutionProvider with onnxruntime-gpu, falling back to CPU with a warning)")
     p.add_argument("--out", required=True, metavar="PATH", help="output file: .json, .csv or .npz")
     p.add_argument("--force", action="store_true", help="replace the output file if it exists")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no notes")
@@ -134,7 +138,8 @@ def cmd_generate(args) -> int:
                            audio_arousal=not args.no_audio_arousal, recognizer=args.recognizer)
     bar = ProgressBar(Path(args.audio).name, enabled=False if args.quiet else None)
     try:
-        track = Pipeline(encoder=args.encoder).generate(args.audio, opts, progress=bar)
+        providers = [x.strip() for x in args.providers.split(",") if x.strip()] if args.providers else None
+        track = Pipeline(encoder=args.encoder, providers=providers).generate(args.audio, opts, progress=bar)
     finally:
         bar.close()
     write_track(track, args.out, overwrite=True)
@@ -144,6 +149,15 @@ def cmd_generate(args) -> int:
         print(f"wrote {args.out}: {track.num_frames} frames at {track.fps:g} fps "
               f"({track.duration:.2f} s, phones by {track.phones.source})", file=sys.stderr)
     return 0
+
+
+def _one_line_warning(seen: set[str]):
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = " ".join(str(message).split())
+        if text not in seen:
+            seen.add(text)
+            print(f"talkclip: warning: {text}", file=sys.stderr)
+    return show
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -167,7 +181,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_ERROR
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            # warnings (a truncated prompt, a missing GPU provider, ...) print as one line each, once
+            warnings.simplefilter("always")
+            warnings.showwarning = _one_line_warning(set())
+            return int(args.func(args) or 0)
     except TalkclipError as exc:
         if args.debug:
             raise

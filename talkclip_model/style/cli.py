@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import sys
-import warnings
 from pathlib import Path
 
 from ..errors import TalkclipError
@@ -71,19 +70,9 @@ def cmd_style(args) -> int:
     from . import load_style_model
 
     providers = [p.strip() for p in args.providers.split(",") if p.strip()] if args.providers else None
-    seen: set[str] = set()
-
-    def show_warning(message, category, filename, lineno, file=None, line=None):
-        text = " ".join(str(message).split())
-        if text not in seen:  # each distinct warning once
-            seen.add(text)
-            print(f"talkclip: warning: {text}", file=sys.stderr)
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("always")
-        warnings.showwarning = show_warning
-        model = load_style_model(encoder=args.encoder, providers=providers)
-        styles = [model.style(p, intensity=args.intensity) for p in args.prompts]
+    # warnings print once each, on one line (talkclip_model.cli.main sets that up)
+    model = load_style_model(encoder=args.encoder, providers=providers)
+    styles = [model.style(p, intensity=args.intensity) for p in args.prompts]
     for prompt, style in zip(args.prompts, styles):
         if args.json:
             data = style.to_dict()
