@@ -34,14 +34,15 @@ class ProgressBar:
     def __init__(self, label: str, enabled: bool | None = None):
         from tqdm import tqdm
 
+        self._label = label
         self._bar = tqdm(total=100, desc=label, unit="%", file=sys.stderr, leave=False,
                          disable=(not sys.stderr.isatty()) if enabled is None else not enabled,
-                         bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}")
+                         bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}")
 
     def __call__(self, stage: str, fraction: float) -> None:
         lo, hi = self.STAGES.get(stage, (0.0, 1.0))
         value = 100 * (lo + (hi - lo) * min(max(fraction, 0.0), 1.0))
-        self._bar.set_postfix_str(stage, refresh=False)
+        self._bar.set_description_str(f"{self._label} [{stage}]", refresh=False)
         self._bar.update(max(0.0, value - self._bar.n))
 
     def close(self) -> None:
