@@ -41,7 +41,10 @@ def load_style_model(encoder: str | None = None, providers: list[str] | None = N
     from .encoders import load_encoder
     from .model import StyleModel, read_adapter_meta
 
+    from .bank import ExampleBank, bank_path
+
     enc = load_encoder(encoder, providers)
     onnx_path, json_path = adapter_paths(enc.id, enc.hash)
     meta = read_adapter_meta(json_path)
-    return StyleModel(enc, onnx_path, meta, providers)
+    bank = ExampleBank(bank_path(json_path), enc.hash) if bank_path(json_path).is_file() else None
+    return StyleModel(enc, onnx_path, meta, providers, bank=bank)

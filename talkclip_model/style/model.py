@@ -138,7 +138,7 @@ def read_adapter_meta(json_path: Path) -> dict:
 class StyleModel:
     """Prompt expression -> SpeakingStyle. Load once with ``load_style_model``; thread-compatible."""
 
-    def __init__(self, encoder, adapter_onnx: Path, meta: dict, providers: list[str] | None = None):
+    def __init__(self, encoder, adapter_onnx: Path, meta: dict, providers: list[str] | None = None, bank=None):
         from .encoders import ort_session, verify_sha256
 
         self.encoder = encoder
@@ -156,6 +156,7 @@ class StyleModel:
         if tuple(meta.get("dynamics_names", ())) != tuple(DYNAMICS):
             raise TalkclipError(f"{adapter_onnx}: adapter dynamics names differ from SpeakingStyle's")
         self.session = ort_session(adapter_onnx, providers)
+        self.bank = bank  # optional ExampleBank: neighbours' labels blended with the adapter
         self._cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     # -- pieces ------------------------------------------------------------------------
@@ -163,6 +164,8 @@ class StyleModel:
         """Adapter output for encoder texts: (N, 52) ARKit, (N, 11) normalised dynamics."""
         emb = self.encoder.encode(texts).astype(np.float32)
         arkit, dyn = self.session.run(["arkit", "dynamics"], {"embedding": emb})
+        if self.bank is not None:
+            arkit, dyn = self.bank.blend(emb, arkit, dyn)
         return arkit, dyn
 
     def prompt_vectors(self, prompt: str) -> tuple[np.ndarray, np.ndarray]:
