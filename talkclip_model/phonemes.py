@@ -126,7 +126,7 @@ def phone_track(clip: AudioClip, transcript: str | None = None,
     total = max(sum(s.end - s.start for s in segments), 1)
     if words:
         quiet = pause_mask(loudness_db(clip.samples))
-        phones, word_times, failed = _align_sequence(clip, segments, words, quiet, depth=0,
+        phones, word_times, failed, scores = _align_sequence(clip, segments, words, quiet, depth=0,
                                                      report=lambda done: report(done / total))
         for a, b in failed:
             notes.append(f"alignment failed for {a:.1f}-{b:.1f} s; recognised phones there instead")
@@ -148,7 +148,7 @@ def phone_track(clip: AudioClip, transcript: str | None = None,
                                 f"failed on {failed:.1f} of {clip.duration:.1f} s); check the text, or leave "
                                 "the transcript out")
         if len(segments) == 1:
-            doubt = _check_transcript_matches(clip.int16(), phones, clip.source)
+            doubt = _check_transcript_matches(clip.int16(), scores[0], clip.source) if scores else None
             if doubt:
                 notes.append(doubt)
     track = _to_track(phones, clip.duration, source, word_times, notes)
@@ -161,15 +161,18 @@ def _align_sequence(clip: AudioClip, segments: list[_Segment], words: list[str],
     """Align consecutive segments against consecutive runs of ``words``.
 
     Each segment gets a share of the remaining words in proportion to its speech time; when that
-    fails, nearby counts are tried (a word or three more or fewer), and then the segment is cut
+    fails, nearby counts are tried (one word more or fewer, each with the normal then the
+    wide-beam aligner), and then the segment is cut
     at its middle pause and the halves are tried the same way. Pieces that still fail are
-    phone-recognised. Returns (phones, words, failed spans) with absolute times.
+    phone-recognised. Returns (phones, words, failed spans, acoustic score per frame of each aligned
+    segment), times absolute.
     """
     hop = int(FRAME_SECONDS * SAMPLE_RATE)
     speech = np.array([np.sum(~quiet[s.start // hop:s.end // hop]) for s in segments], dtype=float) + 1.0
     phones: list = []
     word_times: list = []
     failed: list = []
+    scores: list[float] = []  # acoustic score per frame of each aligned segment
     pos = 0
     done = 0
     for i, seg in enumerate(segments):
@@ -194,14 +197,15 @@ def _align_sequence(clip: AudioClip, segments: list[_Segment], words: list[str],
             if result is not None:
                 break
         if result is not None:
-            seg_phones, seg_words = result
+            seg_phones, seg_words, score = result
+            scores.append(score)
             phones += [(p, s + offset, e + offset) for p, s, e in seg_phones]
             word_times += [(w, s + offset, e + offset) for w, s, e in seg_words]
         else:
             count = counts[0] if counts else 0
             halves = _split_in_two(clip, seg) if depth < MAX_SPLIT_DEPTH and count > 3 else None
             if halves is not None:
-                p, w, f = _align_sequence(clip, halves, words[pos:pos + count], quiet, depth + 1)
+                p, w, f, _ = _align_sequence(clip, halves, words[pos:pos + count], quiet, depth + 1)
                 phones += p; word_times += w; failed += f
             else:
                 with _lock:
@@ -212,7 +216,7 @@ def _align_sequence(clip: AudioClip, segments: list[_Segment], words: list[str],
         done += seg.end - seg.start
         if report is not None:
             report(done)
-    return phones, word_times, failed
+    return phones, word_times, failed, scores
 
 
 def _split_in_two(clip: AudioClip, seg: _Segment):
@@ -287,8 +291,9 @@ def _align_with(dec, pcm: np.ndarray, words: Sequence[str]):
         return None
     if not phones:
         return None
-    _align.last_scores = [(s, e, sc) for _, s, e, sc in phones]
-    return [(n, s, e) for n, s, e, _ in phones], [w for w in word_list if w[0] != "<sil>"]
+    frames = sum(max(e - s, FRAME_SECONDS) for _, s, e, _ in phones) / FRAME_SECONDS
+    score_per_frame = sum(sc for *_, sc in phones) / max(frames, 1.0)
+    return ([(n, s, e) for n, s, e, _ in phones], [w for w in word_list if w[0] != "<sil>"], score_per_frame)
 
 
 def _recognise(pcm: np.ndarray) -> list[tuple[str, float, float]]:
@@ -325,13 +330,9 @@ def _recognition_score_per_frame(pcm: np.ndarray) -> float:
     return sum(logmath.log(max(s.ascore, 1e-300)) for s in segs) / max(frames, 1)
 
 
-def _check_transcript_matches(pcm: np.ndarray, phones, source: str) -> str | None:
-    """Raise when the alignment is far worse than free recognition; a note when it is doubtful."""
-    scores = getattr(_align, "last_scores", None)
-    if not scores:
-        return None
-    frames = sum(max(e - s, FRAME_SECONDS) for s, e, _ in scores) / FRAME_SECONDS
-    per_frame = sum(sc for _, _, sc in scores) / max(frames, 1)
+def _check_transcript_matches(pcm: np.ndarray, per_frame: float, source: str) -> str | None:
+    """Raise when the alignment (acoustic score ``per_frame``) is far worse than free
+    recognition of the same audio; a note when it is doubtful."""
     if per_frame > SUSPICIOUS_SCORE_PER_FRAME:
         return None
     with _lock:
