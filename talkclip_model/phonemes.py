@@ -89,7 +89,6 @@ def _decoder(kind: str):
 class _Segment:
     start: int  # sample index
     end: int
-    words: list[str]
 
 
 RECOGNIZERS = ("words", "phones")
@@ -232,7 +231,7 @@ def _split_in_two(clip: AudioClip, seg: _Segment):
         if run > best_len:
             best_len, best = run, i - run // 2
     cut = seg.start + (best if best is not None and best_len >= 10 else n // 2) * hop
-    return [_Segment(seg.start, cut, []), _Segment(cut, seg.end, [])]
+    return [_Segment(seg.start, cut), _Segment(cut, seg.end)]
 
 
 def _span_of(note: str) -> float:
@@ -396,7 +395,7 @@ def split_at_pauses(clip: AudioClip, target_s: float = SEGMENT_TARGET_S,
     """Cut a long clip at pauses into segments of about ``target_s`` (never over ``max_s``)."""
     n = len(clip.samples)
     if n <= max_s * SAMPLE_RATE:
-        return [_Segment(0, n, [])]
+        return [_Segment(0, n)]
     quiet = pause_mask(loudness_db(clip.samples))
     hop = int(FRAME_SECONDS * SAMPLE_RATE)
     # centres of pauses at least MIN_PAUSE_S long, with their lengths
@@ -417,4 +416,4 @@ def split_at_pauses(clip: AudioClip, target_s: float = SEGMENT_TARGET_S,
                   for pos, length in pauses if lo <= pos <= hi]
         cuts.append(max(window)[2] if window else cuts[-1] + int(target_s * SAMPLE_RATE))
     cuts.append(n)
-    return [_Segment(a, b, []) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
+    return [_Segment(a, b) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
