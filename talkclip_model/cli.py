@@ -115,9 +115,7 @@ def cmd_generate(args) -> int:
     from .types import SpeakingStyle
 
     format_for(args.out)
-    check_output_path(args.out, overwrite=args.force or not Path(args.out).exists())
-    if Path(args.out).exists() and not args.force:
-        raise TalkclipError(f"{args.out}: already exists (use --force to replace it)")
+    check_output_path(args.out, overwrite=args.force)  # fail before the work, not after it
     check_fps(args.fps)
     transcript = args.transcript
     if args.transcript_file:
