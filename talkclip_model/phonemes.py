@@ -46,6 +46,10 @@ _PHONE_SET = frozenset(PHONES)
 # A second, wide-beam aligner is tried when the first finds no path (noisy or hoarse speech,
 # coughs): it rescued the MFA "cold" takes at little cost, since a failed pass is cheap.
 ALIGNERS = {"align": dict(ds=2), "align_wide": dict(ds=2, beam=1e-80, pbeam=1e-80, wbeam=1e-60)}
+# Word recognition without a transcript: a lighter language-model weight than the default 6.5
+# lets the acoustics win more often: on the benchmark's synthetic set, bilabials 91% -> 94% and
+# all classes 89.3% -> 89.9%; spontaneous MFA speech unchanged within noise (61% -> 60%).
+WORD_RECOGNITION_CONFIG = dict(lw=4.0)
 # Phone-recognition settings, tuned on speech with reference alignments (see benchmarks/).
 PHONE_RECOGNITION_CONFIG = dict(lw=2.0, beam=1e-20, pbeam=1e-20)
 
@@ -76,7 +80,8 @@ def _decoder(kind: str):
                 for word, pron in _guessed.items():
                     _decoders[kind].add_word(word, pron, True)
             elif kind == "words":
-                _decoders[kind] = Decoder(**common, lm=os.path.join(model, "en-us", "en-us.lm.bin"))
+                _decoders[kind] = Decoder(**common, lm=os.path.join(model, "en-us", "en-us.lm.bin"),
+                                          **WORD_RECOGNITION_CONFIG)
             else:
                 _decoders[kind] = Decoder(**common, allphone=os.path.join(model, "en-us", "en-us-phone.lm.bin"),
                                           **PHONE_RECOGNITION_CONFIG)
