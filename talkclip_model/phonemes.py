@@ -259,6 +259,18 @@ def _ensure_pronunciations(words: Sequence[str]) -> list[str]:
     return missing
 
 
+def _base_word(name: str) -> str:
+    """Dictionary word without its pronunciation-variant mark (``the(2)`` -> ``the``)."""
+    return re.sub(r"\(\d+\)$", "", name)
+
+
+def _decode(dec, raw: bytes) -> None:
+    """One whole-utterance pass of ``dec`` over 16-bit PCM bytes."""
+    dec.start_utt()
+    dec.process_raw(raw, full_utt=True)
+    dec.end_utt()
+
+
 def _align(pcm: np.ndarray, words: Sequence[str], kinds: Sequence[str] = tuple(ALIGNERS)):
     """Forced alignment of one segment: (phones, words) with times in seconds, or None."""
     for kind in kinds:
@@ -275,21 +287,17 @@ def _align_with(dec, pcm: np.ndarray, words: Sequence[str]):
     raw = pcm.tobytes()
     try:
         dec.set_align_text(text)
-        dec.start_utt()
-        dec.process_raw(raw, full_utt=True)
-        dec.end_utt()
+        _decode(dec, raw)
         if dec.hyp() is None:
             return None
         dec.set_alignment()
-        dec.start_utt()
-        dec.process_raw(raw, full_utt=True)
-        dec.end_utt()
+        _decode(dec, raw)
         alignment = dec.get_alignment()
         if alignment is None:
             return None
         phones = [(p.name, p.start * FRAME_SECONDS, (p.start + p.duration) * FRAME_SECONDS, p.score)
                   for p in alignment.phones()]
-        word_list = [(re.sub(r"\(\d+\)$", "", w.name), w.start * FRAME_SECONDS,
+        word_list = [(_base_word(w.name), w.start * FRAME_SECONDS,
                       (w.start + w.duration) * FRAME_SECONDS) for w in alignment.words()]
     except RuntimeError:
         return None
@@ -302,20 +310,16 @@ def _align_with(dec, pcm: np.ndarray, words: Sequence[str]):
 
 def _recognise(pcm: np.ndarray) -> list[tuple[str, float, float]]:
     dec = _decoder("phones")
-    dec.start_utt()
-    dec.process_raw(pcm.tobytes(), full_utt=True)
-    dec.end_utt()
+    _decode(dec, pcm.tobytes())
     return [(s.word, s.start_frame * FRAME_SECONDS, (s.end_frame + 1) * FRAME_SECONDS) for s in dec.seg()]
 
 
 def _recognise_words(pcm: np.ndarray) -> list[tuple[str, float, float]] | None:
     """Recognise words, then force-align them for phone timing; None if nothing usable."""
     dec = _decoder("words")
-    dec.start_utt()
-    dec.process_raw(pcm.tobytes(), full_utt=True)
-    dec.end_utt()
+    _decode(dec, pcm.tobytes())
     hyp = dec.hyp()
-    words = [re.sub(r"\(\d+\)$", "", w) for w in (hyp.hypstr.split() if hyp else [])]
+    words = [_base_word(w) for w in (hyp.hypstr.split() if hyp else [])]
     words = [w for w in words if not w.startswith(("<", "[", "+"))]
     if not words:
         return None
@@ -325,9 +329,7 @@ def _recognise_words(pcm: np.ndarray) -> list[tuple[str, float, float]] | None:
 
 def _recognition_score_per_frame(pcm: np.ndarray) -> float:
     dec = _decoder("phones")
-    dec.start_utt()
-    dec.process_raw(pcm.tobytes(), full_utt=True)
-    dec.end_utt()
+    _decode(dec, pcm.tobytes())
     logmath = dec.get_logmath()
     segs = list(dec.seg())
     frames = sum(s.end_frame - s.start_frame + 1 for s in segs)
