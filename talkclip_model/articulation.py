@@ -212,11 +212,7 @@ def enforce_contacts(frames: np.ndarray, phones: PhoneTrack, times: np.ndarray, 
 
 
 def _vowel_mask(phones: PhoneTrack, times: np.ndarray) -> np.ndarray:
-    mask = np.zeros(len(times), dtype=bool)
-    for p, s, e in zip(phones.phones, phones.starts, phones.ends):
-        if p in VOWELS:
-            mask[(times >= s) & (times <= e)] = True
-    return mask
+    return phones.covering(times, VOWELS, closed=True)
 
 
 _PARTING = [INDEX[c] for c in ("mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft", "mouthUpperUpRight")]

@@ -18,7 +18,7 @@ import numpy as np
 
 from . import articulation
 from .arkit import ARTICULATION_CHANNELS, INDEX, NUM_CHANNELS
-from .types import DYNAMICS, SILENCE, ExpressionTrack, PhoneTrack, Prosody, SpeakingStyle
+from .types import DYNAMICS, ExpressionTrack, PhoneTrack, Prosody, SpeakingStyle
 
 # While speaking, the held expression on the articulators drops to this share so that, e.g.,
 # an angry press of the lips does not stop the mouth from opening on vowels.
@@ -36,10 +36,7 @@ def frame_count(duration: float, fps: float) -> int:
 
 def speaking_curve(phones: PhoneTrack, times: np.ndarray) -> np.ndarray:
     """(T,) 0..1: how much the speaker is talking around each frame (smoothed)."""
-    talking = np.zeros(len(times))
-    for p, s, e in zip(phones.phones, phones.starts, phones.ends):
-        if p != SILENCE:
-            talking[(times >= s) & (times < e)] = 1.0
+    talking = phones.covering(times).astype(np.float64)
     if len(times) < 3:
         return talking
     step = float(times[1] - times[0])

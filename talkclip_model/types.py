@@ -64,6 +64,25 @@ class PhoneTrack:
             self, phones=[self.phones[i] for i in keep], starts=self.starts[keep], ends=self.ends[keep]
         )
 
+    def covering(self, times: np.ndarray, labels=None, closed: bool = False) -> np.ndarray:
+        """(T,) bool: which ``times`` fall inside a phone whose label is in ``labels`` (any
+        non-silence when None). Phones are half-open [start, end), or [start, end] when ``closed``.
+
+        Phones are in time order (as every PhoneTrack here is), so this is a binary search per
+        time rather than a pass over the whole take per phone.
+        """
+        times = np.asarray(times, dtype=np.float64)
+        n = len(self.phones)
+        if n == 0:
+            return np.zeros(len(times), dtype=bool)
+        wanted = np.array([(p != SILENCE) if labels is None else (p in labels) for p in self.phones])
+        i = np.clip(np.searchsorted(self.starts, times, side="right") - 1, 0, n - 1)
+        inside = wanted[i] & (times >= self.starts[i]) & (times < self.ends[i])
+        if closed:  # a time exactly on a phone's end also counts for that phone
+            j = np.clip(np.searchsorted(self.ends, times, side="left"), 0, n - 1)
+            inside |= wanted[j] & (times >= self.starts[j]) & (times <= self.ends[j])
+        return inside
+
     def to_list(self) -> list[dict]:
         return [
             {"phone": p, "start": round(float(s), 4), "end": round(float(e), 4)}

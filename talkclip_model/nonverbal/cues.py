@@ -161,11 +161,7 @@ def _prosody_on(prosody: Prosody, which: str, t: np.ndarray, fill: float | None,
 def _phone_speech(phones: PhoneTrack | None, t: np.ndarray) -> np.ndarray | None:
     if phones is None or len(phones) == 0 or all(p == SILENCE for p in phones.phones):
         return None
-    out = np.zeros(len(t))
-    for p, s, e in zip(phones.phones, phones.starts, phones.ends):
-        if p != SILENCE:
-            out[(t >= s) & (t < e)] = 1.0
-    return out
+    return phones.covering(t).astype(np.float64)
 
 
 def _prominence(loud, pitch, voicing, activity):
