@@ -14,7 +14,6 @@ Build: ``python -m talkclip_model.style.bank`` (needs the encoder; about 30 s).
 from __future__ import annotations
 
 import argparse
-import hashlib
 from pathlib import Path
 
 import numpy as np
