@@ -219,7 +219,9 @@ _PARTING = [INDEX[c] for c in ("mouthLowerDownLeft", "mouthLowerDownRight", "mou
 
 
 def _core_frames(times: np.ndarray, start: float, end: float) -> np.ndarray:
-    inside = np.nonzero((times >= start - 1e-9) & (times <= end + 1e-9))[0]
+    """Frames within [start, end] (times ascending), or the frame nearest the phone's middle."""
+    inside = np.arange(np.searchsorted(times, start - 1e-9, side="left"),
+                       np.searchsorted(times, end + 1e-9, side="right"))
     if len(inside):
         return inside
     return np.array([int(np.argmin(np.abs(times - 0.5 * (start + end))))])
