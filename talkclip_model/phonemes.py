@@ -26,11 +26,12 @@ SEGMENT_MAX_S = 25.0  # ... and never longer than this (shorter pieces align fas
 MIN_PAUSE_S = 0.25
 MAX_SPLIT_DEPTH = 3  # a failed alignment is retried on up to 2**3 pieces
 MIN_SPLIT_S = 2.0
-COUNT_TRIES = 3  # word counts tried per top-level segment (k, k-1, k+1) before splitting it
 MAX_FAILED_SHARE = 0.5  # more of the audio than this unalignable: the transcript is wrong
 # Mismatch check: alignment score per frame vs free phone recognition score per frame.
 # Matched transcripts score within ~2x of free recognition, mismatched ones 5-10x worse.
 SUSPICIOUS_SCORE_PER_FRAME = -25.0
+CHECK_SEGMENTS = 1
+CHECK_EXCERPT_S = 4.0
 MISMATCH_RATIO = 4.5  # measured: wrong text 4.2-10.4 (most fail to align at all) -> error above this
 DOUBT_RATIO = 3.3  # matched text 1.5-2.9 on clean speech, 3.5 on a hoarse speaker -> a note above this
 
@@ -43,8 +44,10 @@ _PHONE_SET = frozenset(PHONES)
 
 # Forced alignment: Gaussian scores on every second frame (ds=2) halve the cost; measured on
 # LibriVox, MFA and synthetic speech, mouth-shape accuracy was unchanged (98.8% vs 98.4%).
-# A second, wide-beam aligner is tried when the first finds no path (noisy or hoarse speech,
-# coughs): it rescued the MFA "cold" takes at little cost, since a failed pass is cheap.
+# Two aligners: default beams, and wide beams for hoarse or noisy speech (the MFA "cold" takes),
+# where default beams prune the right path. A segment whose words are known is force-aligned
+# with the first, then the second; a segment whose word count is unknown is searched with a
+# grammar (see _align_segment) on the wide one, which on clean speech costs about the same.
 ALIGNERS = {"align": dict(ds=2), "align_wide": dict(ds=2, beam=1e-80, pbeam=1e-80, wbeam=1e-60)}
 # Word recognition without a transcript: a lighter language-model weight than the default 6.5
 # lets the acoustics win more often: on the benchmark's synthetic set, bilabials 91% -> 94% and
@@ -124,14 +127,15 @@ def phone_track(clip: AudioClip, transcript: str | None = None,
     if words:
         with _lock:
             oov = _ensure_pronunciations(words)
+            words = [w for w in words if _decoder("align").lookup_word(w) is not None]  # unpronounceable
         if oov:
             shown = ", ".join(oov[:8]) + (f" and {len(oov) - 8} more" if len(oov) > 8 else "")
             notes.append(f"not in the pronunciation dictionary, pronounced from spelling: {shown}")
     total = max(sum(s.end - s.start for s in segments), 1)
     if words:
         quiet = pause_mask(loudness_db(clip.samples))
-        phones, word_times, failed, scores = _align_sequence(clip, segments, words, quiet, depth=0,
-                                                     report=lambda done: report(done / total))
+        phones, word_times, failed, scores, _ = _align_sequence(clip, segments, words, quiet, depth=0,
+                                                        report=lambda done: report(done / total))
         for a, b in failed:
             notes.append(f"alignment failed for {a:.1f}-{b:.1f} s; recognised phones there instead")
     done = 0
@@ -151,76 +155,153 @@ def phone_track(clip: AudioClip, transcript: str | None = None,
             raise TalkclipError(f"{clip.source}: the transcript does not match the audio (forced alignment "
                                 f"failed on {failed:.1f} of {clip.duration:.1f} s); check the text, or leave "
                                 "the transcript out")
-        if len(segments) == 1:
-            doubt = _check_transcript_matches(clip.int16(), scores[0], clip.source) if scores else None
-            if doubt:
-                notes.append(doubt)
+        if len(word_times) < (1.0 - MAX_FAILED_SHARE) * len(words):
+            raise TalkclipError(f"{clip.source}: the transcript does not match the audio (only {len(word_times)} "
+                                f"of its {len(words)} words were found in it); check the text, or leave "
+                                "the transcript out")
+        doubt = _check_transcript_matches(clip, scores)
+        if doubt:
+            notes.append(doubt)
     track = _to_track(phones, clip.duration, source, word_times, notes)
     report(1.0)
     return track
 
 
 def _align_sequence(clip: AudioClip, segments: list[_Segment], words: list[str], quiet: np.ndarray,
-                    depth: int, report: Callable[[int], None] | None = None):
+                    depth: int, report: Callable[[int], None] | None = None, finish: bool = True):
     """Align consecutive segments against consecutive runs of ``words``.
 
-    Each segment gets a share of the remaining words in proportion to its speech time; when that
-    fails, nearby counts are tried (one word more or fewer, each with the normal then the
-    wide-beam aligner), and then the segment is cut
-    at its middle pause and the halves are tried the same way. Pieces that still fail are
-    phone-recognised. Returns (phones, words, failed spans, acoustic score per frame of each aligned
-    segment), times absolute.
+    Each segment's grammar search (``_align_segment``) finds how many of the next words were
+    spoken in it, near an estimate in proportion to its speech time. A segment that fails is
+    cut at its middle pause and the halves are tried the same way; pieces that still fail are
+    phone-recognised, and the next segment may then start some words before or after the
+    estimated one. With ``finish`` the last segment must use up all the words. Returns (phones,
+    words, failed spans, acoustic score per frame of each aligned segment, number of words
+    used), times absolute.
     """
     hop = int(FRAME_SECONDS * SAMPLE_RATE)
     speech = np.array([np.sum(~quiet[s.start // hop:s.end // hop]) for s in segments], dtype=float) + 1.0
     phones: list = []
     word_times: list = []
     failed: list = []
-    scores: list[float] = []  # acoustic score per frame of each aligned segment
+    scores: list[tuple] = []  # (acoustic score per frame, frames, start, end sample) per aligned segment
     pos = 0
+    back = ahead = 0  # how far before / after ``pos`` the next segment may start
     done = 0
     for i, seg in enumerate(segments):
         remaining = len(words) - pos
-        if i == len(segments) - 1:
-            counts = [remaining]
-        else:
-            k = int(round(remaining * speech[i] / speech[i:].sum()))
-            tries = [k, k - 1, k + 1, k - 2, k + 2][:COUNT_TRIES if depth == 0 else 1]
-            counts = [c for c in dict.fromkeys(tries) if 0 <= c <= remaining]
+        last = finish and i == len(segments) - 1
+        k = remaining if last else int(round(remaining * speech[i] / speech[i:].sum()))
         offset = seg.start / SAMPLE_RATE
         pcm = clip.int16(seg.start, seg.end)
-        result = None
-        # nearby word counts with the normal aligner first (a failed first pass is cheap), then
-        # with the wide-beam one
-        attempts = [(c, (kind,)) for kind in ALIGNERS for c in counts]
-        for count, kinds in attempts:
-            if count == 0:
-                continue
-            with _lock:
-                result = _align(pcm, words[pos:pos + count], kinds)
-            if result is not None:
-                break
+        with _lock:
+            result, start, count = _align_segment(pcm, words, pos, k, last, back, ahead)
         if result is not None:
             seg_phones, seg_words, score = result
-            scores.append(score)
+            scores.append((score, len(pcm) // hop, seg.start, seg.end))
             phones += [(p, s + offset, e + offset) for p, s, e in seg_phones]
             word_times += [(w, s + offset, e + offset) for w, s, e in seg_words]
+            # the search may have stopped a few words early, inside a noisy stretch
+            pos, back, ahead = start + count, 0, max(3, count // 2)
         else:
-            count = counts[0] if counts else 0
-            halves = _split_in_two(clip, seg) if depth < MAX_SPLIT_DEPTH and count > 3 else None
+            halves = _split_in_two(clip, seg) if depth < MAX_SPLIT_DEPTH and k > 3 and not back else None
+            used, f = 0, []
             if halves is not None:
-                p, w, f, _ = _align_sequence(clip, halves, words[pos:pos + count], quiet, depth + 1)
-                phones += p; word_times += w; failed += f
+                p, w, f, sc, used = _align_sequence(clip, halves, words[pos:], quiet, depth + 1, finish=last)
+                phones += p; word_times += w; failed += f; scores += sc
+            if used == 0:
+                if halves is None:
+                    with _lock:
+                        seg_phones = _recognise(pcm)
+                    phones += [(p, s + offset, e + offset) for p, s, e in seg_phones]
+                    failed.append((offset, seg.end / SAMPLE_RATE))
+                # where this segment's words ended is unknown: search both ways next
+                pos, back = pos + k, back + max(k, 4)
+                ahead = back
             else:
-                with _lock:
-                    seg_phones = _recognise(pcm)
-                phones += [(p, s + offset, e + offset) for p, s, e in seg_phones]
-                failed.append((offset, seg.end / SAMPLE_RATE))
-        pos += count
+                pos, back, ahead = pos + used, (max(4, used // 2) if f else 0), max(3, used // 2)
+        pos = min(pos, len(words))
         done += seg.end - seg.start
         if report is not None:
             report(done)
-    return phones, word_times, failed, scores
+    return phones, word_times, failed, scores, pos
+
+
+def _align_segment(pcm: np.ndarray, words: Sequence[str], pos: int, k: int, last: bool,
+                   back: int = 0, ahead: int = 0):
+    """Align one segment: (result, first word, word count); result None when nothing aligned.
+
+    The last segment is first force-aligned to all the remaining words (default, then wide
+    beams: a wrong transcript mostly fails here, which the mismatch check relies on). Otherwise,
+    or when that fails after an uncertain boundary, a grammar search (see ``_grammar``) finds
+    which of the next words were spoken and where, and a second pass times their phones along
+    that path.
+    """
+    if last:
+        # after an uncertain boundary the speech is likely hard: straight to the wide beams
+        result = _align(pcm, words[pos:], ALIGNERS if (back, ahead) == (0, 0) else ("align_wide",))
+        if result is not None or (back, ahead) == (0, 0):
+            return result, pos, len(words) - pos
+    dec = _decoder("align_wide")
+    grammar = _grammar(dec, words, pos, k, last, back, ahead)
+    if grammar is None:
+        return None, pos, k
+    window, lo = grammar
+    raw = pcm.tobytes()
+    try:
+        dec.activate_search("segment")
+        _decode(dec, raw)
+        hyp = dec.hyp()
+        said = [_base_word(w) for w in hyp.hypstr.split()] if hyp is not None else []
+        result = _phone_alignment(dec, raw) if said else None
+    except RuntimeError:
+        result = None
+    if result is None:
+        return None, pos, k
+    # where the spoken run starts: the matching start nearest the estimate
+    starts = [j for j in range(0, pos + ahead - lo + 1) if window[j:j + len(said)] == said]
+    if not starts:
+        return None, pos, k
+    j = min(starts, key=lambda j: abs(lo + j - pos))
+    return result, lo + j, len(said)
+
+
+# Grammar weights (a plain continuation to the next word: 1): ending a segment after a word,
+# and starting it elsewhere than at the expected word.
+STOP_PROBABILITY = 0.01
+JUMP_PROBABILITY = 0.01
+SEARCH_AHEAD = (3.0, 20)  # a segment's grammar reaches at most 3 * estimate + 20 words ahead
+
+
+def _grammar(dec, words: Sequence[str], pos: int, k: int, last: bool, back: int, ahead: int):
+    """Make the decoder's "segment" search a finite-state grammar of ``words`` in order, starting
+    at ``pos`` (or up to ``back`` words before / ``ahead`` words after it) and ending after any
+    word (the last segment: only after the last word). Returns (window of words, index of its
+    first word), or None when there is nothing to align. Every path is a word sequence, so the
+    best one can be phone-aligned directly."""
+    lo = max(0, pos - back)
+    pos = min(pos, len(words) - 1)
+    first = min(pos + ahead, len(words) - 1)
+    hi = len(words) if last else min(len(words), first + int(SEARCH_AHEAD[0] * max(k, 1)) + SEARCH_AHEAD[1])
+    window = list(words[lo:hi])
+    if not window or pos < lo:
+        return None
+    n = len(window)
+    entry, final = 0, n + 1  # state j (1..n) is "after word j-1 of the window"
+    trans = []
+    for j, w in enumerate(window):
+        sources = [(j, 1.0)] if j > 0 else []
+        if j <= first - lo:
+            sources.append((entry, 1.0 if lo + j == pos else JUMP_PROBABILITY))
+        targets = [(j + 1, 1.0)] if j < n - 1 else []
+        if j == n - 1 or not last:
+            targets.append((final, 1.0 if j == n - 1 else STOP_PROBABILITY))
+        trans += [(a, b, pa * pb, w) for a, pa in sources for b, pb in targets]
+    try:
+        dec.add_fsg("segment", dec.create_fsg("segment", entry, final, trans))
+    except (RuntimeError, ValueError):
+        return None
+    return window, lo
 
 
 def _split_in_two(clip: AudioClip, seg: _Segment):
@@ -272,7 +353,7 @@ def _decode(dec, raw: bytes) -> None:
 
 
 def _align(pcm: np.ndarray, words: Sequence[str], kinds: Sequence[str] = tuple(ALIGNERS)):
-    """Forced alignment of one segment: (phones, words) with times in seconds, or None."""
+    """Forced alignment of one segment to all of ``words``: (phones, words, score) or None."""
     for kind in kinds:
         result = _align_with(_decoder(kind), pcm, words)
         if result is not None:
@@ -290,22 +371,28 @@ def _align_with(dec, pcm: np.ndarray, words: Sequence[str]):
         _decode(dec, raw)
         if dec.hyp() is None:
             return None
-        dec.set_alignment()
-        _decode(dec, raw)
-        alignment = dec.get_alignment()
-        if alignment is None:
-            return None
-        phones = [(p.name, p.start * FRAME_SECONDS, (p.start + p.duration) * FRAME_SECONDS, p.score)
-                  for p in alignment.phones()]
-        word_list = [(_base_word(w.name), w.start * FRAME_SECONDS,
-                      (w.start + w.duration) * FRAME_SECONDS) for w in alignment.words()]
+        return _phone_alignment(dec, raw)
     except RuntimeError:
         return None
+
+
+def _phone_alignment(dec, raw: bytes):
+    """Second pass over the decoder's best word path: (phones, words, acoustic score per frame)."""
+    dec.set_alignment()
+    _decode(dec, raw)
+    alignment = dec.get_alignment()
+    if alignment is None:
+        return None
+    phones = [(p.name, p.start * FRAME_SECONDS, (p.start + p.duration) * FRAME_SECONDS, p.score)
+              for p in alignment.phones()]
+    word_list = [(_base_word(w.name), w.start * FRAME_SECONDS,
+                  (w.start + w.duration) * FRAME_SECONDS) for w in alignment.words()]
     if not phones:
         return None
     frames = sum(max(e - s, FRAME_SECONDS) for _, s, e, _ in phones) / FRAME_SECONDS
     score_per_frame = sum(sc for *_, sc in phones) / max(frames, 1.0)
-    return ([(n, s, e) for n, s, e, _ in phones], [w for w in word_list if w[0] != "<sil>"], score_per_frame)
+    return ([(n, s, e) for n, s, e, _ in phones], [w for w in word_list if not w[0].startswith(("<", "+", "["))],
+            score_per_frame)
 
 
 def _recognise(pcm: np.ndarray) -> list[tuple[str, float, float]]:
@@ -336,16 +423,29 @@ def _recognition_score_per_frame(pcm: np.ndarray) -> float:
     return sum(logmath.log(max(s.ascore, 1e-300)) for s in segs) / max(frames, 1)
 
 
-def _check_transcript_matches(pcm: np.ndarray, per_frame: float, source: str) -> str | None:
-    """Raise when the alignment (acoustic score ``per_frame``) is far worse than free
-    recognition of the same audio; a note when it is doubtful."""
-    if per_frame > SUSPICIOUS_SCORE_PER_FRAME:
+def _check_transcript_matches(clip: AudioClip, scores: list[tuple]) -> str | None:
+    """Raise when the alignment scores far worse than free phone recognition of the same audio;
+    return a note when it is doubtful.
+
+    Nothing is checked when the take's acoustic score per frame is good. Otherwise free
+    recognition (about 0.05 s of CPU per second checked) scores the whole of a one-segment take
+    (most dialogue lines), or the middle ``CHECK_EXCERPT_S`` of the ``CHECK_SEGMENTS``
+    worst-scoring segments of a longer one, and their alignment score per frame is compared
+    with it."""
+    frames = sum(f for _, f, _, _ in scores)
+    if not frames or sum(sc * f for sc, f, _, _ in scores) / frames > SUSPICIOUS_SCORE_PER_FRAME:
         return None
-    with _lock:
-        free = _recognition_score_per_frame(pcm)
-    ratio = per_frame / free if free < 0 else 0.0
+    worst = sorted(scores)[:CHECK_SEGMENTS]
+    free = []
+    for _, _, start, end in worst:
+        half = int((SEGMENT_MAX_S if len(scores) == 1 else CHECK_EXCERPT_S) * SAMPLE_RATE / 2)
+        mid = (start + end) // 2
+        with _lock:
+            free.append(_recognition_score_per_frame(clip.int16(max(start, mid - half), min(end, mid + half))))
+    aligned = sum(sc * f for sc, f, _, _ in worst) / sum(f for _, f, _, _ in worst)
+    ratio = aligned / float(np.mean(free)) if np.mean(free) < 0 else 0.0
     if ratio > MISMATCH_RATIO:
-        raise TalkclipError(f"{source}: the transcript does not match the audio (alignment scores "
+        raise TalkclipError(f"{clip.source}: the transcript does not match the audio (alignment scores "
                             f"{ratio:.1f}x worse than free recognition); check the text, "
                             "or leave the transcript out")
     if ratio > DOUBT_RATIO:
