@@ -154,3 +154,38 @@ def test_hoarse_speaker_with_the_right_transcript_aligns():
     assert not any(n.startswith("alignment failed") for n in track.notes)
     ref = read_textgrid(shared("mfa_test_corpus", "textgrid", "cold_corpus3.TextGrid"))
     assert boundary_error(track, ref) <= 0.05
+
+
+def _mixed_take():
+    """Spontaneous fast and slow speech, a hoarse speaker, then read speech: about 60 s."""
+    mfa = shared("mfa_test_corpus")
+    pieces, texts = [], []
+    pause = np.zeros(int(0.3 * 16000), np.float32)
+    for name in ("acoustic_corpus", "cold_corpus"):
+        pieces += [audio.load_audio(mfa / "audio" / f"{name}.wav").samples, pause]
+        texts.append(textgrid_transcript(mfa / "textgrid" / f"{name}.TextGrid"))
+    for wav in sorted(shared("pocketsphinx_test", "librivox").glob("*.wav")):
+        pieces += [audio.load_audio(wav).samples, pause]
+        texts.append(wav.with_suffix(".txt").read_text().strip())
+    clip = audio.AudioClip(samples=np.concatenate(pieces), source="mixed", original_rate=16000,
+                           original_channels=1)
+    return clip, " ".join(texts)
+
+
+def test_long_mixed_take_finds_every_segments_words():
+    """Word counts per segment are not guessable here (slow and fast speech, a hoarse speaker):
+    the grammar search must still place every word, with no piece left to phone recognition."""
+    clip, text = _mixed_take()
+    assert len(phonemes.split_at_pauses(clip)) >= 3
+    track = phonemes.phone_track(clip, text)
+    assert not any(n.startswith("alignment failed") for n in track.notes), track.notes
+    assert len(track.words) >= 0.95 * len(normalise_transcript(text))
+    # the hoarse take starts 27.0 s in: its "sick corpus" is found there, not elsewhere
+    sick = [s for w, s in zip(track.words, track.word_starts) if w == "sick"]
+    assert sick and 27.0 < sick[0] < 32.0
+
+
+def test_long_take_with_a_scrambled_transcript_is_an_error():
+    clip, text = _mixed_take()
+    with pytest.raises(TalkclipError, match="does not match"):
+        phonemes.phone_track(clip, " ".join(reversed(text.split())))
