@@ -28,8 +28,9 @@ FULL_LENGTHS = (10.0, 60.0, 600.0)
 STAGES = ("audio_decode", "phonemes", "style", "to_arkit", "export")
 
 
-def speech_sources() -> list[tuple[Path, str]]:
-    """(audio, transcript) of real utterances to build long takes from."""
+def speech_sources(read_only: bool = False) -> list[tuple[Path, str]]:
+    """(audio, transcript) of real utterances to build long takes from (``read_only``: only the
+    LibriVox reading, no spontaneous or hoarse speech)."""
     from talkclip_model.evaluation import textgrid_transcript
 
     data = shared_data()
@@ -41,7 +42,7 @@ def speech_sources() -> list[tuple[Path, str]]:
             if txt.is_file():
                 out.append((wav, txt.read_text(encoding="utf-8").strip()))
         mfa = data / "mfa_test_corpus"
-        for name in ("acoustic_corpus", "cold_corpus", "cold_corpus3"):
+        for name in () if read_only else ("acoustic_corpus", "cold_corpus", "cold_corpus3"):
             wav, tg = mfa / "audio" / f"{name}.wav", mfa / "textgrid" / f"{name}.TextGrid"
             if wav.is_file() and tg.is_file():
                 out.append((wav, textgrid_transcript(tg)))
@@ -60,11 +61,11 @@ def _read_16k(path: Path) -> np.ndarray:
     return soxr.resample(x, sr, RATE) if sr != RATE else x
 
 
-def build_speech(seconds: float, folder: Path) -> tuple[Path, Path, float]:
+def build_speech(seconds: float, folder: Path, read_only: bool = False) -> tuple[Path, Path, float]:
     """Whole utterances joined (cycling) until ``seconds`` is reached: (wav, transcript, seconds)."""
     import soundfile as sf
 
-    sources = speech_sources()
+    sources = speech_sources(read_only)
     pause = np.zeros(int(PAUSE_S * RATE), np.float32)
     clips = [_read_16k(wav) for wav, _ in sources]
     lengths = [len(c) / RATE + PAUSE_S for c in clips]
@@ -79,7 +80,7 @@ def build_speech(seconds: float, folder: Path) -> tuple[Path, Path, float]:
         words.append(sources[i][1])
         total += lengths[i]
     audio = np.concatenate(parts)
-    stem = f"speech_{int(seconds)}s"
+    stem = f"speech_{int(seconds)}s" + ("_read" if read_only else "")
     wav_path, txt_path = folder / f"{stem}.wav", folder / f"{stem}.txt"
     sf.write(str(wav_path), audio, RATE, subtype="PCM_16")
     txt_path.write_text(" ".join(words) + "\n", encoding="utf-8")
@@ -129,6 +130,15 @@ def run(full: bool = False, out_dir: Path | None = None, progress=print) -> Sect
                 sec.rows.append([f"{r['audio_s']:.1f} s", "yes" if with_text else "no (words)",
                                  f"{r['x_realtime']:.1f}x", f"{r['wall_s']:.2f}"]
                                 + [f"{st[k]:.3f}" for k in STAGES] + [f"{r['peak_mb']:.0f}", target])
+        if shared_data() is not None:  # 60 s of clean reading only, for comparison
+            wav, txt, dur = build_speech(60.0, Path(tmp), read_only=True)
+            progress(f"speed: {dur:.0f} s of read speech with transcript")
+            r = run_take(wav, txt)
+            r.update({"target_s": 60.0, "transcript": True, "recognizer": "words", "read_only": True})
+            results.append(r)
+            st = r["stages"]
+            sec.rows.append([f"{r['audio_s']:.1f} s", "yes (read speech only)", f"{r['x_realtime']:.1f}x",
+                             f"{r['wall_s']:.2f}"] + [f"{st[k]:.3f}" for k in STAGES] + [f"{r['peak_mb']:.0f}", ""])
         if pinned:  # the same 60 s take on all cores, for comparison
             wav, txt, dur = build_speech(60.0, Path(tmp))
             progress(f"speed: {dur:.0f} s with transcript, unpinned")
@@ -143,14 +153,15 @@ def run(full: bool = False, out_dir: Path | None = None, progress=print) -> Sect
     sec.notes.append("Stage columns are seconds. x real time = audio seconds / (generate + export) wall seconds; "
                      "the style model is loaded before the take (load time: see the style section). Prompt: "
                      "'calm, slightly smiling'.")
-    main = [r for r in results if r["target_s"] == 60.0 and r["transcript"] and not r.get("unpinned")]
+    main = [r for r in results if r["target_s"] == 60.0 and r["transcript"] and not r.get("unpinned")
+            and not r.get("read_only")]
     if main:
         r = main[0]
         share = r["stages"]["phonemes"] / r["wall_s"] if r["wall_s"] else 0.0
         need = r["audio_s"] / TARGET_X_REALTIME
         sec.notes.append(f"60 s with transcript: the phonemes stage (PocketSphinx alignment) is {share:.0%} of the wall "
                          f"time; the {TARGET_X_REALTIME:g}x target needs the whole take in {need:.1f} s.")
-    longest = max((r for r in results if r["transcript"] and not r.get("unpinned")), key=lambda r: r["audio_s"],
+    longest = max((r for r in results if r["transcript"] and not r.get("unpinned") and not r.get("read_only")), key=lambda r: r["audio_s"],
                   default=None)
     if longest and "peak_after_load_mb" in longest:
         sec.notes.append(f"Memory of the {longest['audio_s']:.0f} s take with transcript: {longest['peak_after_load_mb']:.0f} MB "
@@ -175,7 +186,8 @@ def stage_chart(results: list[dict], out_png: Path) -> None:
     import matplotlib.pyplot as plt
 
     labels = [f"{r['audio_s']:.0f} s, {'transcript' if r['transcript'] else 'no transcript'}"
-              + (" (all cores)" if r.get("unpinned") else "") for r in results]
+              + (" (all cores)" if r.get("unpinned") else "") + (" (reading)" if r.get("read_only") else "")
+              for r in results]
     fig, ax = plt.subplots(figsize=(9, 0.5 * len(results) + 1.5))
     left = np.zeros(len(results))
     for stage in STAGES:

@@ -14,6 +14,7 @@ from typing import Callable, Sequence
 from . import audio as audio_mod
 from . import decoder, phonemes
 from .errors import TalkclipError
+from .style.model import scale_style
 from .types import ExpressionTrack, SpeakingStyle
 
 # progress(stage, fraction in 0..1); stages: "audio", "phonemes", "style", "decode"
@@ -98,7 +99,10 @@ class Pipeline:
 
         t0 = time.perf_counter()
         report("style", 0.0)
-        style = opts.style if opts.style is not None else self.style(opts.prompt, opts.intensity)
+        if opts.style is not None:  # a saved style: --intensity scales it like a prompt's
+            style = scale_style(opts.style, opts.intensity) if opts.intensity != 1.0 else opts.style
+        else:
+            style = self.style(opts.prompt, opts.intensity)
         schedule = [(float(t), self.style(p, opts.intensity)) for t, p in opts.schedule]
         report("style", 1.0)
         timings["style"] = time.perf_counter() - t0

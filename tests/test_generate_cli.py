@@ -168,3 +168,23 @@ def test_prompt_styles_the_face_and_keeps_lips_readable(tmp_path):
         scores = ev.score_lips(take, ref)
         assert ev.overall(scores) >= 0.9, (name, {k: v.rate for k, v in scores.items()})
         assert scores["bilabial"].rate == 1.0, name
+
+
+def test_intensity_scales_a_saved_style_json(tmp_path):
+    """--intensity applies to --style-json styles as it does to prompts."""
+    from exporters.track_io import read_track
+    from talkclip_model.types import SpeakingStyle
+
+    base = SpeakingStyle.neutral()
+    arkit = base.arkit.copy()
+    arkit[ARKIT_NAMES.index("browInnerUp")] = 0.8
+    style_file = tmp_path / "worried.json"
+    style_file.write_text(SpeakingStyle(arkit=arkit, dynamics=base.dynamics, prompt="saved").to_json())
+    means = {}
+    for k in ("1", "0.5"):
+        out = tmp_path / f"take_{k}.json"
+        assert main(["generate", "--audio", str(HELLO), "--transcript", TEXT, "--style-json", str(style_file),
+                     "--intensity", k, "--out", str(out), "--quiet"]) == 0
+        means[k] = read_track(out).channel("browInnerUp").mean()
+    assert means["1"] > 0.3
+    assert means["0.5"] == pytest.approx(means["1"] / 2, rel=0.25)

@@ -203,13 +203,17 @@ class StyleModel:
         return self.scale(style, intensity) if intensity != 1.0 else style
 
     def scale(self, style: SpeakingStyle, intensity: float) -> SpeakingStyle:
-        """Scale a style's expression and its dynamics' departure from the defaults; clamp to range."""
-        try:
-            k = float(intensity)
-        except (TypeError, ValueError):
-            raise TalkclipError(f"intensity {intensity!r} is not a number") from None
-        if not np.isfinite(k) or k < 0:
-            raise TalkclipError(f"intensity {intensity!r} must be a finite number >= 0")
-        defaults = default_dynamics()
-        dynamics = {name: defaults[name] + (float(v) - defaults[name]) * k for name, v in style.dynamics.items()}
-        return SpeakingStyle(arkit=np.clip(style.arkit * k, 0.0, 1.0), dynamics=dynamics, prompt=style.prompt)
+        return scale_style(style, intensity)
+
+
+def scale_style(style: SpeakingStyle, intensity: float) -> SpeakingStyle:
+    """Scale a style's expression and its dynamics' departure from the defaults; clamp to range."""
+    try:
+        k = float(intensity)
+    except (TypeError, ValueError):
+        raise TalkclipError(f"intensity {intensity!r} is not a number") from None
+    if not np.isfinite(k) or k < 0:
+        raise TalkclipError(f"intensity {intensity!r} must be a finite number >= 0")
+    defaults = default_dynamics()
+    dynamics = {name: defaults[name] + (float(v) - defaults[name]) * k for name, v in style.dynamics.items()}
+    return SpeakingStyle(arkit=np.clip(style.arkit * k, 0.0, 1.0), dynamics=dynamics, prompt=style.prompt)
