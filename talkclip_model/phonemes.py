@@ -52,7 +52,7 @@ ALIGNERS = {"align": dict(ds=2), "align_wide": dict(ds=2, beam=1e-80, pbeam=1e-8
 # Word recognition without a transcript: a lighter language-model weight than the default 6.5
 # lets the acoustics win more often: on the benchmark's synthetic set, bilabials 91% -> 94% and
 # all classes 89.3% -> 89.9%; spontaneous MFA speech unchanged within noise (61% -> 60%).
-WORD_RECOGNITION_CONFIG = dict(lw=4.0)
+WORD_RECOGNITION_CONFIG = dict(lw=4.0, maxhmmpf=3000, maxwpf=10)
 # Phone-recognition settings, tuned on speech with reference alignments (see benchmarks/).
 PHONE_RECOGNITION_CONFIG = dict(lw=2.0, beam=1e-20, pbeam=1e-20)
 
@@ -159,7 +159,18 @@ def phone_track(clip: AudioClip, transcript: str | None = None,
             raise TalkclipError(f"{clip.source}: the transcript does not match the audio (only {len(word_times)} "
                                 f"of its {len(words)} words were found in it); check the text, or leave "
                                 "the transcript out")
-        doubt = _check_transcript_matches(clip, scores)
+        try:
+            doubt = _check_transcript_matches(clip, scores)
+        except TalkclipError:
+            # One segment scoring far worse than free recognition: before refusing the text,
+            # try plain forced alignment, which follows very stretched speech better.
+            with _lock:
+                plain = _align(clip.int16(), words) if len(segments) == 1 and not failed else None
+            if plain is None or plain[2] <= scores[0][0]:
+                raise
+            phones, word_times = plain[0], plain[1]
+            scores = [(plain[2], *scores[0][1:])]
+            doubt = _check_transcript_matches(clip, scores)
         if doubt:
             notes.append(doubt)
     track = _to_track(phones, clip.duration, source, word_times, notes)
@@ -231,16 +242,15 @@ def _align_segment(pcm: np.ndarray, words: Sequence[str], pos: int, k: int, last
                    back: int = 0, ahead: int = 0):
     """Align one segment: (result, first word, word count); result None when nothing aligned.
 
-    The last segment is first force-aligned to all the remaining words (default, then wide
-    beams: a wrong transcript mostly fails here, which the mismatch check relies on). Otherwise,
-    or when that fails after an uncertain boundary, a grammar search (see ``_grammar``) finds
-    which of the next words were spoken and where, and a second pass times their phones along
-    that path.
+    A grammar search on the wide-beam aligner (see ``_grammar``) finds which of the next words
+    were spoken and where (for the last segment: all the remaining ones), and a second pass
+    times their phones along that path. It placed phones better on hoarse spontaneous speech
+    than plain forced alignment (MFA monologues: 95.0% vs 91.7% of mouth shapes right).
     """
-    if last:
-        # after an uncertain boundary the speech is likely hard: straight to the wide beams
-        result = _align(pcm, words[pos:], ALIGNERS if (back, ahead) == (0, 0) else ("align_wide",))
-        if result is not None or (back, ahead) == (0, 0):
+    if last and (back, ahead) != (0, 0):
+        # after an uncertain boundary: first try the expected start (wide beams)
+        result = _align(pcm, words[pos:], ("align_wide",))
+        if result is not None:
             return result, pos, len(words) - pos
     dec = _decoder("align_wide")
     grammar = _grammar(dec, words, pos, k, last, back, ahead)
