@@ -45,9 +45,10 @@ _PHONE_SET = frozenset(PHONES)
 # Forced alignment: Gaussian scores on every second frame (ds=2) halve the cost; measured on
 # LibriVox, MFA and synthetic speech, mouth-shape accuracy was unchanged (98.8% vs 98.4%).
 # Two aligners: default beams, and wide beams for hoarse or noisy speech (the MFA "cold" takes),
-# where default beams prune the right path. A segment whose words are known is force-aligned
-# with the first, then the second; a segment whose word count is unknown is searched with a
-# grammar (see _align_segment) on the wide one, which on clean speech costs about the same.
+# where default beams prune the right path. Transcript segments are searched with a grammar
+# (see _align_segment) on the wide one, which on clean speech costs about the same. Plain forced
+# alignment (default, then wide beams) times recognised words and is the second opinion before
+# a mismatch error.
 ALIGNERS = {"align": dict(ds=2), "align_wide": dict(ds=2, beam=1e-80, pbeam=1e-80, wbeam=1e-60)}
 # Word recognition without a transcript: a lighter language-model weight than the default 6.5
 # lets the acoustics win more often: on the benchmark's synthetic set, bilabials 91% -> 94% and
@@ -166,10 +167,11 @@ def phone_track(clip: AudioClip, transcript: str | None = None,
             # try plain forced alignment, which follows very stretched speech better.
             with _lock:
                 plain = _align(clip.int16(), words) if len(segments) == 1 and not failed else None
-            if plain is None or plain[2] <= scores[0][0]:
+            if plain is None or plain[2] <= _mean_score(scores):
                 raise
             phones, word_times = plain[0], plain[1]
-            scores = [(plain[2], *scores[0][1:])]
+            hop = int(FRAME_SECONDS * SAMPLE_RATE)
+            scores = [(plain[2], len(clip.samples) // hop, 0, len(clip.samples))]
             doubt = _check_transcript_matches(clip, scores)
         if doubt:
             notes.append(doubt)
@@ -433,6 +435,12 @@ def _recognition_score_per_frame(pcm: np.ndarray) -> float:
     return sum(logmath.log(max(s.ascore, 1e-300)) for s in segs) / max(frames, 1)
 
 
+def _mean_score(scores: list[tuple]) -> float:
+    """Frame-weighted acoustic score per frame of aligned segments (score, frames, start, end)."""
+    frames = sum(f for _, f, _, _ in scores)
+    return sum(sc * f for sc, f, _, _ in scores) / frames if frames else 0.0
+
+
 def _check_transcript_matches(clip: AudioClip, scores: list[tuple]) -> str | None:
     """Raise when the alignment scores far worse than free phone recognition of the same audio;
     return a note when it is doubtful.
@@ -442,18 +450,17 @@ def _check_transcript_matches(clip: AudioClip, scores: list[tuple]) -> str | Non
     (most dialogue lines), or the middle ``CHECK_EXCERPT_S`` of the ``CHECK_SEGMENTS``
     worst-scoring segments of a longer one, and their alignment score per frame is compared
     with it."""
-    frames = sum(f for _, f, _, _ in scores)
-    if not frames or sum(sc * f for sc, f, _, _ in scores) / frames > SUSPICIOUS_SCORE_PER_FRAME:
+    if not scores or _mean_score(scores) > SUSPICIOUS_SCORE_PER_FRAME:
         return None
     worst = sorted(scores)[:CHECK_SEGMENTS]
+    half = int((SEGMENT_MAX_S if len(scores) == 1 else CHECK_EXCERPT_S) * SAMPLE_RATE / 2)
     free = []
     for _, _, start, end in worst:
-        half = int((SEGMENT_MAX_S if len(scores) == 1 else CHECK_EXCERPT_S) * SAMPLE_RATE / 2)
         mid = (start + end) // 2
         with _lock:
             free.append(_recognition_score_per_frame(clip.int16(max(start, mid - half), min(end, mid + half))))
-    aligned = sum(sc * f for sc, f, _, _ in worst) / sum(f for _, f, _, _ in worst)
-    ratio = aligned / float(np.mean(free)) if np.mean(free) < 0 else 0.0
+    free_mean = float(np.mean(free))
+    ratio = _mean_score(worst) / free_mean if free_mean < 0 else 0.0
     if ratio > MISMATCH_RATIO:
         raise TalkclipError(f"{clip.source}: the transcript does not match the audio (alignment scores "
                             f"{ratio:.1f}x worse than free recognition); check the text, "
