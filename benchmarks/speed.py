@@ -126,28 +126,17 @@ def run(full: bool = False, out_dir: Path | None = None, progress=print) -> Sect
                     target = (f"{verdict(ok)} (>= {TARGET_X_REALTIME:g}x, < {TARGET_PEAK_MB:g} MB)")
                 elif r["peak_mb"] >= TARGET_PEAK_MB:
                     target = f"MISS (memory < {TARGET_PEAK_MB:g} MB)"
-                st = r["stages"]
-                sec.rows.append([f"{r['audio_s']:.1f} s", "yes" if with_text else "no (words)",
-                                 f"{r['x_realtime']:.1f}x", f"{r['wall_s']:.2f}"]
-                                + [f"{st[k]:.3f}" for k in STAGES] + [f"{r['peak_mb']:.0f}", target])
-        if shared_data() is not None:  # 60 s of clean reading only, for comparison
-            wav, txt, dur = build_speech(60.0, Path(tmp), read_only=True)
-            progress(f"speed: {dur:.0f} s of read speech with transcript")
-            r = run_take(wav, txt)
-            r.update({"target_s": 60.0, "transcript": True, "recognizer": "words", "read_only": True})
+                sec.rows.append(_row(r, "yes" if with_text else "no (words)", target))
+        # 60 s comparison takes: clean reading only, and the mixed take on all cores
+        extras = [("read_only", "of read speech with transcript", "yes (read speech only)", "")] if shared_data() else []
+        extras += [("unpinned", "with transcript, unpinned", "yes (all cores)", "(not pinned)")] if pinned else []
+        for flag, what, label, target in extras:
+            wav, txt, dur = build_speech(60.0, Path(tmp), read_only=flag == "read_only")
+            progress(f"speed: {dur:.0f} s {what}")
+            r = run_take(wav, txt, one_core=flag != "unpinned")
+            r.update({"target_s": 60.0, "transcript": True, "recognizer": "words", flag: True})
             results.append(r)
-            st = r["stages"]
-            sec.rows.append([f"{r['audio_s']:.1f} s", "yes (read speech only)", f"{r['x_realtime']:.1f}x",
-                             f"{r['wall_s']:.2f}"] + [f"{st[k]:.3f}" for k in STAGES] + [f"{r['peak_mb']:.0f}", ""])
-        if pinned:  # the same 60 s take on all cores, for comparison
-            wav, txt, dur = build_speech(60.0, Path(tmp))
-            progress(f"speed: {dur:.0f} s with transcript, unpinned")
-            r = run_take(wav, txt, one_core=False)
-            r.update({"target_s": 60.0, "transcript": True, "recognizer": "words", "unpinned": True})
-            results.append(r)
-            st = r["stages"]
-            sec.rows.append([f"{r['audio_s']:.1f} s", "yes (all cores)", f"{r['x_realtime']:.1f}x", f"{r['wall_s']:.2f}"]
-                            + [f"{st[k]:.3f}" for k in STAGES] + [f"{r['peak_mb']:.0f}", "(not pinned)"])
+            sec.rows.append(_row(r, label, target))
     sec.data = {"one_core": pinned, "takes": results, "target_x_realtime": TARGET_X_REALTIME,
                 "target_peak_mb": TARGET_PEAK_MB}
     sec.notes.append("Stage columns are seconds. x real time = audio seconds / (generate + export) wall seconds; "
@@ -176,6 +165,12 @@ def run(full: bool = False, out_dir: Path | None = None, progress=print) -> Sect
     sec.notes.append(f"Audio: whole utterances of {src}, joined with {PAUSE_S:g} s pauses (so lengths are approximate); "
                      "peak MB is the take process's maximum resident set (ru_maxrss).")
     return sec
+
+
+def _row(r: dict, transcript: str, target: str) -> list[str]:
+    """One table row of a take's result."""
+    return ([f"{r['audio_s']:.1f} s", transcript, f"{r['x_realtime']:.1f}x", f"{r['wall_s']:.2f}"]
+            + [f"{r['stages'][k]:.3f}" for k in STAGES] + [f"{r['peak_mb']:.0f}", target])
 
 
 def stage_chart(results: list[dict], out_png: Path) -> None:
