@@ -64,7 +64,7 @@ def build_bank(encoder, out: Path, size: int = BANK_SIZE, seed: int = BANK_SEED)
     from . import corpus, training
     from ..files import atomic_output
 
-    samples = corpus.generate(size, seed=seed, split="train")
+    samples = corpus.generate(size, seed=seed, split="train") + corpus.bare_vocabulary("train")
     texts = training.encoder_texts(samples)
     emb = np.concatenate([encoder.encode(texts[i:i + 64]) for i in range(0, len(texts), 64)]).astype(np.float32)
     emb /= np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-9)

@@ -42,7 +42,7 @@ def register(subparsers) -> None:
     t.add_argument("--out", type=Path, default=None, help="output folder (default: <cache>/adapters)")
     t.add_argument("--epochs", type=int, default=None, help="training epochs (default 40)")
     t.add_argument("--seed", type=int, default=0, help="corpus and initialisation seed (default 0)")
-    t.add_argument("--samples", type=int, default=None, help="training sentences (default 16000)")
+    t.add_argument("--samples", type=int, default=None, help="training sentences (default 20000, plus each training word and idiom alone)")
     t.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
     t.add_argument("--ensemble", type=int, default=None, help="adapters trained with different seeds and averaged in one graph (default 1; 3 is steadier)")
     t.set_defaults(func=cmd_train_style)

@@ -19,10 +19,10 @@ import numpy as np
 from ..arkit import INDEX, NUM_CHANNELS
 from ..types import DYNAMICS
 from . import phrases
-from .facs import (CORE_WORDS, DYNAMICS_NEUTRAL, EMOTION_ADVERBS, EMOTION_WORDS, HELDOUT_SITUATIONS, HELDOUT_WORDS,
-                   SITUATIONS, normalise_dynamics, prototype_target)
+from .facs import (CORE_WORDS, DYNAMICS_NEUTRAL, EMOTION_ADVERBS, EMOTION_NOUNS, EMOTION_WORDS, HELDOUT_SITUATIONS,
+                   HELDOUT_WORDS, SITUATIONS, normalise_dynamics, prototype_target)
 
-CORPUS_VERSION = "2026.11-5"
+CORPUS_VERSION = "2026.11-6"
 
 SUBJECTS_TRAIN = [
     ("A woman", "her"), ("A man", "his"), ("She", "her"), ("He", "his"), ("The old man", "his"), ("The girl", "her"),
@@ -60,6 +60,10 @@ EMOTION_TEMPLATES_HELDOUT = [
     "{subj} comes across as {adv}{emo}", "{subj} appears {adv}{emo} while talking", "{subj} is visibly {emo}",
     "an {adv}{emo} look on {pos} face", "{subj} answers, {adv}{emo}, with {act}",
 ]
+NOUN_TEMPLATES_TRAIN = ["{subj} speaks with {emo_n}", "full of {emo_n}", "a look of {emo_n}", "{subj}'s voice is full of {emo_n}",
+                       "with {emo_n} in {pos} eyes", "{subj} is filled with {emo_n}", "{emo_n}", "{subj} talks, overcome with {emo_n}",
+                       "an expression of {emo_n}", "{subj} can't hide {pos} {emo_n}"]
+NOUN_TEMPLATES_HELDOUT = ["{subj} answers in {emo_n}", "{pos} face shows {emo_n}"]
 ADVERB_TEMPLATES_TRAIN = ["{subj} speaks {emo_ly}", "{subj} says it {emo_ly}", "talking {emo_ly}", "{subj} answers {emo_ly}"]
 ADVERB_TEMPLATES_HELDOUT = ["{subj} replies {emo_ly}"]
 SITUATION_TEMPLATES_TRAIN = ["{sit}", "{subj}: {sit}", "{subj} is talking, {sit}", "{sit}, {act}", "like someone {sit}",
@@ -123,6 +127,11 @@ ACTION_PHRASES: dict[str, list[str]] = {
     "jaw_forward": ["a jutting jaw", "jaw thrust forward", "chin jutting out", "{pos} jaw pushed out"],
     "jaw_dropped": ["mouth agape", "mouth hanging open", "open-mouthed", "jaw dropping", "a gaping mouth"],
     "dimples": ["dimples showing", "dimpled cheeks", "dimpling"],
+    "lower_lip_down": ["lower lip pulled down", "showing {pos} bottom teeth", "{pos} lower lip drawn down", "lower lip depressed"],
+    "chin_raiser": ["a wrinkled chin", "chin puckered", "{pos} lower lip pushed up", "a bunched chin"],
+    "funnel": ["lips funnelled", "mouth in an O shape", "whistling", "funnelling {pos} lips", "o-shaped lips"],
+    "jaw_side": ["jaw shifted to the left", "{pos} jaw pushed to one side", "jaw slid sideways", "jaw shifted to the side"],
+    "mouth_side": ["mouth pulled to one side", "a twisted mouth", "{pos} mouth screwed to the side", "mouth pulled sideways"],
     "wink": ["a wink", "winking", "winks"],
     "nod": ["nodding", "nodding along", "a nod", "nods a lot", "nodding slowly"],
     "shake": ["shaking {pos} head", "head shaking", "a head shake", "shakes {pos} head"],
@@ -180,6 +189,8 @@ def _split_lists(split: str):
         subjects=SUBJECTS_HELDOUT if held else SUBJECTS_TRAIN, nouns=NOUNS_HELDOUT if held else NOUNS_TRAIN,
         emo_t=EMOTION_TEMPLATES_HELDOUT if held else EMOTION_TEMPLATES_TRAIN,
         adv_t=ADVERB_TEMPLATES_HELDOUT if held else ADVERB_TEMPLATES_TRAIN,
+        noun_t=NOUN_TEMPLATES_HELDOUT if held else NOUN_TEMPLATES_TRAIN,
+        emo_nouns=[n for n, w in EMOTION_NOUNS.items() if (w in HELDOUT_WORDS) == (split == "heldout")],
         sit_t=SITUATION_TEMPLATES_HELDOUT if held else SITUATION_TEMPLATES_TRAIN,
         act_t=ACTION_TEMPLATES_HELDOUT if held else ACTION_TEMPLATES_TRAIN,
         neu_t=NEUTRAL_HELDOUT if held else NEUTRAL_TRAIN, neg_t=NEGATION_TEMPLATES_HELDOUT if held else NEGATION_TEMPLATES_TRAIN,
@@ -225,6 +236,10 @@ class _Maker:
         proto, grade = EMOTION_WORDS[EMOTION_ADVERBS[adverb]]
         return Sample(self.fill(self.r.choice(self.L["adv_t"]), emo_ly=adverb), [(proto, grade)], kind="emotion")
 
+    def emotion_noun(self) -> Sample:
+        noun = self.r.choice(self.L["emo_nouns"])
+        return Sample(self.fill(self.r.choice(self.L["noun_t"]), emo_n=noun), [EMOTION_WORDS[EMOTION_NOUNS[noun]]], kind="emotion")
+
     def situation(self) -> Sample:
         sit = self.r.choice(self.L["situations"])
         template = self.r.choice(self.L["sit_t"])
@@ -264,7 +279,7 @@ class _Maker:
         return Sample(text, [("neutral", 1.0)], kind="negated_emotion")
 
 
-KIND_WEIGHTS = {"emotion": 0.36, "emotion_adverb": 0.04, "situation": 0.26, "action_only": 0.09, "neutral": 0.07,
+KIND_WEIGHTS = {"emotion": 0.32, "emotion_noun": 0.04, "emotion_adverb": 0.04, "situation": 0.26, "action_only": 0.09, "neutral": 0.07,
                 "compound": 0.06, "negation": 0.09, "negated_emotion": 0.03}
 
 
@@ -283,6 +298,13 @@ def generate(n: int, seed: int = 0, split: str = "train") -> list[Sample]:
     for _ in range(n):
         out.append(getattr(maker, rng.choices(kinds, weights)[0])())
     return out
+
+
+def bare_vocabulary(split: str = "train") -> list[Sample]:
+    """Every emotion word and situation of a split alone, as a prompt ("walking on air")."""
+    L = _split_lists(split)
+    return ([Sample(w, [EMOTION_WORDS[w]], kind="emotion") for w in L["words"]]
+            + [Sample(s, [SITUATIONS[s]], kind="situation") for s in L["situations"]])
 
 
 def model_target(sample: Sample) -> tuple[np.ndarray, np.ndarray]:

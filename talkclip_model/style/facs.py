@@ -14,6 +14,7 @@ import numpy as np
 
 from ..arkit import ARKIT_NAMES, INDEX, NUM_CHANNELS
 from ..types import DYNAMICS
+from .lexicon import AMBIGUOUS_WORDS, EMOTION_NOUNS, GESTURE_EMOTIONS, MORE_EMOTION_WORDS, MORE_IDIOMS, MORE_SITUATIONS
 
 # Action unit -> ARKit channels it moves (weight at full AU intensity). L/R suffixes are one side.
 AU_TO_ARKIT: dict[str, dict[str, float]] = {
@@ -99,7 +100,7 @@ PROTOTYPES: dict[str, tuple[str | None, dict[str, float], dict[str, float]]] = {
              {"blink_rate": 30.0, "gaze_aversion": 0.45, "head_motion": 1.3, "head_pitch": 0.05, "articulation": 0.95}),
     "nervous": ("fear", {"1": 0.65, "4": 0.3, "20": 0.4, "24": 0.35, "5": 0.3},
                 {"blink_rate": 36.0, "gaze_aversion": 0.6, "head_motion": 1.3, "articulation": 0.85, "gaze_pitch": -0.15}),
-    "worried": ("fear", {"1": 0.7, "4": 0.5, "15": 0.25, "24": 0.35, "20": 0.2},
+    "worried": ("fear", {"1": 0.7, "4": 0.45, "5": 0.25, "20": 0.35, "24": 0.25, "15": 0.1},
                 {"blink_rate": 26.0, "gaze_aversion": 0.35, "head_motion": 0.9, "articulation": 0.9}),
     "surprise": ("surprise", {"1": 0.75, "2": 0.75, "5": 0.65, "26": 0.4},
                  {"blink_rate": 10.0, "head_motion": 1.3, "head_pitch": -0.08, "expressiveness": 1.3}),
@@ -124,7 +125,7 @@ PROTOTYPES: dict[str, tuple[str | None, dict[str, float], dict[str, float]]] = {
                           {"expressiveness": 1.5, "head_motion": 1.5, "articulation": 1.2}),
     "happily_disgusted": ("disgust", {"10": 0.5, "12": 0.55, "9": 0.3, "25": 0.2}, {"expressiveness": 1.2}),
     "sadly_fearful": ("fear", {"1": 0.7, "4": 0.5, "20": 0.45, "25": 0.2, "15": 0.3}, {"blink_rate": 28.0, "gaze_aversion": 0.5}),
-    "sadly_angry": ("angry", {"4": 0.7, "7": 0.4, "15": 0.6, "1": 0.2}, {"head_motion": 1.0, "articulation": 1.05}),
+    "sadly_angry": ("angry", {"4": 0.75, "7": 0.45, "15": 0.5, "23": 0.25, "1": 0.1}, {"head_motion": 1.0, "articulation": 1.05}),
     "sadly_surprised": ("surprise", {"1": 0.7, "4": 0.35, "25": 0.3, "26": 0.3, "15": 0.2}, {"head_motion": 0.9}),
     "fearfully_surprised": ("fear", {"1": 0.75, "2": 0.7, "5": 0.8, "20": 0.45, "25": 0.35},
                             {"blink_rate": 24.0, "head_motion": 1.4}),
@@ -377,8 +378,42 @@ SITUATIONS: dict[str, tuple[str, float]] = {
     "giving a serious warning": ("serious", 0.85), "breaking bad news": ("sad", 0.6), "delivering a eulogy": ("sad", 0.85),
     "reading a police statement": ("serious", 0.8), "sulking in the corner": ("sulky", 0.9), "didn't get his way": ("sulky", 0.8),
 }
+# The broad vocabulary (lexicon.py) joins the words above; a word listed above keeps its entry.
+EMOTION_WORDS.update({w: v for w, v in MORE_EMOTION_WORDS.items() if w not in EMOTION_WORDS})
+SITUATIONS.update({s: v for s, v in {**MORE_SITUATIONS, **MORE_IDIOMS}.items() if s not in SITUATIONS and s not in EMOTION_WORDS})
 assert all(p in PROTOTYPES for p, _ in list(EMOTION_WORDS.values()) + list(SITUATIONS.values()))
 assert all(w in EMOTION_WORDS for w in EMOTION_ADVERBS.values())
+assert all(w in EMOTION_WORDS for w in EMOTION_NOUNS.values())
+assert all(p in PROTOTYPES for p, _ in GESTURE_EMOTIONS.values())
+
+
+_NOT_DERIVED = {"madly", "sorely", "coolly", "keenly", "sorrily"}  # "madly in love" is not angry
+
+
+def _adverb_of(word: str) -> str:
+    if word.endswith("y") and not word.endswith("ey"):
+        return word[:-1] + "ily"
+    if word.endswith("le"):
+        return word[:-1] + "y"
+    if word.endswith("ic"):
+        return word + "ally"
+    return word + "ly"
+
+
+def _noun_of(word: str) -> str:
+    return (word[:-1] + "iness") if word.endswith("y") and not word.endswith("ey") else word + "ness"
+
+
+def derived_forms() -> dict[str, str]:
+    """-ly adverbs and -ness nouns of one-word emotion adjectives -> the adjective ("gloomily", "calmness")."""
+    out: dict[str, str] = {}
+    for word in EMOTION_WORDS:
+        if word.isalpha() and word not in AMBIGUOUS_WORDS and word.endswith(("y", "ful", "ous", "ent", "ant", "ive", "ed", "ic",
+                                                                               "al", "id", "ish", "le", "d", "m", "t", "r")):
+            for form in (_adverb_of(word), _noun_of(word)):
+                if form not in EMOTION_WORDS and form not in EMOTION_NOUNS and form not in _NOT_DERIVED:
+                    out.setdefault(form, word)
+    return out
 
 
 CORE_WORDS = {"happy", "sad", "angry", "furious", "annoyed", "irritated", "scared", "afraid", "terrified", "surprised",

@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..arkit import INDEX, NUM_CHANNELS
-from .facs import EMOTION_ADVERBS, EMOTION_WORDS, HELDOUT_WORDS, PROTOTYPES, SITUATIONS, au_vector
+from .facs import (EMOTION_ADVERBS, EMOTION_WORDS, HELDOUT_SITUATIONS, HELDOUT_WORDS, PROTOTYPES, SITUATIONS, au_vector,
+                   derived_forms)
+from .lexicon import AMBIGUOUS_WORDS, EMOTION_NOUNS, GESTURE_EMOTIONS
 
 _POS = r"(?:(?:his|her|their|its|the|my|your|one's|a|both|two)\s+)?"
 _GAP = r"(?:\s+[\w'-]+){0,2}?"
@@ -48,6 +50,15 @@ class Action:
     self_negating: bool = False  # the phrase carries its own negation ("unblinking")
     damp: float = 1.0  # scale applied to the learned expression ("deadpan")
     negation_quiets: tuple[str, ...] | None = None  # channels "not <action>" holds at 0 (default: its main ones)
+    sided: bool = False  # one-sided: written for the character's left, mirrored when the phrase says "right"
+
+
+def _mirror(name: str) -> str:
+    """ARKit channel of the other side: browOuterUpLeft <-> browOuterUpRight, jawLeft <-> jawRight."""
+    for a, b in (("Left", "Right"), ("Right", "Left")):
+        if name.endswith(a):
+            return name[: -len(a)] + b
+    return name
 
 
 _SMILE_CH = ("mouthSmileLeft", "mouthSmileRight", "cheekSquintLeft", "cheekSquintRight", "mouthDimpleLeft", "mouthDimpleRight")
@@ -67,13 +78,14 @@ ACTIONS: tuple[Action, ...] = (
                        r"\bstone[- ]faced\b", r"\bstraight[- ]faced\b", r"\bemotionless\b", r"\bimpassive\w*\b", r"\bflat affect\b",
                        r"\bblank-faced\b", r"\bstoic\w*\b", r"\bstraight face\b"),
            dynamics={"expressiveness": 0.2, "head_motion": 0.35}, damp=0.25),
-    Action("wink", (r"\bwink\w*\b",), {"eyeBlinkLeft": 0.9, "mouthSmileLeft": 0.3, "cheekSquintLeft": 0.3}),
+    Action("wink", (r"\bwink\w*\b(?: (?:\w+ )?(?:left|right) eye)?", r"\b(?:left|right) eye (?:\w+ )?wink\w*\b"),
+           {"eyeBlinkLeft": 0.9, "mouthSmileLeft": 0.3, "cheekSquintLeft": 0.3}, sided=True),
     Action("smirk", (r"\bsmirk\w*\b", r"\b(?:lopsided|crooked|one-sided|half|sly|wry|side|asymmetric(?:al)?)[- ]?(?:smile|grin)s?\b",
                      r"\bsmil\w* (?:on|with) one side\b", r"\bone corner of (?:\w+ )?mouth (?:raised|up|lifted|curled)\b"),
-           {"mouthSmileLeft": 0.6, "mouthDimpleLeft": 0.35, "cheekSquintLeft": 0.2}, quiets=("mouthSmileRight",) + _FROWN_CH),
+           {"mouthSmileLeft": 0.6, "mouthDimpleLeft": 0.35, "cheekSquintLeft": 0.2}, quiets=("mouthSmileRight",) + _FROWN_CH, sided=True),
     Action("one_brow_raised", tuple(_both(r"raise[sd]?|raising|lift(?:s|ed|ing)?|arch(?:es|ed|ing)?|cock(?:s|ed|ing)?|up",
                                           r"(?:one|an|a single|a|left|right) (?:eye)?brow")),
-           {"browOuterUpLeft": 0.75, "browInnerUp": 0.2, "browDownRight": 0.15}, quiets=("browOuterUpRight",)),
+           {"browOuterUpLeft": 0.75, "browInnerUp": 0.2, "browDownRight": 0.15}, quiets=("browOuterUpRight",), sided=True),
     Action("brows_knitted", tuple(_both(r"knit(?:s|ted|ting)?|furrow(?:s|ed|ing)?|drawn together|draws? together|pinch(?:es|ed)?|scrunch(?:es|ed)?|creased|wrinkled",
                                         r"(?:eye)?brows?|forehead")),
            {**_lr("browDown", 0.7), "browInnerUp": 0.3}, quiets=("browOuterUpLeft", "browOuterUpRight")),
@@ -95,12 +107,15 @@ ACTIONS: tuple[Action, ...] = (
            {**_lr("cheekSquint", 0.6), **_lr("eyeSquint", 0.2)}),
     Action("upper_lip_raised", tuple(_both(r"rais\w*|curl\w*|lift\w*|snarl\w*", r"(?:upper )?lips?")) + (r"\bsnarl\w*\b",),
            {**_lr("mouthUpperUp", 0.6), **_lr("noseSneer", 0.3)}),
+    Action("lower_lip_down", (r"\blower lip (?:is )?(?:pulled|drawn|pushed|dragged|depressed|turned) down\w*\b", r"\blower lip depressed\b",
+                              r"\bshow\w* (?:\w+ )?(?:bottom|lower) teeth\b"), _lr("mouthLowerDown", 0.6)),
     Action("teeth_bared", tuple(_both(r"clench\w*|grit\w*|bar(?:e|es|ed|ing)|show\w*|grind\w*", r"teeth")),
            {**_lr("mouthUpperUp", 0.4), **_lr("mouthLowerDown", 0.4), **_lr("mouthStretch", 0.45)}, quiets=("jawOpen",)),
     Action("jaw_clenched", tuple(_both(r"clench\w*|set|tight\w*|tense\w*|locked|grit\w*", r"jaws?")),
            {**_lr("mouthPress", 0.6), "mouthClose": 0.2}, {"articulation": 0.75}, quiets=("jawOpen",)),
     Action("pursed_lips", tuple(_both(r"purs\w*", r"lips|mouth")), {"mouthPucker": 0.55, **_lr("mouthPress", 0.25)}),
-    Action("puckered_lips", tuple(_both(r"pucker\w*|kiss\w*|puckered", r"lips|mouth")) + (r"\bpuckers?\b", r"\bpuckering\b"),
+    Action("puckered_lips", tuple(_both(r"pucker\w*|kiss\w*|puckered", r"lips|mouth")) + (r"\bpuckers?\b", r"\bpuckering\b",
+                                                                                           r"\bblow\w* (?:\w+ )?kiss(?:es)?\b", r"\bkissy\b"),
            {"mouthPucker": 0.75}),
     Action("lips_pressed", tuple(_both(r"press\w*|tight\w*|thin|thinned|compress\w*|clamp\w*|sealed|pinched|firm(?:ly)? (?:set|closed)",
                                        r"lips|mouth")) + (r"\btight-lipped\b", r"\bthin-lipped\b"),
@@ -116,9 +131,11 @@ ACTIONS: tuple[Action, ...] = (
            _lr("mouthFrown", 0.65), quiets=_SMILE_CH),
     Action("grimace", (r"\bgrimac\w*\b",) + tuple(_both(r"stretch\w*|pulled back|drawn back|pulled wide", r"lips|mouth")),
            {**_lr("mouthStretch", 0.6), **_lr("browDown", 0.35), **_lr("eyeSquint", 0.3)}),
-    Action("eyes_wide", tuple(_both(r"wide|widen\w*|bulg\w*|popping|huge|wide open|saucers?", r"eyes")) + (r"\bwide-eyed\b", r"\bsaucer-eyed\b"),
+    Action("eyes_wide", tuple(_both(r"wide|widen\w*|bulg\w*|popping|huge|wide open|saucers?|opened wide", r"eyes"))
+           + (r"\bwide-eyed\b", r"\bsaucer-eyed\b", r"\bupper (?:eye)?lids (?:raised|lifted|pulled up)\b", r"\b(?:rais|lift)\w* (?:\w+ )?upper (?:eye)?lids\b"),
            _lr("eyeWide", 0.8), quiets=("eyeSquintLeft", "eyeSquintRight", "eyeBlinkLeft", "eyeBlinkRight")),
-    Action("squint", (r"\bsquint\w*\b",) + tuple(_both(r"narrow\w*|slitted|slits", r"eyes")) + (r"\bnarrow-eyed\b",),
+    Action("squint", (r"\bsquint\w*\b",) + tuple(_both(r"narrow\w*|slitted|slits", r"eyes")) + tuple(_both(r"tighten\w*|tense\w*|tight", r"(?:eye)?lids"))
+           + (r"\bnarrow-eyed\b",),
            {**_lr("eyeSquint", 0.7), **_lr("browDown", 0.2)}, quiets=("eyeWideLeft", "eyeWideRight")),
     Action("eyes_droopy", tuple(_both(r"droop\w*|heavy|half-closed|half closed|hooded|half-shut|sleepy|heavy-lidded", r"eyes|eyelids|lids"))
            + (r"\bheavy-lidded\b", r"\bhalf-closed eyes\b"), _lr("eyeBlink", 0.45), quiets=("eyeWideLeft", "eyeWideRight")),
@@ -129,15 +146,29 @@ ACTIONS: tuple[Action, ...] = (
     Action("cheeks_puffed", tuple(_both(r"puff\w*|blown out|blow\w* out|inflat\w*|full of air|bulg\w*", r"cheeks?")), {"cheekPuff": 0.8}),
     Action("tongue_out", (r"\btongue (?:out|sticking out|poking out|hanging out)\b", r"\bstick\w* (?:\w+ )?tongue out\b",
                           r"\bstick\w* out (?:\w+ )?tongue\b", r"\btongue between (?:\w+ )?(?:teeth|lips)\b", r"\bpoke\w* out (?:\w+ )?tongue\b"),
-           {"tongueOut": 0.7}),
+           {"tongueOut": 0.7, "jawOpen": 0.25}),
     Action("jaw_forward", tuple(_both(r"jut\w*|thrust\w*|forward|push\w* out", r"jaw|chin")), {"jawForward": 0.5}),
     Action("jaw_dropped", (r"\bagape\b", r"\bgaping\b", r"\bmouth (?:hanging |falls? |fell |wide )?open\b", r"\bopen[- ]mouthed\b",
                            r"\bjaw (?:drops?|dropped|dropping|hanging|on the floor)\b", r"\bdropp\w* jaw\b"),
-           {"jawOpen": 0.2, **_lr("mouthLowerDown", 0.25)}, quiets=("mouthPressLeft", "mouthPressRight")),
+           {"jawOpen": 0.3, **_lr("mouthLowerDown", 0.25)}, quiets=("mouthPressLeft", "mouthPressRight")),
     Action("dimples", (r"\bdimpl\w*\b",), _lr("mouthDimple", 0.5)),
+    Action("chin_raiser", (r"\bchin (?:is )?(?:wrinkl|pucker|dimpl|bunch|crumpl|tens)\w*\b", r"\b(?:wrinkl|pucker|dimpl|bunch|crumpl)\w* chin\b",
+                           r"\blower lip (?:is )?(?:pushed|pushing|jutting|thrust) up\w*\b", r"\bchin boss\b"),
+           {"mouthShrugLower": 0.6, "mouthShrugUpper": 0.2}),
+    Action("funnel", (r"\blips? (?:are )?funnel\w*\b", r"\bfunnel\w* (?:\w+ )?lips\b", r"\bmouth (?:in|into|making|forms?) an? (?:o|oh|\"o\")\b(?: shape)?",
+                      r"\bo-shaped (?:mouth|lips)\b", r"\bwhistl\w*\b", r"\booh\w*\b", r"\bas if (?:saying|to say) (?:oo|ooh|oh|who)\b"),
+           {"mouthFunnel": 0.6, "mouthPucker": 0.3}, quiets=("mouthSmileLeft", "mouthSmileRight", "mouthStretchLeft", "mouthStretchRight")),
+    Action("jaw_side", (r"\bjaw (?:is )?(?:shifted|pushed|moved|slid|slides|sliding|shifting|off|skewed|set)\w* (?:to )?(?:the |one )?(?:left|right|sideways|side)\b",
+                        r"\bjaw (?:to )?(?:one|the) side\b", r"\bsideways jaw\b", r"\b(?:shift|mov|push|slid)\w* (?:\w+ )?jaw (?:to )?(?:the |one )?(?:left|right|side|sideways)\b"),
+           {"jawLeft": 0.4}, sided=True),
+    Action("mouth_side", (r"\bmouth (?:is )?(?:pulled|twisted|pushed|shifted|drawn|screwed|skewed|tugged)\w* (?:up )?(?:to )?(?:the |one )?(?:left|right|sideways|side)\b",
+                          r"\btwist\w* (?:\w+ )?mouth\b", r"\bmouth twist\w*\b", r"\blopsided mouth\b", r"\bsideways mouth\b"),
+           {"mouthLeft": 0.45}, sided=True),
     Action("frown", (r"\bfrown\w*\b", r"\bscowl\w*\b", r"\bglower\w*\b", r"\bglar\w*\b"),
            {**_lr("browDown", 0.6), **_lr("mouthFrown", 0.4)}, quiets=_SMILE_CH),
-    Action("smile", (r"\bsmil(?:e|es|ed|ing|ey)\b", r"\bgrin(?:s|ned|ning)?\b", r"\bbeam(?:s|ed|ing)\b"),
+    Action("smile", (r"\bsmil(?:e|es|ed|ing|ey)\b", r"\bgrin(?:s|ned|ning)?\b", r"\bbeam(?:s|ed|ing)\b",
+                     r"\b(?:lip|mouth) corners (?:\w+ )?(?:up|upward|upwards|raised|lifted)\b",
+                     r"\bcorners of (?:\w+ )?(?:mouth|lips) (?:\w+ )?(?:up|upward|upwards|raised|lifted)\b"),
            {**_lr("mouthSmile", 0.65), **_lr("cheekSquint", 0.3)}, quiets=_FROWN_CH),
     Action("laugh", (r"\blaugh\w*\b", r"\bgiggl\w*\b", r"\bchuckl\w*\b"),
            {**_lr("mouthSmile", 0.75), **_lr("cheekSquint", 0.5), "jawOpen": 0.15}, {"head_motion": 1.6}, quiets=_FROWN_CH,
@@ -158,8 +189,11 @@ ACTIONS: tuple[Action, ...] = (
                        r"\blift\w* (?:\w+ )?chin\b", r"\bhead tilted back\b"), dynamics={"head_pitch": -0.2}),
     Action("look_away", (r"\blook\w* away\b", r"\baverted (?:eyes|gaze)\b", r"\bavert\w* (?:\w+ )?(?:eyes|gaze)\b", r"\bshifty[- ]eyed\b",
                          r"\bshifty eyes\b", r"\bdarting eyes\b", r"\beyes dart\w*\b", r"\blooking off to the side\b",
-                         r"\bglanc\w* (?:away|sideways|around)\b", r"\bturn\w* (?:\w+ )?head away\b"),
-           dynamics={"gaze_aversion": 0.8, "head_yaw": 0.15}),
+                         r"\bglanc\w* (?:away|sideways|around)\b", r"\bturn\w* (?:\w+ )?head away\b",
+                         r"\bsideways (?:look|glance|stare|gaze)s?\b", r"\bside[- ]?eye\w*\b", r"\bsidelong (?:look|glance)s?\b",
+                         r"\b(?:look|glanc|gaz|star|peer)\w* (?:to|towards|toward|at) (?:the |her |his |their )?(?:left|right|side)\b",
+                         r"\beyes (?:turned |darting |slid\w* )?(?:to|towards) (?:the )?(?:left|right|side)\b"),
+           {"eyeLookOutLeft": 0.4, "eyeLookInRight": 0.4}, {"gaze_aversion": 0.8, "head_yaw": 0.15}, sided=True),
     Action("eye_contact", (r"\b(?:direct|steady|steely|unwavering|intense|firm) (?:eye contact|gaze|stare)\b", r"\bmak\w* eye contact\b",
                            r"\beye contact\b", r"\bstar\w* (?:straight|directly|right) (?:at|ahead)\b",
                            r"\blook\w* (?:straight|directly|right) (?:at|ahead|into)\b", r"\blooks? you in the eyes?\b"),
@@ -213,20 +247,81 @@ _ADJ_RE = re.compile(r"\b(" + "|".join(sorted((re.escape(k) for k in ACTION_ADJE
 _INTENS_RE = re.compile(r"\b(" + "|".join(sorted((re.escape(k) for k in INTENSIFIERS), key=len, reverse=True)) + r")\b", re.IGNORECASE)
 _SOFT_NEGATION_RE = re.compile(r"\bnot (?:very|too|that|so|particularly|overly|terribly|all that|especially)\b", re.IGNORECASE)
 SOFT_NEGATION_SCALE = 0.4
-_NEGATOR_RE = re.compile(r"\b(?:far from|anything but|not|no|never|without|neither|nor|isn't|aren't|wasn't|weren't|doesn't|don't|didn't|won't|"
+_NEGATOR_RE = re.compile(r"\b(?:far from|anything but|rather than|instead of|as opposed to|not|no|never|without|neither|nor|isn't|aren't|wasn't|weren't|doesn't|don't|didn't|won't|"
                          r"can't|cannot|hardly ever|stops?|stopped|free of|lacks?|lacking|zero|none of)\b|n't\b", re.IGNORECASE)
 _CLAUSE_BREAK_RE = re.compile(r"[,;.!?:]|\bbut\b|\band\b|\byet\b|\bwhile\b|\bthough\b|\binstead\b", re.IGNORECASE)
 NEGATION_WINDOW = 30  # characters before a phrase searched for a negator
-_EMOTION_RE = re.compile(r"\b(" + "|".join(sorted((re.escape(k) for k in list(EMOTION_WORDS) + list(EMOTION_ADVERBS)),
-                                                  key=len, reverse=True)) + r")\b", re.IGNORECASE)
-# Words too ambiguous to read as an emotion on their own ("looking down", "out of the blue").
-AMBIGUOUS_WORDS = {"down", "blue", "cross", "grave", "warm", "hurt", "focused", "tickled", "let down", "tense"}
-_LEXICON_RE = re.compile(r"\b(" + "|".join(sorted(
-    (re.escape(k) for k in list(EMOTION_WORDS) + list(EMOTION_ADVERBS)
-     if EMOTION_ADVERBS.get(k, k) not in HELDOUT_WORDS and k not in AMBIGUOUS_WORDS), key=len, reverse=True)) + r")\b",
-    re.IGNORECASE)
-_SITUATION_RE = re.compile(r"\b(" + "|".join(sorted((re.escape(k) for k in SITUATIONS), key=len, reverse=True)) + r")\b",
-                           re.IGNORECASE)
+
+# --- the emotion lexicon: words, adverbs, nouns, idioms and situations, matched by n-grams -----
+# Text and keys are cut into the same word tokens (hyphens split, quotes dropped), and pronouns
+# are interchangeable, so "grossed-out" = "grossed out" and "crying her eyes out" = "crying his
+# eyes out". The longest entry starting at a word wins.
+_TOKEN_RE = re.compile(r"[a-z0-9\u00e0-\u00ff]+(?:'[a-z]+)*")
+_PRONOUNS = {**{w: "<pos>" for w in ("his", "her", "their", "my", "your", "its", "our", "one's", "someone's")},
+             **{w: "<obj>" for w in ("him", "them", "me", "us")},
+             **{w: "<self>" for w in ("himself", "herself", "themselves", "myself", "yourself", "oneself")},
+             **{w: "<subj>" for w in ("he", "she", "they", "i", "we", "you")}}
+
+
+@dataclass(frozen=True)
+class LexiconEntry:
+    prototype: str
+    grade: float
+    source: str  # the listed word or idiom it comes from (held-out bookkeeping)
+    ambiguous: bool = False  # counts for negation only ("not down"), never as an emotion alone
+
+
+def _key(text: str) -> tuple[str, ...]:
+    return tuple(_PRONOUNS.get(t, t) for t in _TOKEN_RE.findall(text.lower().replace("\u2019", "'")))
+
+
+def _build_lexicon() -> dict[tuple[str, ...], LexiconEntry]:
+    table: dict[tuple[str, ...], LexiconEntry] = {}
+
+    def add(phrase: str, source: str, proto_grade: tuple[str, float]) -> None:
+        key = _key(phrase)
+        if key and key not in table and phrase not in INTENSIFIERS:
+            table[key] = LexiconEntry(proto_grade[0], proto_grade[1], source, source in AMBIGUOUS_WORDS)
+
+    for word, pg in EMOTION_WORDS.items():
+        add(word, word, pg)
+    for adverb, word in EMOTION_ADVERBS.items():
+        add(adverb, word, EMOTION_WORDS[word])
+    for noun, word in EMOTION_NOUNS.items():
+        add(noun, word, EMOTION_WORDS[word])
+    for form, word in derived_forms().items():
+        add(form, word, EMOTION_WORDS[word])
+    for sit, pg in SITUATIONS.items():
+        add(sit, sit, pg)
+    return table
+
+
+LEXICON = _build_lexicon()
+# Held out of training: scoring the learned part on them means leaving them out of the lexicon too.
+HELDOUT_LEXICON = frozenset(HELDOUT_WORDS) | frozenset(HELDOUT_SITUATIONS)
+_LEXICON_MAX = max(len(k) for k in LEXICON)
+_GESTURE_RES = [(re.compile(rf"\b(?:{rx})\b", re.IGNORECASE), pg) for rx, pg in GESTURE_EMOTIONS.items()]
+
+
+def lexicon_matches(low: str, exclude: frozenset[str] = frozenset()) -> list[tuple[int, int, LexiconEntry]]:
+    """(start, end, entry) of lexicon entries in lower-cased text, longest first, left to right.
+
+    ``exclude``: sources to ignore (the held-out words and idioms, when scoring the learned part).
+    """
+    toks = [(m.start(), m.end(), _PRONOUNS.get(m.group(), m.group())) for m in _TOKEN_RE.finditer(low.replace("\u2019", "'"))]
+    out, i = [], 0
+    while i < len(toks):
+        for n in range(min(_LEXICON_MAX, len(toks) - i), 0, -1):
+            entry = LEXICON.get(tuple(t for _, _, t in toks[i:i + n]))
+            if entry is not None and entry.source not in exclude:
+                out.append((toks[i][0], toks[i + n - 1][1], entry))
+                i += n
+                break
+        else:
+            i += 1
+    return out
+
+
 NOT_HAPPY = ("disappointed", 0.45)
 _FILLER_RE = re.compile(r"\bat all\b|\bwhatsoever\b", re.IGNORECASE)
 _POSITIVE = {"happy", "amused", "tender", "excited", "proud", "relieved", "flirty", "calm"}
@@ -286,8 +381,11 @@ def _local_scale(text: str, start: int, end: int) -> float | None:
     return None
 
 
-def parse_prompt(prompt: str) -> ParsedPrompt:
-    """Split a prompt into what the encoder reads and the explicit parts (see module doc)."""
+def parse_prompt(prompt: str, exclude: frozenset[str] = frozenset()) -> ParsedPrompt:
+    """Split a prompt into what the encoder reads and the explicit parts (see module doc).
+
+    ``exclude``: lexicon sources to ignore (``HELDOUT_LEXICON`` when scoring the learned part).
+    """
     text = " ".join(prompt.split())
     low = text.lower()
     out = ParsedPrompt(text=text, encoder_text=text)
@@ -330,42 +428,44 @@ def parse_prompt(prompt: str) -> ParsedPrompt:
                     continue
                 out.actions.append(action.name)
                 f = local if local is not None else 1.0
+                right = action.sided and re.search(r"\bright\b", low[s:e]) is not None
+                side = _mirror if right else (lambda n: n)
                 for name, v in action.arkit.items():
-                    i = INDEX[name]
+                    i = INDEX[side(name)]
                     out.arkit[i] = max(out.arkit[i], min(1.0, v * f))
                     out.arkit_set[i] = True
                     out.arkit_exact[i] |= f < 1.0  # "a slight smile" must stay slight
                 for name in action.quiets:
-                    out.quiet[INDEX[name]] = min(out.quiet[INDEX[name]], 0.15)
+                    out.quiet[INDEX[side(name)]] = min(out.quiet[INDEX[side(name)]], 0.15)
                 for k, v in action.dynamics.items():
                     out.dynamics[k] = v
                 out.damp = min(out.damp, action.damp)
-    # Negated emotion words: remove them from the encoder text and quiet their channels.
-    for m in _EMOTION_RE.finditer(low):
-        if any(s <= m.start() < e for s, e in action_spans):
+    # Emotion words, nouns, idioms and situations. Negated ones leave the encoder text and hold
+    # their channels quiet; the others join the blend at their grade. A word inside a named
+    # action ("worried brows") is the action's.
+    for s, e, entry in lexicon_matches(low, exclude):
+        if any(a <= s and e <= b for a, b in action_spans):
             continue
-        if negated(m.start()):
-            word = m.group(1).lower()
-            word = EMOTION_ADVERBS.get(word, word)
-            proto = EMOTION_WORDS[word][0]
-            out.negated_emotions.append(proto)
-            _blank(keep, _negation_start(low, m.start()), m.end())
-            for i, v in enumerate(au_vector(PROTOTYPES[proto][1])):
+        if negated(s):
+            out.negated_emotions.append(entry.prototype)
+            _blank(keep, _negation_start(low, s), e)
+            for i, v in enumerate(au_vector(PROTOTYPES[entry.prototype][1])):
                 if v >= 0.15 and i != INDEX["jawOpen"]:
                     out.quiet[i] = min(out.quiet[i], 0.2)
-    # Emotion words named outright (outside idioms and actions): known prototypes at their grade.
-    taken = action_spans + [(m.start(), m.end()) for m in _SITUATION_RE.finditer(low)]
-    for m in _LEXICON_RE.finditer(low):
-        if any(s <= m.start() < e for s, e in taken) or negated(m.start()):
-            continue
-        word = m.group(1).lower()
-        out.emotions.append(EMOTION_WORDS[EMOTION_ADVERBS.get(word, word)])
+        elif not entry.ambiguous:
+            out.emotions.append((entry.prototype, entry.grade))
+    for rx, proto_grade in _GESTURE_RES:  # "a sneering villain": the action and its emotion
+        for m in rx.finditer(low):
+            if not negated(m.start()):
+                out.emotions.append(proto_grade)
     if not out.emotions and any(PROTOTYPES[p][0] == "happy" for p in out.negated_emotions):
         out.emotions.append(NOT_HAPPY)  # "not happy" reads as mildly let down, not as blank
     # Intensity words: one right before/after a named action scales that action (above); any
     # other scales the whole style. All leave the encoder text.
     scales = []
     for m in _INTENS_RE.finditer(low):
+        if low.startswith(" than", m.end()):
+            continue  # "uneasy rather than annoyed": a negation, not an intensity
         _blank(keep, m.start(), m.end())
         if any(s <= m.start() < e for s, e in soft + action_spans):
             continue  # part of a soft negation or of an action phrase
@@ -393,8 +493,8 @@ def _is_local(low: str, m: re.Match, start: int, end: int) -> bool:
 
 def _near_emotion(low: str, pos: int) -> bool:
     """An emotion word (or a word the encoder must read) follows within two words."""
-    nxt = low[pos:pos + 30].split()[:2]
-    return any(_EMOTION_RE.fullmatch(w.strip(",.;!?")) for w in nxt)
+    nxt = [_PRONOUNS.get(t, t) for t in _TOKEN_RE.findall(low[pos:pos + 30])[:2]]
+    return any((t,) in LEXICON for t in nxt) or tuple(nxt) in LEXICON
 
 
 def action_names() -> tuple[str, ...]:

@@ -94,7 +94,7 @@ def _main_channels(arkit: np.ndarray, threshold: float = 0.3) -> list[int]:
 def _final(samples, learned_a, learned_d):
     out = []
     for s, a, d in zip(samples, learned_a, learned_d):
-        parsed = phrases.parse_prompt(s.text)
+        parsed = phrases.parse_prompt(s.text, phrases.HELDOUT_LEXICON)
         if not parsed.encoder_text:
             a = np.zeros_like(a)
             d = normalise_dynamics({})
@@ -103,7 +103,7 @@ def _final(samples, learned_a, learned_d):
 
 
 def _adverb_scale(text: str) -> float:
-    return phrases.parse_prompt(text).scale
+    return phrases.parse_prompt(text, phrases.HELDOUT_LEXICON).scale
 
 
 def evaluate(samples, predict: Callable[[list[str]], tuple[np.ndarray, np.ndarray]]) -> dict:
@@ -265,7 +265,8 @@ def train_style(encoder_spec: str | None = None, out_dir: Path | None = None, ep
     t0 = time.time()
     encoder = load_encoder(encoder_spec)
     progress(f"encoder {encoder.id} (dim {encoder.dim})")
-    train = corpus_mod.generate(n_train, seed=seed, split="train")
+    # Sentences, plus every training word and idiom alone twice (a bare "walking on air" is a prompt too).
+    train = corpus_mod.generate(n_train, seed=seed, split="train") + corpus_mod.bare_vocabulary("train") * 2
     held = corpus_mod.generate(n_heldout // 2, seed=seed, split="heldout")
     held_phrasing = corpus_mod.generate(n_heldout - n_heldout // 2, seed=seed, split="heldout_phrasing")
     cache_file = _embedding_cache_file(encoder)
