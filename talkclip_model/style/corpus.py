@@ -18,11 +18,12 @@ import numpy as np
 
 from ..arkit import INDEX, NUM_CHANNELS
 from ..types import DYNAMICS
-from . import phrases
+from . import events, phrases
 from .facs import (CORE_WORDS, DYNAMICS_NEUTRAL, EMOTION_ADVERBS, EMOTION_NOUNS, EMOTION_WORDS, HELDOUT_SITUATIONS,
                    HELDOUT_WORDS, SITUATIONS, normalise_dynamics, prototype_target)
 
-CORPUS_VERSION = "2026.11-6"
+CORPUS_VERSION = "2026.11-7"
+EVENT_SHARE = 0.4  # share of situation samples composed from event frames rather than listed
 
 SUBJECTS_TRAIN = [
     ("A woman", "her"), ("A man", "his"), ("She", "her"), ("He", "his"), ("The old man", "his"), ("The girl", "her"),
@@ -83,7 +84,12 @@ NEUTRAL_TRAIN = ["{subj} is speaking", "{subj} reads the news", "a {noun} talkin
                  "{subj} tells the time", "{subj} talks about the train timetable", "{subj} reads a recipe", "normal",
                  "{subj} lists the ingredients", "a {noun} speaking normally", "{subj} asks a question", "regular speech",
                  "{subj} reads out the address", "{subj} explains how the machine works", "everyday conversation",
-                 "{subj} says the meeting is at three", "relaxed neutral face", "no expression in particular"]
+                 "{subj} says the meeting is at three", "relaxed neutral face", "no expression in particular",
+                 "{subj} reads out a phone number", "{subj} confirms the booking", "{subj} announces the next stop",
+                 "{subj} describes the layout of the office", "{subj} dictates a letter", "{subj} reads the minutes of the meeting",
+                 "{subj} gives {pos} date of birth", "{subj} explains the rules of the game", "{subj} checks the shopping list",
+                 "{subj} tells {pos} colleague where the files are", "{subj} repeats the order back", "{subj} reads the terms and conditions",
+                 "{subj} states {pos} address", "{subj} describes the route to the station", "{subj} reports the figures"]
 NEUTRAL_HELDOUT = ["{subj} describes the schedule", "a {noun} reading instructions", "{subj} spells {pos} name",
                    "{subj} reads the terms and conditions"]
 
@@ -131,6 +137,7 @@ ACTION_PHRASES: dict[str, list[str]] = {
     "chin_raiser": ["a wrinkled chin", "chin puckered", "{pos} lower lip pushed up", "a bunched chin"],
     "funnel": ["lips funnelled", "mouth in an O shape", "whistling", "funnelling {pos} lips", "o-shaped lips"],
     "jaw_side": ["jaw shifted to the left", "{pos} jaw pushed to one side", "jaw slid sideways", "jaw shifted to the side"],
+    "cross_eyed": ["cross-eyed", "eyes crossed", "crossing {pos} eyes"],
     "mouth_side": ["mouth pulled to one side", "a twisted mouth", "{pos} mouth screwed to the side", "mouth pulled sideways"],
     "wink": ["a wink", "winking", "winks"],
     "nod": ["nodding", "nodding along", "a nod", "nods a lot", "nodding slowly"],
@@ -202,6 +209,7 @@ def _split_lists(split: str):
 class _Maker:
     def __init__(self, rng: random.Random, split: str):
         self.r = rng
+        self.split = split
         self.L = _split_lists(split)
 
     def subject(self):
@@ -241,10 +249,14 @@ class _Maker:
         return Sample(self.fill(self.r.choice(self.L["noun_t"]), emo_n=noun), [EMOTION_WORDS[EMOTION_NOUNS[noun]]], kind="emotion")
 
     def situation(self) -> Sample:
-        sit = self.r.choice(self.L["situations"])
+        if self.r.random() < EVENT_SHARE:  # an event composed from frames (events.py)
+            sit, proto, grade = events.event(self.r, heldout=self.split == "heldout")
+        else:
+            sit = self.r.choice(self.L["situations"])
+            proto, grade = SITUATIONS[sit]
         template = self.r.choice(self.L["sit_t"])
         acts, act_text = self.actions(1) if "{act}" in template else ([], "")
-        return Sample(self.fill(template, sit=sit, act=act_text), [SITUATIONS[sit]], acts, kind="situation")
+        return Sample(self.fill(template, sit=sit, act=act_text), [(proto, grade)], acts, kind="situation")
 
     def action_only(self) -> Sample:
         acts, act_text = self.actions(self.r.choice([1, 1, 2]))
@@ -323,7 +335,7 @@ def model_target(sample: Sample) -> tuple[np.ndarray, np.ndarray]:
         act = phrases.action(name)
         arkit *= act.damp
         for ch in act.quiets:
-            arkit[INDEX[ch]] = min(arkit[INDEX[ch]], 0.15 * max(arkit[INDEX[ch]], 0.0) + 0.0)
+            arkit[INDEX[ch]] = min(arkit[INDEX[ch]], phrases.QUIET_SCALE * max(arkit[INDEX[ch]], 0.0))
         for ch, v in act.arkit.items():
             arkit[INDEX[ch]] = max(arkit[INDEX[ch]], v)
         if act.dynamics:

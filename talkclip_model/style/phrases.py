@@ -155,13 +155,14 @@ ACTIONS: tuple[Action, ...] = (
     Action("chin_raiser", (r"\bchin (?:is )?(?:wrinkl|pucker|dimpl|bunch|crumpl|tens)\w*\b", r"\b(?:wrinkl|pucker|dimpl|bunch|crumpl)\w* chin\b",
                            r"\blower lip (?:is )?(?:pushed|pushing|jutting|thrust) up\w*\b", r"\bchin boss\b"),
            {"mouthShrugLower": 0.6, "mouthShrugUpper": 0.2}),
-    Action("funnel", (r"\blips? (?:are )?funnel\w*\b", r"\bfunnel\w* (?:\w+ )?lips\b", r"\bmouth (?:in|into|making|forms?) an? (?:o|oh|\"o\")\b(?: shape)?",
+    Action("funnel", (r"\blips? (?:are )?funnel\w*\b", r"\bfunnel\w* (?:\w+ )?lips\b", r"\b(?:mouth|lips) (?:\w+ )?(?:in|into|making|forms?|forming|shaped like) an? (?:o|oh|\"o\")\b(?: shape)?",
+                      r"\bround\w* (?:\w+ )?lips\b", r"\blips (?:are )?round\w*\b",
                       r"\bo-shaped (?:mouth|lips)\b", r"\bwhistl\w*\b", r"\booh\w*\b", r"\bas if (?:saying|to say) (?:oo|ooh|oh|who)\b"),
            {"mouthFunnel": 0.6, "mouthPucker": 0.3}, quiets=("mouthSmileLeft", "mouthSmileRight", "mouthStretchLeft", "mouthStretchRight")),
     Action("jaw_side", (r"\bjaw (?:is )?(?:shifted|pushed|moved|slid|slides|sliding|shifting|off|skewed|set)\w* (?:to )?(?:the |one )?(?:left|right|sideways|side)\b",
                         r"\bjaw (?:to )?(?:one|the) side\b", r"\bsideways jaw\b", r"\b(?:shift|mov|push|slid)\w* (?:\w+ )?jaw (?:to )?(?:the |one )?(?:left|right|side|sideways)\b"),
            {"jawLeft": 0.4}, sided=True),
-    Action("mouth_side", (r"\bmouth (?:is )?(?:pulled|twisted|pushed|shifted|drawn|screwed|skewed|tugged)\w* (?:up )?(?:to )?(?:the |one )?(?:left|right|sideways|side)\b",
+    Action("mouth_side", (r"\bmouth (?:is )?(?:pulled|twisted|pushed|shifted|drawn|screwed|skewed|tugged)\w* (?:up |over |off |across )?(?:to )?(?:the |one )?(?:left|right|sideways|side)\b",
                           r"\btwist\w* (?:\w+ )?mouth\b", r"\bmouth twist\w*\b", r"\blopsided mouth\b", r"\bsideways mouth\b"),
            {"mouthLeft": 0.45}, sided=True),
     Action("frown", (r"\bfrown\w*\b", r"\bscowl\w*\b", r"\bglower\w*\b", r"\bglar\w*\b"),
@@ -187,6 +188,7 @@ ACTIONS: tuple[Action, ...] = (
            _lr("eyeLookUp", 0.3), {"gaze_pitch": 0.6, "head_pitch": -0.1}),
     Action("chin_up", (r"\bchin (?:up|raised|held high|lifted)\b", r"\bhead (?:held )?high\b", r"\bnose in the air\b",
                        r"\blift\w* (?:\w+ )?chin\b", r"\bhead tilted back\b"), dynamics={"head_pitch": -0.2}),
+    Action("cross_eyed", (r"\bcross[- ]?eyed\b", r"\beyes crossed\b", r"\bcross\w* (?:\w+ )?eyes\b"), _lr("eyeLookIn", 0.6)),
     Action("look_away", (r"\blook\w* away\b", r"\baverted (?:eyes|gaze)\b", r"\bavert\w* (?:\w+ )?(?:eyes|gaze)\b", r"\bshifty[- ]eyed\b",
                          r"\bshifty eyes\b", r"\bdarting eyes\b", r"\beyes dart\w*\b", r"\blooking off to the side\b",
                          r"\bglanc\w* (?:away|sideways|around)\b", r"\bturn\w* (?:\w+ )?head away\b",
@@ -221,6 +223,7 @@ ACTIONS: tuple[Action, ...] = (
            dynamics={"articulation": 1.65, "head_motion": 1.6, "expressiveness": 1.4}),
 )
 _ACTION_BY_NAME = {a.name: a for a in ACTIONS}
+QUIET_SCALE = 0.1  # a channel that contradicts a named action keeps at most this share (so it stays <= 0.1)
 _COMPILED = [(a, [re.compile(p, re.IGNORECASE) for p in a.patterns]) for a in ACTIONS]
 
 # Intensity words -> scale of the expression (1.0 = the plain word). Longest phrases first.
@@ -436,7 +439,7 @@ def parse_prompt(prompt: str, exclude: frozenset[str] = frozenset()) -> ParsedPr
                     out.arkit_set[i] = True
                     out.arkit_exact[i] |= f < 1.0  # "a slight smile" must stay slight
                 for name in action.quiets:
-                    out.quiet[INDEX[side(name)]] = min(out.quiet[INDEX[side(name)]], 0.15)
+                    out.quiet[INDEX[side(name)]] = min(out.quiet[INDEX[side(name)]], QUIET_SCALE)
                 for k, v in action.dynamics.items():
                     out.dynamics[k] = v
                 out.damp = min(out.damp, action.damp)
