@@ -74,6 +74,15 @@ SLOTS: dict[str, list[str]] = {
     "fumble": ["an amateur fumble the easy shot", "a rival fail the simple test", "a show-off trip over", "the new guy mess up again",
                "a pretender forget the words", "the braggart lose the race"],
     "chore": ["a three-hour meeting", "a lecture on tax law", "the same old speech", "a long queue", "hold music", "a slideshow of holiday photos"],
+    "rejection": ["the letter rejecting {obj}", "the email turning {obj} down", "that {sub} didn't get the job", "that {sub} failed the audition",
+                  "that {pos} application was refused", "the message ending their engagement"],
+    "funeral": ["the coffin lowered into the ground", "the flag folded over the coffin", "{pos} friend's empty chair", "the wreath on the grave",
+                "the last photo of {pos} brother", "the hospital bed, now empty"],
+    "corpse": ["a rotting corpse", "a decomposing body", "a bloated carcass", "the remains in the drain", "a dead rat full of maggots",
+               "entrails on the floor"],
+    "machine": ["the engine", "the brakes", "the oxygen supply", "the steering", "the parachute", "the life support", "the rope"],
+    "machine_fails": ["sputters and dies mid-flight", "fails on the mountain road", "cuts out underwater", "gives way", "snaps",
+                      "stops working halfway down"],
     "pain": ["stubbed {pos} toe", "burned {pos} hand on the stove", "banged {pos} head on a shelf", "twisted {pos} knee",
              "got a splinter", "bit {pos} tongue", "stepped on a plug"],
 }
@@ -90,6 +99,8 @@ FRAMES: list[tuple[str, str, float]] = [
     ("{surprise_person} {appears}", "surprise", 0.9), ("{sub} finds out {revelation}", "surprise", 0.85), ("{sudden}", "surprise", 0.9),
     ("{pos} {loved} {good_news}", "happy", 0.9), ("{sub} got {good_thing}", "happy", 0.85), ("{sub} just won {good_thing}", "excited", 0.95),
     ("{snob} {snob_act}", "contempt", 0.8), ("{sub} watches {fumble}", "contempt", 0.7), ("listening to {snob} who {snob_act}", "contempt", 0.8),
+    ("{sub} reads {rejection}", "sad", 0.85), ("watching {funeral}", "sad", 0.95), ("{sub} finds {corpse}", "disgust", 0.9),
+    ("leaning over {corpse}", "disgust", 0.9), ("{machine} {machine_fails}", "fear", 0.95),
     ("sitting through {chore}", "bored", 0.85), ("{sub} {pain}", "pain", 0.9),
 ]
 

@@ -54,7 +54,7 @@ def blend(parsed: ParsedPrompt, learned_arkit: np.ndarray, learned_dyn: np.ndarr
     arkit = arkit * parsed.quiet
     arkit = np.where(parsed.arkit_set, np.maximum(arkit, parsed.arkit), arkit)
     arkit = np.where(parsed.arkit_exact, parsed.arkit, arkit)
-    arkit = np.where(parsed.quiet == 0.0, 0.0, arkit)
+    arkit = np.where((parsed.quiet == 0.0) & ~parsed.arkit_set, 0.0, arkit)  # "brows furrowed, not frowning": brows stay
     jaw = INDEX["jawOpen"]  # the held jaw stays small unless a named action opens it ("mouth hanging open")
     arkit[jaw] = min(arkit[jaw], max(JAW_OPEN_MAX, float(parsed.arkit[jaw]) if parsed.arkit_set[jaw] else 0.0))
     dyn = DYNAMICS_NEUTRAL + (learned_dyn - DYNAMICS_NEUTRAL) * f

@@ -51,6 +51,7 @@ class Action:
     damp: float = 1.0  # scale applied to the learned expression ("deadpan")
     negation_quiets: tuple[str, ...] | None = None  # channels "not <action>" holds at 0 (default: its main ones)
     sided: bool = False  # one-sided: written for the character's left, mirrored when the phrase says "right"
+    graded: bool = True  # "slightly"/"a faint" grade it; False where the adverb is part of the usual phrase
 
 
 def _mirror(name: str) -> str:
@@ -81,7 +82,9 @@ ACTIONS: tuple[Action, ...] = (
     Action("wink", (r"\bwink\w*\b(?: (?:\w+ )?(?:left|right) eye)?", r"\b(?:left|right) eye (?:\w+ )?wink\w*\b"),
            {"eyeBlinkLeft": 0.9, "mouthSmileLeft": 0.3, "cheekSquintLeft": 0.3}, sided=True),
     Action("smirk", (r"\bsmirk\w*\b", r"\b(?:lopsided|crooked|one-sided|half|sly|wry|side|asymmetric(?:al)?)[- ]?(?:smile|grin)s?\b",
-                     r"\bsmil\w* (?:on|with) one side\b", r"\bone corner of (?:\w+ )?mouth (?:raised|up|lifted|curled)\b"),
+                     r"\bsmil\w* (?:on|with) one side\b", r"\bone corner of (?:\w+ )?mouth (?:raised|up|lifted|curled)\b",
+                     r"\b(?:one|a single) (?:lip |mouth )?corner (?:[\w-]+ ){0,4}?(?:up|raised|lifted|curled)\b",
+                     r"\b(?:lip corner|corner of (?:\w+ )?mouth) (?:[\w-]+ ){0,3}?(?:up|raised|lifted) on one side\b"),
            {"mouthSmileLeft": 0.6, "mouthDimpleLeft": 0.35, "cheekSquintLeft": 0.2}, quiets=("mouthSmileRight",) + _FROWN_CH, sided=True),
     Action("one_brow_raised", tuple(_both(r"raise[sd]?|raising|lift(?:s|ed|ing)?|arch(?:es|ed|ing)?|cock(?:s|ed|ing)?|up",
                                           r"(?:one|an|a single|a|left|right) (?:eye)?brow")),
@@ -96,13 +99,15 @@ ACTIONS: tuple[Action, ...] = (
            {"browInnerUp": 0.7, **_lr("browOuterUp", 0.7)}, quiets=_BROWDOWN_CH),
     Action("brows_lowered", tuple(_both(r"lower(?:s|ed|ing)?|down|drawn down|heavy|sunken|beetl\w*|frowning", r"(?:eye)?brows?")),
            _lr("browDown", 0.7), quiets=_BROWUP_CH),
-    Action("nose_wrinkled", tuple(_both(r"wrinkl\w*|scrunch\w*|crinkl\w*|crumpl\w*|turn(?:s|ed|ing)? up", r"nose"))
-           + (r"\bsneer\w*\b",), {**_lr("noseSneer", 0.7), **_lr("mouthUpperUp", 0.3)}),
+    Action("sneer", (r"\bsneer\w*\b",), {"mouthUpperUpLeft": 0.55, "noseSneerLeft": 0.35, "mouthDimpleLeft": 0.35, "mouthSmileLeft": 0.2},
+           quiets=("mouthSmileRight",), sided=True),
+    Action("nose_wrinkled", tuple(_both(r"wrinkl\w*|scrunch\w*|crinkl\w*|crumpl\w*|turn(?:s|ed|ing)? up", r"nose")),
+           {**_lr("noseSneer", 0.7), **_lr("mouthUpperUp", 0.3)}),
     Action("nostrils_flared", (r"\bflar\w* (?:\w+ )?nostrils\b", r"\bnostrils (?:are )?flar\w*\b"),
            {**_lr("noseSneer", 0.5), **_lr("mouthUpperUp", 0.15)}),
-    Action("lips_parted", (r"\b(?:lips|mouth) (?:slightly |a little )?(?:parted|apart|ajar)\b", r"\bparted lips\b",
-                           r"\bparting (?:\w+ )?lips\b", r"\bopen mouth\b"),
-           {"jawOpen": 0.12, **_lr("mouthLowerDown", 0.3)}, quiets=("mouthPressLeft", "mouthPressRight")),
+    Action("lips_parted", (r"\b(?:lips|mouth) (?:slightly |a little |a bit |just |partly |half )?(?:parted|apart|ajar|open)\b",
+                           r"\b(?:slightly |partly |half )?parted lips\b", r"\bparting (?:\w+ )?lips\b", r"\bopen mouth\b"),
+           {"jawOpen": 0.25, **_lr("mouthLowerDown", 0.3)}, quiets=("mouthPressLeft", "mouthPressRight"), graded=False),
     Action("cheeks_raised", tuple(_both(r"rais\w*|lift\w*|bunched|plump\w*", r"cheeks?")),
            {**_lr("cheekSquint", 0.6), **_lr("eyeSquint", 0.2)}),
     Action("upper_lip_raised", tuple(_both(r"rais\w*|curl\w*|lift\w*|snarl\w*", r"(?:upper )?lips?")) + (r"\bsnarl\w*\b",),
@@ -121,7 +126,10 @@ ACTIONS: tuple[Action, ...] = (
                                        r"lips|mouth")) + (r"\btight-lipped\b", r"\bthin-lipped\b"),
            {**_lr("mouthPress", 0.7)}, quiets=("jawOpen",)),
     Action("lip_bite", tuple(_both(r"bit|bite|bites|biting|bitten|chew\w*|nibbl\w*", r"(?:lower )?lips?")), {"mouthRollLower": 0.6}),
-    Action("lips_rolled", tuple(_both(r"roll\w*|tuck\w*|suck\w*|pull\w* in", r"lips")), {"mouthRollLower": 0.6, "mouthRollUpper": 0.6}),
+    Action("upper_lip_rolled", tuple(_both(r"roll\w*|tuck\w*|suck\w*|pull\w* in|curl\w* in", r"upper lip")), {"mouthRollUpper": 0.6}),
+    Action("lower_lip_rolled", tuple(_both(r"roll\w*|tuck\w*|suck\w*|pull\w* in|curl\w* in", r"lower lip")), {"mouthRollLower": 0.6}),
+    Action("lips_rolled", tuple(_both(r"roll\w*|tuck\w*|suck\w*|pull\w* in", r"lips")), {"mouthRollLower": 0.6, "mouthRollUpper": 0.6},
+           quiets=("mouthPucker", "mouthFunnel")),
     Action("pout", (r"\bpout\w*\b", r"\bstick\w* out (?:\w+ )?lower lip\b", r"\blower lip (?:stuck |pushed |jutting )?out\b"),
            {"mouthPucker": 0.45, "mouthShrugLower": 0.5, **_lr("mouthFrown", 0.3)}, quiets=_SMILE_CH),
     Action("chin_quiver", (r"\b(?:quiver\w*|trembl\w*|wobbl\w*) (?:chin|lips?|lower lip)\b", r"\b(?:chin|lips?|lower lip) (?:quiver\w*|trembl\w*|wobbl\w*)\b"),
@@ -129,10 +137,11 @@ ACTIONS: tuple[Action, ...] = (
     Action("mouth_corners_down", tuple(_both(r"turned down|downturned|down-turned|droop\w*|sag\w*|pulled down|turn(?:s|ing)? down",
                                              r"mouth|lip corners|lips|corners of (?:his|her|their|the) mouth")),
            _lr("mouthFrown", 0.65), quiets=_SMILE_CH),
-    Action("grimace", (r"\bgrimac\w*\b",) + tuple(_both(r"stretch\w*|pulled back|drawn back|pulled wide", r"lips|mouth")),
+    Action("grimace", (r"\bgrimac\w*\b",) + tuple(_both(r"stretch\w*|pulled back|drawn back|pulled wide|pulled tight|stretched tight|pulled taut",
+                                                          r"lips|mouth")),
            {**_lr("mouthStretch", 0.6), **_lr("browDown", 0.35), **_lr("eyeSquint", 0.3)}),
     Action("eyes_wide", tuple(_both(r"wide|widen\w*|bulg\w*|popping|huge|wide open|saucers?|opened wide", r"eyes"))
-           + (r"\bwide-eyed\b", r"\bsaucer-eyed\b", r"\bupper (?:eye)?lids (?:raised|lifted|pulled up)\b", r"\b(?:rais|lift)\w* (?:\w+ )?upper (?:eye)?lids\b"),
+           + (r"\bwide-eyed\b", r"\bsaucer-eyed\b", r"\bwhites (?:of (?:\w+ )?eyes )?(?:showing|visible)\b", r"\bwhites showing\b", r"\bupper (?:eye)?lids (?:raised|lifted|pulled up)\b", r"\b(?:rais|lift)\w* (?:\w+ )?upper (?:eye)?lids\b"),
            _lr("eyeWide", 0.8), quiets=("eyeSquintLeft", "eyeSquintRight", "eyeBlinkLeft", "eyeBlinkRight")),
     Action("squint", (r"\bsquint\w*\b",) + tuple(_both(r"narrow\w*|slitted|slits", r"eyes")) + tuple(_both(r"tighten\w*|tense\w*|tight", r"(?:eye)?lids"))
            + (r"\bnarrow-eyed\b",),
@@ -167,6 +176,10 @@ ACTIONS: tuple[Action, ...] = (
            {"mouthLeft": 0.45}, sided=True),
     Action("frown", (r"\bfrown\w*\b", r"\bscowl\w*\b", r"\bglower\w*\b", r"\bglar\w*\b"),
            {**_lr("browDown", 0.6), **_lr("mouthFrown", 0.4)}, quiets=_SMILE_CH),
+    Action("fake_smile", (r"\b(?:smile|grin)s? that (?:doesn't|does not|don't|never) reach(?:es)? (?:\w+ )?eyes\b",
+                          r"\b(?:fake|forced|polite|social|plastic|tight|strained|false|pasted[- ]on|thin) (?:smile|grin)s?\b",
+                          r"\bsmil\w* with (?:\w+ )?mouth only\b"),
+           _lr("mouthSmile", 0.5), quiets=("cheekSquintLeft", "cheekSquintRight", "eyeSquintLeft", "eyeSquintRight")),
     Action("smile", (r"\bsmil(?:e|es|ed|ing|ey)\b", r"\bgrin(?:s|ned|ning)?\b", r"\bbeam(?:s|ed|ing)\b",
                      r"\b(?:lip|mouth) corners (?:\w+ )?(?:up|upward|upwards|raised|lifted)\b",
                      r"\bcorners of (?:\w+ )?(?:mouth|lips) (?:\w+ )?(?:up|upward|upwards|raised|lifted)\b"),
@@ -184,7 +197,7 @@ ACTIONS: tuple[Action, ...] = (
                          r"\bstar\w* (?:down )?at (?:the|his|her|their|my) (?:floor|feet|ground|shoes|hands)\b", r"\bgaz\w* down\w*\b",
                          r"\bgaze (?:lowered|down)\b", r"\blooking at the floor\b"),
            _lr("eyeLookDown", 0.35), {"gaze_pitch": -0.6, "head_pitch": 0.15}),
-    Action("look_up", (r"\blook\w* up\w*\b", r"\bgaz\w* up\w*\b", r"\beyes (?:turned )?up(?:ward)?s?\b", r"\bstar\w* at the (?:sky|ceiling)\b"),
+    Action("look_up", (r"\b(?:look|gaz|glanc|peer|peek|star)\w* up(?:ward|wards)?\b", r"\beyes flick\w* up\w*\b", r"\beyes (?:turned )?up(?:ward)?s?\b", r"\bstar\w* at the (?:sky|ceiling)\b"),
            _lr("eyeLookUp", 0.3), {"gaze_pitch": 0.6, "head_pitch": -0.1}),
     Action("chin_up", (r"\bchin (?:up|raised|held high|lifted)\b", r"\bhead (?:held )?high\b", r"\bnose in the air\b",
                        r"\blift\w* (?:\w+ )?chin\b", r"\bhead tilted back\b"), dynamics={"head_pitch": -0.2}),
@@ -231,7 +244,7 @@ INTENSIFIERS: dict[str, float] = {
     "a tiny bit": 0.35, "a little bit": 0.45, "just a little": 0.45, "just a bit": 0.45, "ever so slightly": 0.3,
     "a little": 0.5, "a bit": 0.5, "a tad": 0.45, "a touch": 0.45, "kind of": 0.65, "sort of": 0.65, "kinda": 0.65,
     "more than a little": 1.2, "beyond": 1.6, "out of her mind": 1.6, "out of his mind": 1.6,
-    "barely": 0.25, "hardly": 0.25, "faintly": 0.3, "subtly": 0.4, "slightly": 0.45, "mildly": 0.5, "lightly": 0.5,
+    "barely": 0.25, "faintly": 0.3, "subtly": 0.4, "slightly": 0.45, "mildly": 0.5, "lightly": 0.5,
     "gently": 0.55, "softly": 0.6, "somewhat": 0.65, "moderately": 0.7, "fairly": 0.75, "rather": 0.8, "pretty": 0.85, "quite": 0.85,
     "very": 1.25, "really": 1.25, "so": 1.25, "truly": 1.3, "highly": 1.3, "deeply": 1.35, "super": 1.35, "broadly": 1.3,
     "widely": 1.3, "hugely": 1.4, "awfully": 1.4, "terribly": 1.45, "intensely": 1.45, "strongly": 1.3, "heavily": 1.3,
@@ -242,7 +255,7 @@ INTENSIFIERS: dict[str, float] = {
 MAX_SCALE = 1.7
 # Adjectives that grade a named action ("a slight smile", "a deep frown"); never global.
 ACTION_ADJECTIVES: dict[str, float] = {
-    "a hint of a": 0.35, "hint of a": 0.35, "faint": 0.35, "slight": 0.45, "small": 0.55, "mild": 0.5, "soft": 0.6,
+    "a hint of a": 0.4, "hint of a": 0.4, "faint": 0.4, "slight": 0.45, "small": 0.55, "mild": 0.5, "soft": 0.6,
     "gentle": 0.6, "big": 1.3, "broad": 1.3, "deep": 1.3, "strong": 1.3, "huge": 1.45, "intense": 1.45, "massive": 1.5,
     "enormous": 1.5,
 }
@@ -250,9 +263,13 @@ _ADJ_RE = re.compile(r"\b(" + "|".join(sorted((re.escape(k) for k in ACTION_ADJE
 _INTENS_RE = re.compile(r"\b(" + "|".join(sorted((re.escape(k) for k in INTENSIFIERS), key=len, reverse=True)) + r")\b", re.IGNORECASE)
 _SOFT_NEGATION_RE = re.compile(r"\bnot (?:very|too|that|so|particularly|overly|terribly|all that|especially)\b", re.IGNORECASE)
 SOFT_NEGATION_SCALE = 0.4
-_NEGATOR_RE = re.compile(r"\b(?:far from|anything but|rather than|instead of|as opposed to|not|no|never|without|neither|nor|isn't|aren't|wasn't|weren't|doesn't|don't|didn't|won't|"
+_NEGATOR_RE = re.compile(r"\b(?:far from|anything but|rather than|instead of|as opposed to|hardly|scarcely|not|no|never|without|neither|nor|isn't|aren't|wasn't|weren't|doesn't|don't|didn't|won't|"
                          r"can't|cannot|hardly ever|stops?|stopped|free of|lacks?|lacking|zero|none of)\b|n't\b", re.IGNORECASE)
 _CLAUSE_BREAK_RE = re.compile(r"[,;.!?:]|\bbut\b|\band\b|\byet\b|\bwhile\b|\bthough\b|\binstead\b", re.IGNORECASE)
+_AFFIRMING_RE = re.compile(r"(?:(?:can't|cannot|can not|couldn't|could not|won't|wouldn't) (?:stop|help)\b|"
+                           r"(?:never|not) (?:(?:have|has|had|ever|before) )*(?:been|felt|looked|seemed|sounded|be|seen \w+) (?:so|this|more|as)\b|"
+                           r"(?:couldn't|could not|can't) be \w+er\b)",
+                           re.IGNORECASE)
 NEGATION_WINDOW = 30  # characters before a phrase searched for a negator
 
 # --- the emotion lexicon: words, adverbs, nouns, idioms and situations, matched by n-grams -----
@@ -326,6 +343,10 @@ def lexicon_matches(low: str, exclude: frozenset[str] = frozenset()) -> list[tup
 
 
 NOT_HAPPY = ("disappointed", 0.45)
+NOT_CALM = ("nervous", 0.6)  # "anything but calm"
+# Nouns of small gestures and sounds: "a little sniff" is a small sniff, not a weaker style.
+_GESTURE_NOUNS = {"sniff", "sigh", "shrug", "nod", "pause", "cough", "wave", "snort", "huff", "gasp", "groan", "grunt", "wince",
+                  "shake", "tilt", "glance", "smile", "frown", "laugh", "chuckle", "giggle", "smirk", "wink", "sneer", "pout", "scowl"}
 _FILLER_RE = re.compile(r"\bat all\b|\bwhatsoever\b", re.IGNORECASE)
 _POSITIVE = {"happy", "amused", "tender", "excited", "proud", "relieved", "flirty", "calm"}
 
@@ -354,6 +375,8 @@ def _is_negated(text: str, start: int) -> bool:
     if neg is None:
         return False
     between = window[neg.end():]
+    if any(m.end() >= neg.end() for m in _AFFIRMING_RE.finditer(window)):
+        return False  # "can't stop grinning", "never been so alarmed", "couldn't be happier"
     return not _CLAUSE_BREAK_RE.search(between)
 
 
@@ -430,7 +453,7 @@ def parse_prompt(prompt: str, exclude: frozenset[str] = frozenset()) -> ParsedPr
                     _blank(keep, _negation_start(low, s), e)
                     continue
                 out.actions.append(action.name)
-                f = local if local is not None else 1.0
+                f = local if local is not None and action.graded else 1.0
                 right = action.sided and re.search(r"\bright\b", low[s:e]) is not None
                 side = _mirror if right else (lambda n: n)
                 for name, v in action.arkit.items():
@@ -463,6 +486,8 @@ def parse_prompt(prompt: str, exclude: frozenset[str] = frozenset()) -> ParsedPr
                 out.emotions.append(proto_grade)
     if not out.emotions and any(PROTOTYPES[p][0] == "happy" for p in out.negated_emotions):
         out.emotions.append(NOT_HAPPY)  # "not happy" reads as mildly let down, not as blank
+    elif not out.emotions and any(p in ("calm", "neutral") for p in out.negated_emotions):
+        out.emotions.append(NOT_CALM)
     # Intensity words: one right before/after a named action scales that action (above); any
     # other scales the whole style. All leave the encoder text.
     scales = []
@@ -474,6 +499,8 @@ def parse_prompt(prompt: str, exclude: frozenset[str] = frozenset()) -> ParsedPr
             continue  # part of a soft negation or of an action phrase
         if not _near_emotion(low, m.end()) and any(_is_local(low, m, s, e) for s, e in action_spans):
             continue
+        if next(iter(_TOKEN_RE.findall(low[m.end():m.end() + 20])), "") in _GESTURE_NOUNS:
+            continue  # "a little sniff"
         scales.append(INTENSIFIERS[m.group(1).lower()])
     if soft:
         scales.append(SOFT_NEGATION_SCALE)
