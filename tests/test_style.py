@@ -301,6 +301,25 @@ def test_named_actions_are_active(model):
         assert min(style.get(n) for n in names) >= 0.3, (prompt, {n: style.get(n) for n in names})
 
 
+def test_fine_actions_in_facs_wording(model):
+    """Actions named the way FACS coders and animators write them, alone or against another action."""
+    on = lambda style, *names: min(style.get(n) for n in names)  # noqa: E731
+    off = lambda style, *names: max(style.get(n) for n in names)  # noqa: E731
+    s = model.style("brows furrowed but not frowning with the mouth")
+    assert on(s, "browDownLeft", "browDownRight") >= 0.3 and off(s, "mouthFrownLeft", "mouthFrownRight") <= 0.1
+    s = model.style("a smile that doesn't reach the eyes")
+    assert on(s, "mouthSmileLeft", "mouthSmileRight") >= 0.3 and off(s, "cheekSquintLeft", "cheekSquintRight") <= 0.1
+    assert on(model.style("upper eyelids raised"), "eyeWideLeft", "eyeWideRight") >= 0.3
+    assert on(model.style("lip corners pulled up"), "mouthSmileLeft", "mouthSmileRight") >= 0.3
+    assert on(model.style("chin wrinkled, lower lip pushed up"), "mouthShrugLower") >= 0.3
+    assert on(model.style("lips rounded into an O"), "mouthFunnel") >= 0.3
+    assert max(model.style("mouth pulled to one side").get(n) for n in ("mouthLeft", "mouthRight")) >= 0.3
+    assert on(model.style("cross-eyed"), "eyeLookInLeft", "eyeLookInRight") >= 0.3
+    assert model.style("mouth hanging open in shock").get("jawOpen") > 0.2  # a named open jaw is held wider
+    assert model.style("a furious man").get("jawOpen") <= 0.2
+    assert off(model.style("squinting, not smiling"), "mouthSmileLeft", "mouthSmileRight") <= 0.1
+
+
 def test_text_drives_dynamics(model):
     d = lambda p: model.style(p).dynamics  # noqa: E731
     assert d("a nervous student")["blink_rate"] > DYNAMICS["blink_rate"][0] + 5
@@ -328,7 +347,21 @@ PROBES = {
                  "stunned into silence"],
     "disgust": ["disgusted by the rotten smell", "revolted by the slimy food", "grossed out by the bugs"],
     "neutral": ["a newsreader reading the headlines", "reading a phone number aloud", "neutral"],
+    "contempt": ["a supercilious butler", "wouldn't give them the time of day", "sneering at the cheap wine"],
 }
+# Events the corpus never lists: read through the composed event frames, not by a listed phrase.
+EVENT_PROBES = {
+    "fear": ["a grizzly is lumbering towards his tent", "the cable of the cable car starts to snap"],
+    "sad": ["her old dog died in her arms this morning", "standing by her husband's grave"],
+    "angry": ["somebody smashed the windscreen of his new van", "the plumber overcharged her and lied about it"],
+    "disgust": ["a cockroach crawled out of the takeaway box", "the reek of a rotting bin in the sun"],
+    "surprise": ["her supposedly dead uncle strolls into the wedding"],
+}
+
+
+def test_unseen_events_show_the_right_emotion(model):
+    wrong = {p: got for fam, ps in EVENT_PROBES.items() for p in ps if (got := judge_family(model.style(p).arkit)) != fam}
+    assert len(wrong) <= 2, wrong
 
 
 def test_unseen_probe_prompts_show_the_right_emotion(model):

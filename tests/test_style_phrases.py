@@ -158,3 +158,72 @@ def test_package_import_stays_cheap():
             "print(','.join(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == ""
+
+
+def _emotions(text, exclude=frozenset()):
+    return [p for p, _ in phrases.parse_prompt(text, exclude).emotions]
+
+
+def test_lexicon_matches_whole_phrases_with_any_pronoun_and_hyphenation():
+    assert set(_emotions("crying her eyes out")) == {"sad"}  # listed as "crying his eyes out"
+    assert _emotions("a grossed out teenager") == _emotions("a grossed-out teenager") == ["disgust"]
+    assert set(_emotions("trembling with fear")) == {"fear"}
+    assert _emotions("full of joy") == ["happy"]  # a noun
+    assert _emotions("he answers gloomily") == ["sad"]  # a derived adverb
+    assert _emotions("madly in love") == ["tender"]  # "madly" is not derived from "mad"
+    assert _emotions("looking down the road") == []  # ambiguous words alone are not emotions
+
+
+def test_heldout_vocabulary_can_be_left_out_of_the_lexicon():
+    word = facs.HELDOUT_WORDS[0]
+    assert _emotions(f"she is {word}") and not _emotions(f"she is {word}", phrases.HELDOUT_LEXICON)
+    sit = facs.HELDOUT_SITUATIONS[0]
+    assert _emotions(sit) and not _emotions(sit, phrases.HELDOUT_LEXICON)
+
+
+@pytest.mark.parametrize("text, negated", [
+    ("uneasy rather than annoyed", True), ("hardly thrilled about the news", True), ("anything but calm", True),
+    ("can't stop grinning", False), ("never been so alarmed in my life", False), ("she stops smiling", True),
+])
+def test_negation_and_double_negation(text, negated):
+    parsed = phrases.parse_prompt(text)
+    assert bool(parsed.negated_emotions or any(a.startswith("-") for a in parsed.actions)) == negated, parsed
+
+
+def test_rather_than_is_not_an_intensity():
+    assert phrases.parse_prompt("uneasy rather than annoyed").scale == 1.0
+    assert phrases.parse_prompt("rather annoyed").scale < 1.0
+
+
+def test_one_sided_actions_follow_left_and_right():
+    right = phrases.parse_prompt("raises her right eyebrow")
+    left = phrases.parse_prompt("raises her left eyebrow")
+    assert right.arkit[INDEX["browOuterUpRight"]] > 0.5 and right.arkit[INDEX["browOuterUpLeft"]] == 0.0
+    assert left.arkit[INDEX["browOuterUpLeft"]] > 0.5
+    assert phrases.parse_prompt("jaw shifted to the right").arkit[INDEX["jawRight"]] > 0.3
+    assert phrases.parse_prompt("glancing to the right").arkit[INDEX["eyeLookOutRight"]] > 0.3
+
+
+def test_gesture_nouns_take_their_own_adjective():
+    assert phrases.parse_prompt("an eye roll and a little sniff").scale == 1.0
+    assert phrases.parse_prompt("a little sad").scale < 1.0
+
+
+def test_gesture_words_carry_their_emotion_but_a_trembling_chin_is_not_fear():
+    assert "contempt" in _emotions("a sneering villain")
+    assert "angry" in _emotions("a scowling guard")
+    assert "fear" in _emotions("trembling in the doorway")
+    assert "fear" not in _emotions("chin trembling, eyes glistening") and "sad" in _emotions("chin trembling, eyes glistening")
+
+
+def test_composed_events_keep_heldout_fillers_out_of_training():
+    import random
+
+    from talkclip_model.style import events
+
+    rng = random.Random(0)
+    train = [events.event(rng, heldout=False)[0] for _ in range(400)]
+    values = [v for vs in events.SLOTS.values() for v in vs if "{" not in v]
+    held = {v for v in values if events._heldout(v) and not any(v in w for w in values if w != v and not events._heldout(w))}
+    assert len(held) > 30 and not any(v in t for t in train for v in held if len(v) > 12)
+    assert all(p in facs.PROTOTYPES for _, p, _ in events.FRAMES)

@@ -22,7 +22,7 @@ from . import events, phrases
 from .facs import (CORE_WORDS, DYNAMICS_NEUTRAL, EMOTION_ADVERBS, EMOTION_NOUNS, EMOTION_WORDS, HELDOUT_SITUATIONS,
                    HELDOUT_WORDS, SITUATIONS, normalise_dynamics, prototype_target)
 
-CORPUS_VERSION = "2026.11-7"
+CORPUS_VERSION = "2026.11-8"
 EVENT_SHARE = 0.4  # share of situation samples composed from event frames rather than listed
 
 SUBJECTS_TRAIN = [
@@ -127,6 +127,9 @@ ACTION_PHRASES: dict[str, list[str]] = {
     "grimace": ["a grimace", "grimacing", "lips stretched", "mouth pulled wide", "lips drawn back"],
     "eyes_wide": ["wide eyes", "eyes wide", "wide-eyed", "eyes wide open", "bulging eyes", "{pos} eyes widened", "eyes like saucers"],
     "squint": ["squinting", "a squint", "narrowed eyes", "eyes narrowed", "narrowing {pos} eyes", "narrow-eyed"],
+    "eyes_squeezed": ["eyes squeezed shut", "screwing {pos} eyes shut", "eyes shut tight", "scrunching {pos} eyes closed"],
+    "brow_frown": ["frowning with {pos} brows", "frowning with the eyebrows, not the mouth", "frowns with {pos} forehead"],
+    "mouth_frown": ["frowning with {pos} mouth", "frowning with the lips, not the brows", "frowns with {pos} mouth"],
     "eyes_closed": ["eyes closed", "closed eyes", "{pos} eyes shut", "closing {pos} eyes"],
     "eyes_droopy": ["droopy eyes", "heavy eyelids", "half-closed eyes", "drooping lids", "heavy-lidded eyes"],
     "eye_roll": ["rolling {pos} eyes", "eyes rolled", "rolled eyes", "rolls {pos} eyes"],
