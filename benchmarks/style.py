@@ -87,6 +87,14 @@ def run(full: bool = False, out_dir: Path | None = None, progress=print, n_heldo
             sec.rows.append([split, f"**{kind}**" if kind == "all" else kind, str(count), emo, act, mono])
         data["splits"][split]["failures_sample"] = scores["all"]["failures_sample"][:10]
 
+    progress("style: independently written prompt sets")
+    data["independent"] = {}
+    for name, status in independent_sets().items():
+        sc = score_set(model, *status[1:])
+        data["independent"][name] = {**sc, "status": status[0]}
+        sec.rows.append([f"independent {name}", status[0], str(sc["emotion_n"]), pct(sc["emotion"]), pct(sc["actions"]),
+                         f"pairs {pct(sc['pairs'])}"])
+
     progress(f"style: latency over {N_LATENCY} distinct prompts")
     prompts = list(dict.fromkeys(s.text for s in corpus.generate(3 * N_LATENCY, seed=1, split="heldout")))[:N_LATENCY]
     lat = latency(model, prompts)
@@ -105,9 +113,52 @@ def run(full: bool = False, out_dir: Path | None = None, progress=print, n_heldo
                      "so it is shown once per split). Scoring: talkclip_model.style.training.evaluate.")
     sec.notes.append("compound prompts (two emotions at once) have no agreement measure in the style package's "
                      "scoring, so their cells are empty.")
+    sec.notes.append("Independent sets (benchmarks/prompts): prompts written by helper sessions that never saw the "
+                     "project's vocabulary, scored through the full model (lexicon + adapter + bank): emotion family, "
+                     "named channels >= 0.25 with contradicting ones <= 0.1, and pair order. Their 'prompt kind' column "
+                     "says how much each set was looked at while tuning; set_3's emotion prompts were not.")
     sec.notes.append(f"Latency: model.style(prompt) wall time, one prompt at a time, {len(lat)} distinct held-out "
                      "prompts (no cache hits); load: encoder + adapter, including the sha256 checks.")
     return sec
+
+
+def independent_sets() -> dict:
+    """name -> (how it was used, EMOTION, ACTIONS, PAIRS) of benchmarks/prompts."""
+    import importlib
+
+    from .prompts import SETS
+
+    out = {}
+    for name, status in SETS.items():
+        mod = importlib.import_module(f"benchmarks.prompts.{name}")
+        out[name] = (status, mod.EMOTION, mod.ACTIONS, mod.PAIRS)
+    return out
+
+
+def score_set(model, emotion, actions, pairs) -> dict:
+    """Right emotion family (facs.judge_family); named channels >= 0.25 and contradicting ones <= 0.1;
+    the stronger wording of a pair with a larger expression (L2 norm without the jaw)."""
+    from talkclip_model.arkit import INDEX
+    from talkclip_model.style.facs import judge_family
+
+    emo = [judge_family(model.style(p).arkit) in fams.split() for p, fams in emotion]
+
+    def level(arkit, alt, pick):
+        return pick(arkit[INDEX[c]] for c in alt.split("|"))
+
+    act = []
+    for p, active, quiet in actions:
+        a = model.style(p).arkit
+        act.append(all(level(a, alt, max) >= 0.25 for alt in active) and all(level(a, alt, min) <= 0.1 for alt in quiet))
+
+    def strength(prompt):
+        a = model.style(prompt).arkit.copy()
+        a[INDEX["jawOpen"]] = 0.0
+        return float(np.linalg.norm(a))
+
+    order = [strength(b) > strength(a) for a, b in pairs]
+    return {"emotion": float(np.mean(emo)), "emotion_n": len(emo), "actions": float(np.mean(act)), "actions_n": len(act),
+            "pairs": float(np.mean(order)), "pairs_n": len(order)}
 
 
 def kind_chart(splits: dict, out_png: Path) -> None:

@@ -22,7 +22,7 @@ from . import events, phrases
 from .facs import (CORE_WORDS, DYNAMICS_NEUTRAL, EMOTION_ADVERBS, EMOTION_NOUNS, EMOTION_WORDS, HELDOUT_SITUATIONS,
                    HELDOUT_WORDS, SITUATIONS, normalise_dynamics, prototype_target)
 
-CORPUS_VERSION = "2026.11-8"
+CORPUS_VERSION = "2026.11-9"
 EVENT_SHARE = 0.4  # share of situation samples composed from event frames rather than listed
 
 SUBJECTS_TRAIN = [

@@ -83,6 +83,13 @@ SLOTS: dict[str, list[str]] = {
     "machine": ["the engine", "the brakes", "the oxygen supply", "the steering", "the parachute", "the life support", "the rope"],
     "machine_fails": ["sputters and dies mid-flight", "fails on the mountain road", "cuts out underwater", "gives way", "snaps",
                       "stops working halfway down"],
+    "professional": ["a pilot", "a nurse", "a teacher", "a shop assistant", "a soldier", "a detective", "a scientist", "an astronaut",
+                     "a receptionist", "a train conductor", "a chef", "a lawyer", "a mechanic", "a news anchor", "a captain",
+                     "a surgeon", "a librarian", "a tour guide", "a referee", "a firefighter"],
+    "routine": ["reads the checklist", "explains the procedure", "gives the instructions", "reads out the numbers",
+                "describes the route", "spells out the code", "confirms the details", "lists the steps", "reads the schedule",
+                "announces the time", "takes the register", "checks the paperwork", "reads the report aloud",
+                "gives a status update", "repeats the address", "describes the weather"],
     "pain": ["stubbed {pos} toe", "burned {pos} hand on the stove", "banged {pos} head on a shelf", "twisted {pos} knee",
              "got a splinter", "bit {pos} tongue", "stepped on a plug"],
 }
@@ -101,6 +108,7 @@ FRAMES: list[tuple[str, str, float]] = [
     ("{snob} {snob_act}", "contempt", 0.8), ("{sub} watches {fumble}", "contempt", 0.7), ("listening to {snob} who {snob_act}", "contempt", 0.8),
     ("{sub} reads {rejection}", "sad", 0.85), ("watching {funeral}", "sad", 0.95), ("{sub} finds {corpse}", "disgust", 0.9),
     ("leaning over {corpse}", "disgust", 0.9), ("{machine} {machine_fails}", "fear", 0.95),
+    ("{professional} {routine}", "neutral", 1.0), ("{professional} calmly {routine}", "neutral", 1.0),
     ("sitting through {chore}", "bored", 0.85), ("{sub} {pain}", "pain", 0.9),
 ]
 
