@@ -175,7 +175,8 @@ def monotonicity(predict) -> tuple[int, int, list[str]]:
     for p, items in by_proto.items():
         items.sort()
         for (g1, w1), (g2, w2) in zip(items, items[1:]):
-            if g2 - g1 >= 0.2:
+            # a held-out word is scored without the lexicon, so it is compared only with another held-out word
+            if g2 - g1 >= 0.2 and (w1 in phrases.HELDOUT_LEXICON) == (w2 in phrases.HELDOUT_LEXICON):
                 pairs.append((p, f"She is {w1}", f"She is {w2}"))
     for w in ("annoyed", "happy", "sad", "scared", "surprised", "disgusted", "angry", "nervous", "content", "worried"):
         p = EMOTION_WORDS[w][0]
