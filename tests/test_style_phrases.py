@@ -224,6 +224,7 @@ def test_composed_events_keep_heldout_fillers_out_of_training():
     rng = random.Random(0)
     train = [events.event(rng, heldout=False)[0] for _ in range(400)]
     values = [v for vs in events.SLOTS.values() for v in vs if "{" not in v]
-    held = {v for v in values if events._heldout(v) and not any(v in w for w in values if w != v and not events._heldout(w))}
+    held = {v for v in values if events.heldout_filler(v)
+            and not any(v in w for w in values if w != v and not events.heldout_filler(w))}
     assert len(held) > 30 and not any(v in t for t in train for v in held if len(v) > 12)
     assert all(p in facs.PROTOTYPES for _, p, _ in events.FRAMES)

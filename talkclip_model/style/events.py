@@ -13,7 +13,8 @@ fillers the adapter never saw.
 from __future__ import annotations
 
 import random
-import zlib
+
+from .facs import is_heldout
 
 HELDOUT_SHARE = 0.25
 
@@ -116,8 +117,8 @@ _PRONOUNS = [{"pos": "his", "obj": "him", "sub": "he"}, {"pos": "her", "obj": "h
              {"pos": "their", "obj": "them", "sub": "they"}]
 
 
-def _heldout(value: str) -> bool:
-    return (zlib.crc32(("e:" + value).encode()) % 1000) / 1000.0 < HELDOUT_SHARE
+def heldout_filler(value: str) -> bool:
+    return is_heldout("e:" + value, HELDOUT_SHARE)
 
 
 def event(rng: random.Random, heldout: bool) -> tuple[str, str, float]:
@@ -126,7 +127,7 @@ def event(rng: random.Random, heldout: bool) -> tuple[str, str, float]:
     names = [n for n in SLOTS if "{" + n + "}" in template]
     fills = {}
     for n in names:
-        side = [v for v in SLOTS[n] if _heldout(v) == heldout]
+        side = [v for v in SLOTS[n] if heldout_filler(v) == heldout]
         fills[n] = rng.choice(side or SLOTS[n])
     text = template.format(**fills, pos="{pos}", obj="{obj}", sub="{sub}")
     return text.format(**rng.choice(_PRONOUNS)), proto, grade

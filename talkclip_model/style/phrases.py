@@ -274,7 +274,7 @@ _INTENS_RE = re.compile(r"\b(" + "|".join(sorted((re.escape(k) for k in INTENSIF
 _SOFT_NEGATION_RE = re.compile(r"\bnot (?:very|too|that|so|particularly|overly|terribly|all that|especially)\b", re.IGNORECASE)
 SOFT_NEGATION_SCALE = 0.4
 _NEGATOR_RE = re.compile(r"\b(?:far from|anything but|rather than|instead of|as opposed to|hardly|scarcely|not|no|never|without|neither|nor|isn't|aren't|wasn't|weren't|doesn't|don't|didn't|won't|"
-                         r"can't|cannot|hardly ever|stops?|stopped|free of|lacks?|lacking|zero|none of)\b|n't\b", re.IGNORECASE)
+                         r"can't|cannot|stops?|stopped|free of|lacks?|lacking|zero|none of)\b|n't\b", re.IGNORECASE)
 _CLAUSE_BREAK_RE = re.compile(r"[,;.!?:]|\bbut\b|\band\b|\byet\b|\bwhile\b|\bthough\b|\binstead\b", re.IGNORECASE)
 _AFFIRMING_RE = re.compile(r"(?:(?:can't|cannot|can not|couldn't|could not|won't|wouldn't) (?:stop|help)\b|"
                            r"(?:never|not) (?:(?:have|has|had|ever|before) )*(?:been|felt|looked|seemed|sounded|be|seen \w+) (?:so|this|more|as)\b|"
@@ -301,8 +301,13 @@ class LexiconEntry:
     ambiguous: bool = False  # counts for negation only ("not down"), never as an emotion alone
 
 
+def _tokens(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, token) of lower-cased text's words, pronouns folded to their kind."""
+    return [(m.start(), m.end(), _PRONOUNS.get(m.group(), m.group())) for m in _TOKEN_RE.finditer(text.replace("\u2019", "'"))]
+
+
 def _key(text: str) -> tuple[str, ...]:
-    return tuple(_PRONOUNS.get(t, t) for t in _TOKEN_RE.findall(text.lower().replace("\u2019", "'")))
+    return tuple(t for _, _, t in _tokens(text.lower()))
 
 
 def _build_lexicon() -> dict[tuple[str, ...], LexiconEntry]:
@@ -338,7 +343,7 @@ def lexicon_matches(low: str, exclude: frozenset[str] = frozenset()) -> list[tup
 
     ``exclude``: sources to ignore (the held-out words and idioms, when scoring the learned part).
     """
-    toks = [(m.start(), m.end(), _PRONOUNS.get(m.group(), m.group())) for m in _TOKEN_RE.finditer(low.replace("\u2019", "'"))]
+    toks = _tokens(low)
     out, i = [], 0
     while i < len(toks):
         for n in range(min(_LEXICON_MAX, len(toks) - i), 0, -1):
@@ -358,7 +363,6 @@ NOT_CALM = ("nervous", 0.6)  # "anything but calm"
 _GESTURE_NOUNS = {"sniff", "sigh", "shrug", "nod", "pause", "cough", "wave", "snort", "huff", "gasp", "groan", "grunt", "wince",
                   "shake", "tilt", "glance", "smile", "frown", "laugh", "chuckle", "giggle", "smirk", "wink", "sneer", "pout", "scowl"}
 _FILLER_RE = re.compile(r"\bat all\b|\bwhatsoever\b", re.IGNORECASE)
-_POSITIVE = {"happy", "amused", "tender", "excited", "proud", "relieved", "flirty", "calm"}
 
 
 @dataclass
@@ -509,7 +513,7 @@ def parse_prompt(prompt: str, exclude: frozenset[str] = frozenset()) -> ParsedPr
             continue  # part of a soft negation or of an action phrase
         if not _near_emotion(low, m.end()) and any(_is_local(low, m, s, e) for s, e in action_spans):
             continue
-        if next(iter(_TOKEN_RE.findall(low[m.end():m.end() + 20])), "") in _GESTURE_NOUNS:
+        if next((t for _, _, t in _tokens(low[m.end():m.end() + 20])), "") in _GESTURE_NOUNS:
             continue  # "a little sniff"
         scales.append(INTENSIFIERS[m.group(1).lower()])
     if soft:
@@ -533,7 +537,7 @@ def _is_local(low: str, m: re.Match, start: int, end: int) -> bool:
 
 def _near_emotion(low: str, pos: int) -> bool:
     """An emotion word (or a word the encoder must read) follows within two words."""
-    nxt = [_PRONOUNS.get(t, t) for t in _TOKEN_RE.findall(low[pos:pos + 30])[:2]]
+    nxt = [t for _, _, t in _tokens(low[pos:pos + 30])[:2]]
     return any((t,) in LEXICON for t in nxt) or tuple(nxt) in LEXICON
 
 
