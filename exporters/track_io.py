@@ -81,9 +81,15 @@ def float32_list(values: np.ndarray) -> list:
     JSON then round-trips a track exactly (float32 precision) without 17-digit noise.
     """
     arr = np.asarray(values, dtype=np.float32)
-    # 8 decimals already read back exactly for most values in 0..1 and is 20x faster than
-    # numpy's shortest-repr formatting, which is kept for the rest (tiny or large values)
-    out = np.round(arr.astype(np.float64), 8)
+    # Each value gets the fewest of 6..9 decimals that read back exactly (9 always do in 0.1..1);
+    # numpy's shortest-repr formatting, 20x slower, is kept for what is left (tiny or large values).
+    wide = arr.astype(np.float64)
+    out = np.round(wide, 6)
+    for decimals in (7, 8, 9):
+        inexact = out.astype(np.float32) != arr
+        if not inexact.any():
+            break
+        out[inexact] = np.round(wide[inexact], decimals)
     inexact = out.astype(np.float32) != arr
     if inexact.any():
         out[inexact] = arr[inexact].astype(str).astype(np.float64)

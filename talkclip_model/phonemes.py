@@ -16,6 +16,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .audio import SAMPLE_RATE, AudioClip, loudness_db
+from .cmudict import cmudict, dictionary_path as cmudict_path
 from .errors import TalkclipError
 from .g2p import guess_pronunciation, normalise_transcript
 from .types import SILENCE, PhoneTrack
@@ -31,7 +32,7 @@ MAX_FAILED_SHARE = 0.5  # more of the audio than this unalignable: the transcrip
 # Matched transcripts score within ~2x of free recognition, mismatched ones 5-10x worse.
 SUSPICIOUS_SCORE_PER_FRAME = -25.0
 CHECK_SEGMENTS = 1
-CHECK_EXCERPT_S = 4.0
+CHECK_EXCERPT_S = 2.5
 MISMATCH_RATIO = 4.5  # measured: wrong text 4.2-10.4 (most fail to align at all) -> error above this
 DOUBT_RATIO = 3.3  # matched text 1.5-2.9 on clean speech, 3.5 on a hoarse speaker -> a note above this
 
@@ -49,7 +50,7 @@ _PHONE_SET = frozenset(PHONES)
 # (see _align_segment) on the wide one, which on clean speech costs about the same. Plain forced
 # alignment (default, then wide beams) times recognised words and is the second opinion before
 # a mismatch error.
-ALIGNERS = {"align": dict(ds=2), "align_wide": dict(ds=2, beam=1e-80, pbeam=1e-80, wbeam=1e-60)}
+ALIGNERS = {"align": dict(ds=2, topn=3), "align_wide": dict(ds=2, topn=3, beam=1e-80, pbeam=1e-80, wbeam=1e-60)}
 # Word recognition without a transcript: a lighter language-model weight than the default 6.5
 # lets the acoustics win more often: on the benchmark's synthetic set, bilabials 91% -> 94% and
 # all classes 89.3% -> 89.9%; spontaneous MFA speech unchanged within noise (61% -> 60%).
@@ -59,7 +60,11 @@ PHONE_RECOGNITION_CONFIG = dict(lw=2.0, beam=1e-20, pbeam=1e-20)
 
 _lock = threading.Lock()
 _decoders: dict[str, object] = {}
-_guessed: dict[str, str] = {}  # spelling-based pronunciations added so far (word -> phones)
+# Pronunciations given to the aligners so far (word -> its cmudict or spelling-based ones). The
+# aligners and the phone recogniser start with an empty dictionary: parsing cmudict is most of a
+# decoder's build time (0.12 of 0.13 s), and they only need the words of the transcripts.
+_known: dict[str, list[str]] = {}
+_guessed_words: set[str] = set()  # those of them cmudict lacks (pronounced from spelling)
 
 
 def _model_dir() -> str:
@@ -75,17 +80,17 @@ def _decoder(kind: str):
         from pocketsphinx import Decoder
 
         model = _model_dir()
-        common = dict(hmm=os.path.join(model, "en-us", "en-us"),
-                      dict=os.path.join(model, "en-us", "cmudict-en-us.dict"),
+        common = dict(hmm=os.path.join(model, "en-us", "en-us"), dict=os.devnull,
                       loglevel="FATAL", bestpath=False)
         try:
             if kind in ALIGNERS:
-                _decoders[kind] = Decoder(**common, lm=None, **ALIGNERS[kind])
-                for word, pron in _guessed.items():
-                    _decoders[kind].add_word(word, pron, True)
-            elif kind == "words":
-                _decoders[kind] = Decoder(**common, lm=os.path.join(model, "en-us", "en-us.lm.bin"),
-                                          **WORD_RECOGNITION_CONFIG)
+                dec = Decoder(**common, lm=None, **ALIGNERS[kind])
+                for word, prons in _known.items():
+                    _add_word(dec, word, prons)
+                _decoders[kind] = dec
+            elif kind == "words":  # its language model needs the whole dictionary
+                _decoders[kind] = Decoder(**{**common, "dict": cmudict_path()},
+                                          lm=os.path.join(model, "en-us", "en-us.lm.bin"), **WORD_RECOGNITION_CONFIG)
             else:
                 _decoders[kind] = Decoder(**common, allphone=os.path.join(model, "en-us", "en-us-phone.lm.bin"),
                                           **PHONE_RECOGNITION_CONFIG)
@@ -128,7 +133,7 @@ def phone_track(clip: AudioClip, transcript: str | None = None,
     if words:
         with _lock:
             oov = _ensure_pronunciations(words)
-            words = [w for w in words if _decoder("align").lookup_word(w) is not None]  # unpronounceable
+            words = [w for w in words if _known.get(w)]  # unpronounceable ones are left out
         if oov:
             shown = ", ".join(oov[:8]) + (f" and {len(oov) - 8} more" if len(oov) > 8 else "")
             notes.append(f"not in the pronunciation dictionary, pronounced from spelling: {shown}")
@@ -338,18 +343,33 @@ def _span_of(note: str) -> float:
 
 
 def _ensure_pronunciations(words: Sequence[str]) -> list[str]:
-    """Add spelling-based pronunciations for unknown words to the aligners; return those words.
-
-    Aligners built later (the wide-beam one is built on first need) get them when built."""
-    missing = [w for w in dict.fromkeys(words) if _decoder("align").lookup_word(w) is None]
-    for w in missing:
-        pron = guess_pronunciation(w)
-        if pron:
-            _guessed[w] = " ".join(pron)
-            for kind in ALIGNERS:
-                if kind in _decoders and _decoders[kind].lookup_word(w) is None:
-                    _decoders[kind].add_word(w, _guessed[w], True)
+    """Give the aligners every pronunciation of ``words`` (cmudict's, or for a word it lacks a
+    spelling-based guess); return the words cmudict lacks. Aligners built later get them when
+    built. Call with ``_lock`` held."""
+    missing = []
+    for w in dict.fromkeys(words):
+        if w in _known:
+            if w in _guessed_words:
+                missing.append(w)
+            continue
+        prons = cmudict().lookup(w)
+        if not prons:
+            missing.append(w)
+            _guessed_words.add(w)
+            guess = guess_pronunciation(w)
+            prons = [" ".join(guess)] if guess else []
+        _known[w] = prons
+        for kind in ALIGNERS:
+            if kind in _decoders:
+                _add_word(_decoders[kind], w, prons)
     return missing
+
+
+def _add_word(dec, word: str, prons: Sequence[str]) -> None:
+    """Add ``word`` with its pronunciations (variants as ``word(2)``...) to a decoder's dictionary;
+    searches made afterwards (each alignment makes its own) see them."""
+    for i, pron in enumerate(prons):
+        dec.add_word(word if i == 0 else f"{word}({i + 1})", pron, False)
 
 
 def _base_word(name: str) -> str:
@@ -422,6 +442,7 @@ def _recognise_words(pcm: np.ndarray) -> list[tuple[str, float, float]] | None:
     words = [w for w in words if not w.startswith(("<", "[", "+"))]
     if not words:
         return None
+    _ensure_pronunciations(words)
     result = _align(pcm, words)
     return result[0] if result is not None else None
 

@@ -189,3 +189,40 @@ def test_long_take_with_a_scrambled_transcript_is_an_error():
     clip, text = _mixed_take()
     with pytest.raises(TalkclipError, match="does not match"):
         phonemes.phone_track(clip, " ".join(reversed(text.split())))
+
+
+def test_cmudict_lookup_by_binary_search_matches_the_whole_file():
+    """The aligners start with an empty dictionary and get each transcript word from a binary
+    search over cmudict; that needs the file sorted by word, which is checked here in full."""
+    from talkclip_model.cmudict import Cmudict, cmudict, dictionary_path
+
+    entries: dict[str, list[str]] = {}
+    keys = []
+    with open(dictionary_path(), encoding="utf-8") as fh:
+        for line in fh:
+            word, _, pron = line.strip().partition(" ")
+            base = word.split("(")[0] if word.endswith(")") else word
+            entries.setdefault(base, []).append(pron.strip())
+            keys.append(base.encode())
+    assert keys == sorted(keys), "cmudict is no longer sorted by word: the binary search would miss words"
+    lookup = cmudict()
+    for word in ("the", "a", "'bout", "zywicki", "bought", "read", "aaa", "zzzz", keys[-1].decode()):
+        assert lookup.lookup(word) == entries.get(word, []), word
+    assert lookup.lookup("the") == ["DH AH", "DH IY"]
+    assert lookup.lookup("maryzza") == [] and lookup.lookup("") == []
+    sample = list(entries)[::997]
+    assert all(lookup.lookup(w) == entries[w] for w in sample)
+
+
+def test_cmudict_lookup_on_a_small_file(tmp_path):
+    from talkclip_model.cmudict import Cmudict
+
+    path = tmp_path / "tiny.dict"
+    path.write_text("apple AE P AH L\nbob B AA B\nbob(2) B AO B\nzed Z EH D")  # no final newline
+    d = Cmudict(str(path))
+    assert d.lookup("bob") == ["B AA B", "B AO B"]
+    assert d.lookup("zed") == ["Z EH D"] and d.lookup("apple") == ["AE P AH L"]
+    assert d.lookup("carrot") == [] and d.lookup("zzz") == [] and d.lookup("aardvark") == []
+    empty = tmp_path / "empty.dict"
+    empty.write_text("")
+    assert Cmudict(str(empty)).lookup("bob") == []
