@@ -60,18 +60,21 @@ def read_track(path: str | Path) -> ExpressionTrack:
 
 # --- JSON ---------------------------------------------------------------------------------
 
-def track_to_dict(track: ExpressionTrack) -> dict[str, Any]:
+def track_to_dict(track: ExpressionTrack, arrays=None) -> dict[str, Any]:
+    """The JSON layout as a dict; ``arrays`` (default ``float32_list``) turns each frame array
+    into its JSON value."""
+    arrays = arrays or float32_list
     meta = {"generator": f"talkclip {__version__}", **track.meta}
     out: dict[str, Any] = {
         "fps": track.fps,
         "channels": list(ARKIT_NAMES),
-        "frames": float32_list(track.arkit),
-        "head": {"channels": list(HEAD_CHANNELS), "frames": float32_list(track.head)},
+        "frames": arrays(track.arkit),
+        "head": {"channels": list(HEAD_CHANNELS), "frames": arrays(track.head)},
         "phones": track.phones.to_list() if track.phones is not None else [],
         "meta": meta,
     }
     if track.layers:
-        out["layers"] = {k: float32_list(v) for k, v in track.layers.items()}
+        out["layers"] = {k: arrays(v) for k, v in track.layers.items()}
     return out
 
 
@@ -96,10 +99,44 @@ def float32_list(values: np.ndarray) -> list:
     return out.tolist()
 
 
+JSON_BLOCK_FRAMES = 512  # frames formatted at a time
+
+
 def write_json(track: ExpressionTrack, path, overwrite: bool = True) -> None:
-    text = json.dumps(track_to_dict(track), separators=(",", ":"), default=_json_default)
+    """Write the JSON layout, frame arrays streamed in blocks of ``JSON_BLOCK_FRAMES``.
+
+    Built whole, the nested lists of Python floats cost about 30 bytes per value (140 MB for a
+    10-minute take); streamed, the extra memory stays a few MB however long the take."""
+    held: list[np.ndarray] = []
+
+    def placeholder(values) -> str:
+        held.append(np.asarray(values))
+        return f"{_HELD}{len(held) - 1}"
+
+    skeleton = json.dumps(track_to_dict(track, arrays=placeholder), separators=(",", ":"), default=_json_default)
+    pieces = skeleton.split(_HELD_JSON)
+    if len(pieces) != len(held) + 1:  # the track's own text holds the mark: no streaming
+        pieces = [json.dumps(track_to_dict(track), separators=(",", ":"), default=_json_default)]
     with atomic_output(path, "w", overwrite=overwrite) as fh:
-        fh.write(text)
+        fh.write(pieces[0])
+        for piece in pieces[1:]:
+            index, _, rest = piece.partition('"')
+            _write_frames(fh, held[int(index)])
+            fh.write(rest)
+
+
+_HELD = "\x00talkclip-array-"  # stands in for a frame array in the JSON skeleton
+_HELD_JSON = '"' + json.dumps(_HELD)[1:-1]  # as json writes it (NUL escaped), opening quote included
+
+
+def _write_frames(fh, values: np.ndarray) -> None:
+    fh.write("[")
+    for start in range(0, len(values), JSON_BLOCK_FRAMES):
+        text = json.dumps(float32_list(values[start:start + JSON_BLOCK_FRAMES]), separators=(",", ":"))
+        if start:
+            fh.write(",")
+        fh.write(text[1:-1])
+    fh.write("]")
 
 
 def _json_default(obj):

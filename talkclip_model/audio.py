@@ -154,7 +154,7 @@ def loudness_db(samples: np.ndarray, sample_rate: int = SAMPLE_RATE, hop_s: floa
     hop, window = int(round(hop_s * sample_rate)), int(round(window_s * sample_rate))
     out = np.empty(1 + len(samples) // hop, dtype=np.float32)
     frames = frame_signal(samples, window, hop)
-    step = 20000
+    step = 4096  # frames per block (about 6 MB of float32 work arrays)
     for i in range(0, len(frames), step):
         chunk = frames[i:i + step].astype(np.float32)
         out[i:i + step] = 10.0 * np.log10(np.mean(chunk * chunk, axis=1) + 1e-10)
@@ -185,7 +185,7 @@ def pitch_track(samples: np.ndarray, sample_rate: int = SAMPLE_RATE, hop_s: floa
     wac = np.maximum(wac / wac[0], 1e-3).astype(np.float32)
     f0 = np.zeros(n_out, dtype=np.float32)
     periodicity = np.zeros(n_out, dtype=np.float32)
-    step = 8192
+    step = 1024  # frames per block: the FFT work arrays stay near 30 MB however long the audio
     for i in range(0, len(frames), step):
         chunk = frames[i:i + step] * taper  # (n, window)
         chunk -= chunk.mean(axis=1, keepdims=True)

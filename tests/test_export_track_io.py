@@ -48,6 +48,23 @@ def test_json_layout_contract(tmp_path):
     assert track_to_dict(track)["frames"] == data["frames"]
 
 
+def test_streamed_json_is_the_whole_layout_block_by_block(tmp_path, monkeypatch):
+    """write_json streams frame arrays in blocks; the file must equal the layout dumped whole,
+    with block edges inside the arrays and a prompt that holds the stand-in mark."""
+    import exporters.track_io as track_io
+
+    monkeypatch.setattr(track_io, "JSON_BLOCK_FRAMES", 7)  # 50 frames: 8 blocks, a short last one
+    for prompt in ("calm", "\x00talkclip-array-0 ] odd"):
+        track = full_track()
+        track.meta["prompt"] = prompt
+        write_track(track, tmp_path / "t.json")
+        text = (tmp_path / "t.json").read_text()
+        assert text == json.dumps(track_to_dict(track), separators=(",", ":"))
+        back = read_track(tmp_path / "t.json")
+        np.testing.assert_array_equal(back.layers["lips"], track.layers["lips"])
+        assert back.meta["prompt"] == prompt
+
+
 def test_subset_and_reordered_channels(tmp_path):
     (tmp_path / "s.json").write_text(json.dumps({"fps": 24, "channels": ["JawOpen", "eyeBlinkLeft"],
                                                  "frames": [[0.5, 0.25], [0.75, 0.0]]}))

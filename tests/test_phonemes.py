@@ -104,6 +104,22 @@ def test_transcript_that_does_not_match_the_audio_is_an_error():
         phonemes.phone_track(clip, "the stock market fell sharply in early trading today after the announcement")
 
 
+def test_mismatch_check_needs_a_bad_score_as_well_as_a_bad_ratio(monkeypatch):
+    """Free phone recognition can fit a synthetic voice so well (measured: -2.5 per frame on one
+    mbrola line, -7 to -13 on these) that a right transcript scores 4.8x worse than it: the
+    ratio alone is then a note, not an error; a truly bad alignment score errs."""
+    clip = audio.load_audio(SPEECH / "line1_us2.wav")
+    n = len(clip.samples)
+    frames = n // int(phonemes.FRAME_SECONDS * audio.SAMPLE_RATE)
+    assert -20.0 < phonemes._recognition_score_per_frame(clip.int16()) < -3.0
+    monkeypatch.setattr(phonemes, "_recognition_score_per_frame", lambda pcm: -5.0)
+    note = phonemes._check_transcript_matches(clip, [(-26.0, frames, 0, n)])  # ratio 5.2
+    assert note and "may not match" in note
+    with pytest.raises(TalkclipError, match="does not match"):
+        phonemes._check_transcript_matches(clip, [(-40.0, frames, 0, n)])
+    assert phonemes._check_transcript_matches(clip, [(-20.0, frames, 0, n)]) is None  # good score: no check
+
+
 def test_long_audio_is_split_at_pauses_and_still_aligned():
     base = shared("pocketsphinx_test", "librivox")
     wavs = sorted(base.glob("*.wav"))
