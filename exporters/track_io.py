@@ -88,14 +88,12 @@ def float32_list(values: np.ndarray) -> list:
     # numpy's shortest-repr formatting, 20x slower, is kept for what is left (tiny or large values).
     wide = arr.astype(np.float64)
     out = np.round(wide, 6)
-    for decimals in (7, 8, 9):
+    for decimals in (7, 8, 9, None):
         inexact = out.astype(np.float32) != arr
         if not inexact.any():
             break
-        out[inexact] = np.round(wide[inexact], decimals)
-    inexact = out.astype(np.float32) != arr
-    if inexact.any():
-        out[inexact] = arr[inexact].astype(str).astype(np.float64)
+        out[inexact] = (np.round(wide[inexact], decimals) if decimals else
+                        arr[inexact].astype(str).astype(np.float64))
     return out.tolist()
 
 
@@ -113,10 +111,9 @@ def write_json(track: ExpressionTrack, path, overwrite: bool = True) -> None:
         held.append(np.asarray(values))
         return f"{_HELD}{len(held) - 1}"
 
-    skeleton = json.dumps(track_to_dict(track, arrays=placeholder), separators=(",", ":"), default=_json_default)
-    pieces = skeleton.split(_HELD_JSON)
+    pieces = _dumps(track_to_dict(track, arrays=placeholder)).split(_HELD_JSON)
     if len(pieces) != len(held) + 1:  # the track's own text holds the mark: no streaming
-        pieces = [json.dumps(track_to_dict(track), separators=(",", ":"), default=_json_default)]
+        pieces = [_dumps(track_to_dict(track))]
     with atomic_output(path, "w", overwrite=overwrite) as fh:
         fh.write(pieces[0])
         for piece in pieces[1:]:
@@ -132,11 +129,15 @@ _HELD_JSON = '"' + json.dumps(_HELD)[1:-1]  # as json writes it (NUL escaped), o
 def _write_frames(fh, values: np.ndarray) -> None:
     fh.write("[")
     for start in range(0, len(values), JSON_BLOCK_FRAMES):
-        text = json.dumps(float32_list(values[start:start + JSON_BLOCK_FRAMES]), separators=(",", ":"))
+        text = _dumps(float32_list(values[start:start + JSON_BLOCK_FRAMES]))
         if start:
             fh.write(",")
         fh.write(text[1:-1])
     fh.write("]")
+
+
+def _dumps(obj) -> str:
+    return json.dumps(obj, separators=(",", ":"), default=_json_default)
 
 
 def _json_default(obj):

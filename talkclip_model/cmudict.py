@@ -51,7 +51,7 @@ class Cmudict:
         key = word.encode("utf-8", "replace")
         if not key or self._size == 0:
             return []
-        lo, hi = 0, self._size  # invariant: the first line with key >= ``key`` starts in [lo, hi]
+        lo, hi = 0, self._size  # invariant: the first line with key >= ``key`` is _line_at(p), lo <= p <= hi
         while lo < hi:
             mid = (lo + hi) // 2
             start, end = self._line_at(mid)
@@ -64,11 +64,8 @@ class Cmudict:
                 hi = mid
         prons: list[str] = []
         start, end = self._line_at(lo)
-        while start < self._size:
-            line = self._data[start:end].split()
-            if not line or _ALT.sub(b"", line[0]) != key:
-                break
-            prons.append(b" ".join(line[1:]).decode("ascii", "replace"))
+        while start < self._size and self._key(start, end) == key:
+            prons.append(b" ".join(self._data[start:end].split()[1:]).decode("ascii", "replace"))
             start, end = self._line_at(end + 1)
         return prons
 

@@ -65,9 +65,8 @@ ALIGNERS = {"align": dict(ds=2, topn=3), "align_wide": dict(ds=2, topn=3, beam=1
 WORD_RECOGNITION_CONFIG = dict(lw=4.0, maxhmmpf=3000, maxwpf=10)
 # Phone-recognition settings, tuned on speech with reference alignments (see benchmarks/).
 PHONE_RECOGNITION_CONFIG = dict(lw=2.0, beam=1e-20, pbeam=1e-20)
-# The mismatch check's free phone recognition scores Gaussians like the aligners (top 3 of each
-# codebook instead of PocketSphinx's 4: alignment 8-10% faster, mouth shapes unchanged within
-# one phone on the benchmark sets), so the two scores per frame compare like with like.
+# The mismatch check's free phone recognition scores Gaussians like the aligners (topn, above),
+# so the two scores per frame compare like with like.
 CHECK_CONFIG = dict(PHONE_RECOGNITION_CONFIG, topn=3)
 
 _lock = threading.Lock()

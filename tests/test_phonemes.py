@@ -210,7 +210,7 @@ def test_long_take_with_a_scrambled_transcript_is_an_error():
 def test_cmudict_lookup_by_binary_search_matches_the_whole_file():
     """The aligners start with an empty dictionary and get each transcript word from a binary
     search over cmudict; that needs the file sorted by word, which is checked here in full."""
-    from talkclip_model.cmudict import Cmudict, cmudict, dictionary_path
+    from talkclip_model.cmudict import cmudict, dictionary_path
 
     entries: dict[str, list[str]] = {}
     keys = []
