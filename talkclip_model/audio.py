@@ -70,21 +70,24 @@ def load_audio(path: str | Path, max_seconds: float = MAX_SECONDS) -> AudioClip:
                             f"{max_seconds / 3600:.1f} h, split it into shorter files")
     if info.format in ("WAV", "WAVEX"):
         _check_wav_complete(path)
-    samples = _read_mono_16k(path, info.samplerate)
+    samples = _read_mono_16k(path, info.samplerate, info.frames)
     if len(samples) == 0:
         raise TalkclipError(f"{path}: audio file holds no decodable samples (truncated?)")
-    peak = float(np.max(np.abs(samples)))
+    peak = max(float(samples.max()), -float(samples.min()))  # no full-size temporary
     if peak <= 10 ** (SILENCE_DBFS / 20):
         raise TalkclipError(f"{path}: recording is silent (peak level {_db(peak):.0f} dBFS)")
     return AudioClip(samples=samples, source=str(path), original_rate=int(info.samplerate),
                      original_channels=int(info.channels))
 
 
-def _read_mono_16k(path: Path, rate: int) -> np.ndarray:
+def _read_mono_16k(path: Path, rate: int, frames: int) -> np.ndarray:
+    """The file as mono 16 kHz float32, decoded block by block into one preallocated array
+    (``frames`` is the header's count; a header that undercounts only costs a regrowth)."""
     import soundfile as sf
     import soxr
 
-    pieces: list[np.ndarray] = []
+    out = np.empty(int(math.ceil(frames * SAMPLE_RATE / rate)) + 64, dtype=np.float32)
+    n = 0
     resampler = None if rate == SAMPLE_RATE else soxr.ResampleStream(rate, SAMPLE_RATE, 1, dtype="float32",
                                                                      quality="HQ")
     try:
@@ -95,15 +98,17 @@ def _read_mono_16k(path: Path, rate: int) -> np.ndarray:
                 mono = block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0]
                 if resampler is not None:
                     mono = resampler.resample_chunk(np.ascontiguousarray(mono), last=last)
-                if len(mono):
-                    pieces.append(np.array(mono, dtype=np.float32))
+                if n + len(mono) > len(out):
+                    out = np.resize(out, max(2 * len(out), n + len(mono)))
+                out[n:n + len(mono)] = mono
+                n += len(mono)
                 if last:
                     break
     except Exception as exc:
-        done = sum(len(p) for p in pieces) / SAMPLE_RATE
-        where = f" after {done:.2f} s; the file is truncated or damaged" if pieces else ""
+        where = f" after {n / SAMPLE_RATE:.2f} s; the file is truncated or damaged" if n else ""
         raise TalkclipError(f"{path}: cannot decode audio{where} ({_short(exc)})") from None
-    return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
+    # a slice would keep the whole buffer alive; copy only when the header overcounted by much
+    return out[:n] if n >= 0.99 * len(out) else out[:n].copy()
 
 
 def _check_wav_complete(path: Path) -> None:
@@ -140,12 +145,20 @@ def _db(x: float) -> float:
 
 # --- prosody --------------------------------------------------------------------------------
 
-def frame_signal(samples: np.ndarray, window: int, hop: int) -> np.ndarray:
-    """(F, window) strided view of frames centred at k*hop (signal zero-padded at both ends)."""
+def frame_blocks(samples: np.ndarray, window: int, hop: int, n_frames: int, step: int):
+    """(first frame, (n, window) float32 array) for frames centred at k*hop, ``step`` frames at a
+    time; the signal counts as zero beyond both ends. Only one block is ever copied, so an hour
+    of audio costs no second copy of the signal."""
     pad = window // 2
-    padded = np.concatenate([np.zeros(pad, samples.dtype), samples, np.zeros(pad + hop, samples.dtype)])
-    n_frames = 1 + len(samples) // hop
-    return np.lib.stride_tricks.sliding_window_view(padded, window)[::hop][:n_frames]
+    for first in range(0, n_frames, step):
+        count = min(step, n_frames - first)
+        lo = first * hop - pad
+        hi = lo + (count - 1) * hop + window
+        span = np.zeros(hi - lo, dtype=np.float32)
+        a, b = max(lo, 0), min(hi, len(samples))
+        if b > a:
+            span[a - lo:b - lo] = samples[a:b]
+        yield first, np.lib.stride_tricks.sliding_window_view(span, window)[::hop][:count]
 
 
 def loudness_db(samples: np.ndarray, sample_rate: int = SAMPLE_RATE, hop_s: float = HOP_SECONDS,
@@ -153,11 +166,8 @@ def loudness_db(samples: np.ndarray, sample_rate: int = SAMPLE_RATE, hop_s: floa
     """(F,) RMS level in dBFS per hop."""
     hop, window = int(round(hop_s * sample_rate)), int(round(window_s * sample_rate))
     out = np.empty(1 + len(samples) // hop, dtype=np.float32)
-    frames = frame_signal(samples, window, hop)
-    step = 4096  # frames per block (about 6 MB of float32 work arrays)
-    for i in range(0, len(frames), step):
-        chunk = frames[i:i + step].astype(np.float32)
-        out[i:i + step] = 10.0 * np.log10(np.mean(chunk * chunk, axis=1) + 1e-10)
+    for i, chunk in frame_blocks(samples, window, hop, len(out), step=4096):  # ~6 MB work arrays
+        out[i:i + len(chunk)] = 10.0 * np.log10(np.mean(chunk * chunk, axis=1) + 1e-10)
     return out
 
 
@@ -178,16 +188,15 @@ def pitch_track(samples: np.ndarray, sample_rate: int = SAMPLE_RATE, hop_s: floa
     lag_lo = int(rate / PITCH_MAX_HZ)
     lag_hi = min(int(rate / PITCH_MIN_HZ), window - 1)
     nfft = 1 << int(math.ceil(math.log2(window + lag_hi + 2)))
-    frames = frame_signal(samples.astype(np.float32), window, hop)[:n_out]
     taper = np.hanning(window).astype(np.float32)
     # Autocorrelation of the taper itself, to undo the window's bias toward short lags.
     wac = np.fft.irfft(np.abs(np.fft.rfft(taper, nfft)) ** 2, nfft)[: lag_hi + 2]
     wac = np.maximum(wac / wac[0], 1e-3).astype(np.float32)
     f0 = np.zeros(n_out, dtype=np.float32)
     periodicity = np.zeros(n_out, dtype=np.float32)
-    step = 1024  # frames per block: the FFT work arrays stay near 30 MB however long the audio
-    for i in range(0, len(frames), step):
-        chunk = frames[i:i + step] * taper  # (n, window)
+    # 1024 frames per block: the FFT work arrays stay near 30 MB however long the audio
+    for i, frames in frame_blocks(samples, window, hop, min(n_out, 1 + len(samples) // hop), step=1024):
+        chunk = frames * taper  # (n, window)
         chunk -= chunk.mean(axis=1, keepdims=True)
         spec = np.fft.rfft(chunk, nfft, axis=1)
         ac = np.fft.irfft(spec.real ** 2 + spec.imag ** 2, nfft, axis=1)[:, : lag_hi + 2]  # (n, lags)

@@ -79,10 +79,10 @@ def decode(phones: PhoneTrack, prosody: Prosody, style: SpeakingStyle, fps: floa
     expression[:, _ARTIC_COLS] *= damp[:, None]
 
     # brows already knitted by the style (anger, concentration) rise less on accents
-    emphasis = extra.emphasis.astype(np.float32)
+    emphasis = extra.emphasis  # float32, scaled in place below
     knit = 0.5 * (expression[:, INDEX["browDownLeft"]] + expression[:, INDEX["browDownRight"]])
     emphasis *= np.clip(1.0 - 0.7 * knit, 0.2, 1.0)[:, None]
-    layers = {"lips": lips, "expression": expression, "eyes": extra.eyes.astype(np.float32),
+    layers = {"lips": lips, "expression": expression, "eyes": extra.eyes,
               "emphasis": emphasis}
     total = sum(layers.values())
     articulation.enforce_contacts(total, phones, times, layers["lips"])

@@ -96,6 +96,8 @@ class Pipeline:
         track = phonemes.phone_track(clip, transcript=opts.transcript, recognizer=opts.recognizer,
                                      progress=lambda f: report("phonemes", f))
         timings["phonemes"] = time.perf_counter() - t0
+        duration = clip.duration
+        del clip  # the samples (230 MB an hour) are not needed past this point
 
         t0 = time.perf_counter()
         report("style", 0.0)
@@ -117,7 +119,7 @@ class Pipeline:
         meta = dict(result.meta)
         meta.update({
             "audio": str(audio_path),
-            "duration": round(clip.duration, 4),
+            "duration": round(duration, 4),
             "prompt": opts.prompt or "",
             "style": style.to_dict(),
             "seed": opts.seed,

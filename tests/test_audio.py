@@ -120,3 +120,31 @@ def test_prosody_pitch_of_a_tone():
     pros = audio.prosody(clip)
     voiced = pros.pitch_hz[10:-10]
     assert np.all(np.abs(voiced - 200) < 4)
+
+
+def test_decoder_regrows_when_the_header_undercounts(tmp_path, speech):
+    """The decode buffer is sized from the header's frame count (MP3/OGG counts are estimates);
+    a count far too small still gives every sample, in order."""
+    path = tmp_path / "stereo.flac"
+    sf.write(path, np.stack([speech, speech], axis=1) * 0.5, 16000, subtype="PCM_16")
+    full = audio.load_audio(path).samples
+    short = audio._read_mono_16k(path, 16000, frames=100)
+    assert np.array_equal(full, short)
+    x = _resample_ref(speech, 44100)
+    sf.write(path, x, 44100, subtype="PCM_16")
+    assert np.array_equal(audio._read_mono_16k(path, 44100, frames=10), audio.load_audio(path).samples)
+
+
+@pytest.mark.parametrize("n", [1, 159, 160, 161, 4095, 9001])
+def test_frame_blocks_match_plain_zero_padded_frames(n):
+    """Frames cut block by block (no padded copy of the whole signal) equal the plain framing."""
+    x = np.random.default_rng(n).standard_normal(n).astype(np.float32)
+    window, hop = 400, 160
+    padded = np.concatenate([np.zeros(window // 2, np.float32), x, np.zeros(window, np.float32)])
+    n_frames = 1 + n // hop
+    plain = np.stack([padded[k * hop:k * hop + window] for k in range(n_frames)])
+    got = np.zeros_like(plain)
+    for first, block in audio.frame_blocks(x, window, hop, n_frames, step=7):
+        assert len(block) <= 7
+        got[first:first + len(block)] = block
+    assert np.array_equal(got, plain)

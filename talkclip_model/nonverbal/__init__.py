@@ -93,8 +93,8 @@ def nonverbal_layers(phones: PhoneTrack | None, prosody: Prosody, dynamics: Mapp
     arousal = on_frames(gain) if audio_arousal else np.ones(n_frames)
     end = n_frames / fps
     return NonverbalLayers(
-        eyes=eyes.astype(np.float32),
-        emphasis=emphasis_layer(brow_f).astype(np.float32),
+        eyes=eyes,  # both (T, 52) layers are built as float32
+        emphasis=emphasis_layer(brow_f),
         head=head.astype(np.float32),
         arousal=arousal.astype(np.float32),
         blinks=blink_ev.start[blink_ev.start < end].astype(np.float64),

@@ -39,7 +39,7 @@ def brow_raises(cues: Cues, expressiveness: np.ndarray, gain: np.ndarray,
 
 def emphasis_layer(brows: np.ndarray) -> np.ndarray:
     """(T, 52) from (T, 3) brow raises."""
-    out = np.zeros((len(brows), NUM_CHANNELS))
+    out = np.zeros((len(brows), NUM_CHANNELS), np.float32)  # a layer: float32 like the others
     for j, name in enumerate(("browInnerUp", "browOuterUpLeft", "browOuterUpRight")):
         out[:, INDEX[name]] = np.clip(brows[:, j], 0, 1)
     return out

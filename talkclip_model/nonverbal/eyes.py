@@ -167,7 +167,7 @@ def gaze_curve(events: GazeEvents, times: np.ndarray) -> np.ndarray:
 
 def eye_layer(blink: np.ndarray, gaze: np.ndarray, wide: np.ndarray) -> np.ndarray:
     """(T, 52) ARKit eye channels from lid closure (T,), gaze yaw/pitch (T, 2) and eyeWide (T,)."""
-    out = np.zeros((len(blink), NUM_CHANNELS))
+    out = np.zeros((len(blink), NUM_CHANNELS), np.float32)  # a layer: float32 like the others
     yaw, pitch = np.clip(gaze[:, 0], -1, 1), np.clip(gaze[:, 1], -1, 1)
     left, right, down, up = np.maximum(yaw, 0), np.maximum(-yaw, 0), np.maximum(pitch, 0), np.maximum(-pitch, 0)
     # Conjugate: looking to the character's left is "out" for the left eye and "in" for the right.
