@@ -7,7 +7,8 @@ monologues and a dozen more sentences synthesised on the fly (when espeak-ng and
 
 For every take: ``score_lips`` (share of reference phones, per class, whose mouth shape is
 right) and ``best_lag`` (lag of mouth opening against the reference; + = animation late).
-With ``--rhubarb PATH`` the Rhubarb Lip Sync binary's mouth cues are scored the same way.
+With ``--rhubarb PATH`` the Rhubarb Lip Sync binary's mouth cues are scored the same way
+(``benchmarks/rhubarb_wasm.mjs`` stands in for the binary with the WebAssembly port from npm).
 """
 
 from __future__ import annotations
@@ -354,10 +355,13 @@ def section(results: dict[str, dict[str, Tally]], rhubarb: str | None = None) ->
                      "open vowel when the aperture opens, a rounded vowel when the lips round, a labiodental when the "
                      "lower lip tucks (talkclip_model.evaluation.score_lips). Lag: best_lag of mouth opening against "
                      "the reference, + = animation late, at 30 fps (33 ms steps).")
+    published = (f"Rhubarb Lip Sync's roughly published figures ~{RHUBARB_PUBLISHED['with']:.0%} with / "
+                 f"~{RHUBARB_PUBLISHED['without']:.0%} without transcript")
     sec.notes.append(f"Targets (issue 2): >= {TARGET_WITH:.0%} with transcript, >= {TARGET_WITHOUT:.0%} without "
-                     "(words recognizer). For comparison only, not measured here: Rhubarb Lip Sync's roughly published "
-                     f"figures ~{RHUBARB_PUBLISHED['with']:.0%} with / ~{RHUBARB_PUBLISHED['without']:.0%} without "
-                     "transcript (approximate; pass --rhubarb PATH to measure it in this run).")
+                     "(words recognizer). "
+                     + (f"{published} (approximate) are for comparison; the Rhubarb rows are measured in this run."
+                        if rhubarb else f"For comparison only, not measured here: {published} (approximate; pass "
+                        "--rhubarb PATH to measure it in this run)."))
     sec.notes.append("LibriVox and MFA references are aligner output (PocketSphinx / MFA), not hand-corrected; "
                      "the mbrola .pho timings are exact. The LibriVox references come from PocketSphinx, the engine "
                      "our transcript path aligns with, so that set's with-transcript row is optimistic.")
@@ -369,8 +373,11 @@ def section(results: dict[str, dict[str, Tally]], rhubarb: str | None = None) ->
                 sec.notes.append(f"{set_name} / {f['name']} with transcript ({pct(f['overall'])}): {len(failed)} "
                                  f"stretch(es) where alignment failed and phone recognition was used, e.g. '{failed[0]}'.")
     if rhubarb:
+        speeds = [f"{set_name} {t.audio_s / t.seconds:.1f}x" for set_name, per in results.items()
+                  for key, t in per.items() if key == "rhubarb_without" and t.seconds > 0]
         sec.notes.append(f"Rhubarb ({rhubarb}) mouth cues were mapped to ARKit with fixed poses per shape "
-                         "(benchmarks/lips.py RHUBARB_POSES) and scored the same way.")
+                         "(benchmarks/lips.py RHUBARB_POSES) and scored the same way. Its speed without a "
+                         f"transcript, process start included: {', '.join(speeds)} real time.")
     return sec
 
 

@@ -4,6 +4,8 @@ with a stand-in binary, and the command line. The whole quick set is marked slow
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -73,6 +75,37 @@ def test_rhubarb_cues_are_scored_like_our_tracks(tmp_path):
     assert track.num_frames == 31  # frames 0..30 at 30 fps; the last (t = 1.0 = end) is at rest
     assert np.allclose(track.arkit[:30, INDEX["jawOpen"]], lips.RHUBARB_POSES["D"]["jawOpen"])
     assert (tmp_path / f"{item.name}.dialog.txt").read_text().strip() == item.transcript
+
+
+WASM_CLI = Path(lips.__file__).with_name("rhubarb_wasm.mjs")
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_rhubarb_wasm_stand_in_checks_its_input(tmp_path):
+    import soundfile as sf
+
+    def run(*args, env_dir=str(tmp_path)):
+        env = dict(os.environ, RHUBARB_WASM=env_dir)
+        return subprocess.run(["node", str(WASM_CLI), "-f", "json", "--quiet", *args], capture_output=True,
+                              text=True, env=env, timeout=120)
+
+    wav44 = tmp_path / "cd.wav"
+    sf.write(wav44, np.zeros(4410, np.float32), 44100, subtype="PCM_16")
+    proc = run(str(wav44))
+    assert proc.returncode == 1 and "needs 16-bit PCM, 16 kHz, mono" in proc.stderr and "44100 Hz" in proc.stderr
+    (tmp_path / "notes.txt").write_text("not audio")
+    proc = run(str(tmp_path / "notes.txt"))
+    assert proc.returncode == 1 and "not a WAV file" in proc.stderr
+    proc = run("-f", "tsv", str(wav44))
+    assert proc.returncode == 1 and "only -f json" in proc.stderr
+    package = os.environ.get("RHUBARB_WASM")
+    if not package or not Path(package, "dist", "wasm", "rhubarb.js").is_file():
+        return  # the port itself is optional (npm install rhubarb-lip-sync-wasm; see docs/benchmarks.md)
+    item = lips.synthetic_items(limit=1)[0]
+    track = lips.rhubarb_track(str(WASM_CLI), item, with_text=False, folder=tmp_path)
+    scores = score_lips(track, item.reference)
+    assert track.num_frames >= int(item.reference.duration * 30)
+    assert scores["bilabial"].correct > 0 and scores["open_vowel"].correct > 0
 
 
 def test_command_line_rejects_unknown_area_and_missing_rhubarb(capsys, tmp_path):
