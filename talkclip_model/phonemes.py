@@ -388,6 +388,12 @@ def _base_word(name: str) -> str:
     return re.sub(r"\(\d+\)$", "", name)
 
 
+def _is_filler(word: str) -> bool:
+    """PocketSphinx's non-words: silence and sentence marks (``<sil>``, ``<s>``), noise
+    (``[NOISE]``) and filler models (``+SPN+``)."""
+    return word.startswith(("<", "[", "+"))
+
+
 def _decode(dec, raw: bytes) -> None:
     """One whole-utterance pass of ``dec`` over 16-bit PCM bytes."""
     dec.start_utt()
@@ -434,7 +440,7 @@ def _phone_alignment(dec, raw: bytes):
         return None
     frames = sum(max(e - s, FRAME_SECONDS) for _, s, e, _ in phones) / FRAME_SECONDS
     score_per_frame = sum(sc for *_, sc in phones) / max(frames, 1.0)
-    return ([(n, s, e) for n, s, e, _ in phones], [w for w in word_list if not w[0].startswith(("<", "+", "["))],
+    return ([(n, s, e) for n, s, e, _ in phones], [w for w in word_list if not _is_filler(w[0])],
             score_per_frame)
 
 
@@ -450,7 +456,7 @@ def _recognise_words(pcm: np.ndarray) -> list[tuple[str, float, float]] | None:
     _decode(dec, pcm.tobytes())
     hyp = dec.hyp()
     words = [_base_word(w) for w in (hyp.hypstr.split() if hyp else [])]
-    words = [w for w in words if not w.startswith(("<", "[", "+"))]
+    words = [w for w in words if not _is_filler(w)]
     if not words:
         return None
     _ensure_pronunciations(words)
