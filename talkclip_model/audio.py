@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import native
 from .errors import TalkclipError
 from .types import Prosody
 
@@ -48,7 +49,7 @@ class AudioClip:
 
 def load_audio(path: str | Path, max_seconds: float = MAX_SECONDS) -> AudioClip:
     """Decode ``path`` to mono 16 kHz. Raises TalkclipError naming the file and the problem."""
-    import soundfile as sf
+    sf = native.load("soundfile")
 
     path = Path(path)
     if not path.exists():
@@ -83,9 +84,7 @@ def load_audio(path: str | Path, max_seconds: float = MAX_SECONDS) -> AudioClip:
 def _read_mono_16k(path: Path, rate: int, frames: int) -> np.ndarray:
     """The file as mono 16 kHz float32, decoded block by block into one preallocated array
     (``frames`` is the header's count; a header that undercounts only costs a regrowth)."""
-    import soundfile as sf
-    import soxr
-
+    sf, soxr = native.load("soundfile"), native.load("soxr")
     out = np.empty(int(math.ceil(frames * SAMPLE_RATE / rate)) + 64, dtype=np.float32)
     n = 0
     resampler = None if rate == SAMPLE_RATE else soxr.ResampleStream(rate, SAMPLE_RATE, 1, dtype="float32",
@@ -177,8 +176,7 @@ def pitch_track(samples: np.ndarray, sample_rate: int = SAMPLE_RATE, hop_s: floa
 
     Runs at 8 kHz (speech f0 lives far below 4 kHz), which makes it four times cheaper.
     """
-    import soxr
-
+    soxr = native.load("soxr")
     rate = PITCH_RATE
     n_out = 1 + len(samples) // int(round(hop_s * sample_rate))
     if sample_rate != rate:

@@ -18,9 +18,9 @@ _ALT = re.compile(rb"\(\d+\)$")
 
 
 def dictionary_path() -> str:
-    from pocketsphinx import get_model_path
+    from . import native
 
-    return os.path.join(get_model_path(), "en-us", "cmudict-en-us.dict")
+    return os.path.join(native.load("pocketsphinx").get_model_path(), "en-us", "cmudict-en-us.dict")
 
 
 class Cmudict:

@@ -15,6 +15,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from . import native
 from .audio import SAMPLE_RATE, AudioClip, loudness_db
 from .cmudict import cmudict, dictionary_path as cmudict_path
 from .errors import TalkclipError
@@ -79,17 +80,14 @@ _guessed_words: set[str] = set()  # those of them cmudict lacks (pronounced from
 
 
 def _model_dir() -> str:
-    from pocketsphinx import get_model_path
-
-    return get_model_path()
+    return native.load("pocketsphinx").get_model_path()
 
 
 def _decoder(kind: str):
     """Process-wide decoders: 'align' (forced alignment), 'words' (large-vocabulary word
     recognition), 'phones' (free phone recognition) and 'check' (the same, scored like the aligners)."""
     if kind not in _decoders:
-        from pocketsphinx import Decoder
-
+        Decoder = native.load("pocketsphinx").Decoder
         model = _model_dir()
         common = dict(hmm=os.path.join(model, "en-us", "en-us"), dict=os.devnull,
                       loglevel="FATAL", bestpath=False)
@@ -106,7 +104,7 @@ def _decoder(kind: str):
                 _decoders[kind] = Decoder(**common, allphone=os.path.join(model, "en-us", "en-us-phone.lm.bin"),
                                           **(CHECK_CONFIG if kind == "check" else PHONE_RECOGNITION_CONFIG))
         except Exception as exc:
-            raise TalkclipError(f"PocketSphinx model in {model} could not be loaded ({exc})") from None
+            raise native.pocketsphinx_failure(model, exc) from None
     return _decoders[kind]
 
 

@@ -1,5 +1,6 @@
-"""build_addon.py: the generated manifest, the import rewrite, and a built zip installed into the
-bpy module (in a subprocess, with Blender's user folders in tmp_path) that then bakes."""
+"""build_addon.py: the generated manifest, our own wheel, the run-time wheel closure, and a built zip
+installed into the bpy module (in a subprocess, with Blender's user folders in tmp_path) that then
+bakes. The zip with its real wheels in real Blenders and clean bpy venvs: tests/real_blender/."""
 
 from __future__ import annotations
 
@@ -33,26 +34,66 @@ def test_manifest_comes_from_pyproject_and_version_file():
     assert data["license"] == ["SPDX:GPL-3.0-or-later"]
     assert data["permissions"]["files"]
     assert data["platforms"] == ["linux-x64"] and data["wheels"] == ["./wheels/x.whl"]
-    assert not any("numpy" in r for r in build_addon.WHEEL_REQUIREMENTS)
+    assert "numpy" in build_addon.BLENDER_SHIPS and "numpy" not in build_addon.RUNTIME_REQUIREMENTS
 
 
-def test_absolute_imports_become_relative():
-    src = textwrap.dedent("""\
-        from talkclip_model.arkit import ARKIT_NAMES
-        from talkclip_model import __version__
-            from exporters.track_io import write_json
-        from .blender_binding import bind
-        import numpy as np
-    """)
-    out = build_addon.relative_imports(src, depth=1, where="x.py")
-    assert "from ..talkclip_model.arkit import ARKIT_NAMES" in out
-    assert "from ..talkclip_model import __version__" in out
-    assert "    from ..exporters.track_io import write_json" in out
-    assert "from .blender_binding import bind" in out
-    assert build_addon.relative_imports("from talkclip_model.x import y", depth=2, where="a/b.py") == \
-        "from ...talkclip_model.x import y"
-    with pytest.raises(SystemExit, match="cannot be made relative"):
-        build_addon.relative_imports("import talkclip_model.arkit\n", depth=1, where="x.py")
+def test_own_wheel_holds_our_packages_unmodified(tmp_path):
+    whl = build_addon.build_own_wheel(tmp_path, __version__)
+    assert whl.name == f"talkclip-{__version__}-py3-none-any.whl"
+    with zipfile.ZipFile(whl) as zf:
+        names = set(zf.namelist())
+        record = zf.read(f"talkclip-{__version__}.dist-info/RECORD").decode().splitlines()
+        for line in record:
+            name, digest, size = line.rsplit(",", 2)
+            if digest:  # RECORD lists itself without a hash
+                data = zf.read(name)
+                assert build_addon._record_hash(data) == digest and len(data) == int(size), name
+        bake_src = zf.read("exporters/blender_bake.py")
+    assert {"talkclip_model/pipeline.py", "talkclip_model/style/weights/minilm_adapter.onnx",
+            "exporters/blender_bake.py", "exporters/profiles/arkit.json"} <= names
+    assert not any(n.startswith("blender_addon/") or "__pycache__" in n for n in names)
+    assert bake_src == (ROOT / "exporters" / "blender_bake.py").read_bytes()  # no import rewriting
+    assert len(record) == len(names)
+
+
+def _fake_wheel(folder: Path, filename: str, requires: list[str]) -> Path:
+    path = folder / filename
+    project, version = filename.split("-")[:2]
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr(f"{project}-{version}.dist-info/METADATA",
+                    f"Metadata-Version: 2.1\nName: {project}\nVersion: {version}\n"
+                    + "".join(f"Requires-Dist: {r}\n" for r in requires))
+    return path
+
+
+def test_runtime_closure_follows_markers_and_leaves_out_what_blender_ships(tmp_path, monkeypatch):
+    monkeypatch.setattr(build_addon, "RUNTIME_REQUIREMENTS", ("soundfile", "tokenizers"))
+    wheels = [
+        _fake_wheel(tmp_path, "soundfile-0.14-py2.py3-none-any.whl",
+                    ["cffi>=1.0", "numpy", "typing-extensions; python_version < '3.14'",
+                     "pywin32; sys_platform == 'win32'", "pytest; extra == 'test'"]),
+        _fake_wheel(tmp_path, "cffi-2.1-cp311-cp311-manylinux2014_x86_64.whl",
+                    ["pycparser; implementation_name != 'PyPy'"]),
+        _fake_wheel(tmp_path, "pycparser-3.1-py3-none-any.whl", []),
+        _fake_wheel(tmp_path, "typing_extensions-4.16-py3-none-any.whl", []),
+        _fake_wheel(tmp_path, "tokenizers-0.23-cp310-abi3-manylinux2014_x86_64.whl", ["huggingface-hub>=0.16"]),
+        _fake_wheel(tmp_path, "huggingface_hub-2.4-py3-none-any.whl", ["httpx2"]),
+        _fake_wheel(tmp_path, "numpy-2.2-cp311-cp311-manylinux2014_x86_64.whl", []),
+    ]
+    linux = {**build_addon.MARKER_ENV["linux-x64"], "python_version": "3.11", "python_full_version": "3.11.0",
+             "implementation_name": "cpython", "platform_python_implementation": "CPython"}
+    got = [build_addon.wheel_project(w.name) for w in build_addon.runtime_closure(wheels, linux)]
+    assert got == ["cffi", "pycparser", "soundfile", "tokenizers", "typing-extensions"]
+    windows = {**linux, **build_addon.MARKER_ENV["windows-x64"]}
+    with pytest.raises(RuntimeError, match="pywin32"):  # required there, and pip resolved no wheel
+        build_addon.runtime_closure(wheels, windows)
+
+
+def test_wheel_python_tags():
+    assert build_addon.wheel_pythons("cffi-2.1.1-cp313-cp313-manylinux2014_x86_64.whl") == {"3.13"}
+    assert build_addon.wheel_pythons("soxr-1.1.0-cp312-abi3-manylinux_2_28_x86_64.whl") is None
+    assert build_addon.wheel_pythons("tqdm-4.70.1-py3-none-any.whl") is None
+    assert build_addon.wheel_project("typing_extensions-4.16.0-py3-none-any.whl") == "typing-extensions"
 
 
 @pytest.fixture(scope="module")
@@ -72,12 +113,13 @@ def test_zip_layout(built_zip):
     with zipfile.ZipFile(built_zip) as zf:
         names = set(zf.namelist())
         manifest = tomllib.loads(zf.read("blender_manifest.toml").decode())
-        bake_src = zf.read("exporters/blender_bake.py").decode()
-    assert {"__init__.py", "batch.py", "operators.py", "panel.py", "preferences.py", "properties.py",
-            "talkclip_model/__init__.py", "exporters/blender_bake.py", "exporters/retarget.py"} <= names
-    assert not any("__pycache__" in n for n in names)
-    assert manifest["version"] == __version__
-    assert "from ..talkclip_model." in bake_src and "\nfrom talkclip_model" not in bake_src
+        operators_src = zf.read("operators.py")
+    own = f"wheels/talkclip-{__version__}-py3-none-any.whl"
+    assert {"__init__.py", "batch.py", "operators.py", "panel.py", "preferences.py", "properties.py", own} <= names
+    assert not any("__pycache__" in n or n.startswith(("talkclip_model/", "exporters/")) for n in names)
+    assert manifest["version"] == __version__ and manifest["wheels"] == ["./" + own]
+    assert "platforms" not in manifest  # no native wheels: any platform
+    assert operators_src == (ROOT / "blender_addon" / "operators.py").read_bytes()
 
 
 INSTALL_AND_BAKE = r"""
@@ -92,12 +134,13 @@ result = bpy.ops.extensions.package_install_files(filepath=zip_path, repo="user_
 assert result == {"FINISHED"}, result
 name = "bl_ext.user_default.talkclip"
 addon = importlib.import_module(name)
-types = importlib.import_module(name + ".talkclip_model.types")
-arkit = importlib.import_module(name + ".talkclip_model.arkit")
-bake = importlib.import_module(name + ".exporters.blender_bake")
-track_io = importlib.import_module(name + ".exporters.track_io")
+from talkclip_model import types, arkit
+from exporters import blender_bake as bake, track_io
+import glob, os
+site = bpy.utils.user_resource("EXTENSIONS", path=".local")
 
-out = {"prefix": addon._deps.PREFIX, "enabled": name in bpy.context.preferences.addons,
+out = {"own_wheel": sorted(os.path.relpath(p, site) for p in glob.glob(site + "/lib/python*/site-packages/talkclip_model/pipeline.py")),
+       "enabled": name in bpy.context.preferences.addons,
        "operator": hasattr(bpy.ops.talkclip, "generate"), "scene_props": hasattr(bpy.types.Scene, "talkclip"),
        "file": addon.__file__}
 me = bpy.data.meshes.new("Face")
@@ -150,7 +193,8 @@ def test_built_zip_installs_into_bpy_and_bakes(built_zip, tmp_path):
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
     assert proc.returncode == 0 and lines, proc.stdout[-3000:] + proc.stderr[-3000:]
     out = json.loads(lines[-1][len("RESULT "):])
-    assert out["prefix"] == "bl_ext.user_default.talkclip."
+    # our wheel went into the extension site-packages (in this venv the editable install may win)
+    assert len(out["own_wheel"]) == 1, out["own_wheel"]
     assert out["file"].startswith(str(user))
     assert out["enabled"] and out["operator"] and out["scene_props"]
     assert out["action"] == "TalkCLIP_installed" and out["channels"] == 52
@@ -167,20 +211,25 @@ def test_built_zip_installs_into_bpy_and_bakes(built_zip, tmp_path):
 
 @pytest.mark.slow
 def test_build_with_linux_wheels(tmp_path):
-    """Downloads the linux-x64 wheels from PyPI (network); checks they land in the manifest."""
+    """Downloads the linux-x64 wheels from PyPI; checks the closure for both Pythons lands in the manifest."""
     proc = subprocess.run([sys.executable, str(ROOT / "build_addon.py"), "--platforms", "linux-x64", "--no-model",
                            "--output-dir", str(tmp_path), "--stage-dir", str(tmp_path / "stage"),
                            "--wheel-cache", str(ROOT / "dist" / ".wheel-cache")],
                           capture_output=True, text=True, timeout=600)
-    if proc.returncode != 0 and "pip download" in proc.stderr:
-        pytest.skip(f"PyPI not reachable: {proc.stderr.strip().splitlines()[-1]}")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    with zipfile.ZipFile(tmp_path / f"talkclip-{__version__}.zip") as zf:
+    assert "installed:" in proc.stdout and "on Python 3.13" in proc.stdout
+    with zipfile.ZipFile(tmp_path / f"talkclip-{__version__}-linux_x64.zip") as zf:
         manifest = tomllib.loads(zf.read("blender_manifest.toml").decode())
         names = zf.namelist()
-    wheels = manifest["wheels"]
-    for req in ("onnxruntime", "pocketsphinx", "tokenizers", "soundfile", "soxr"):
-        assert any(w.split("/")[-1].lower().startswith(req) for w in wheels), req
-    assert not any("numpy" in w for w in wheels)
-    assert all(w[2:] in names for w in wheels)
+    wheels = [w.split("/")[-1] for w in manifest["wheels"]]
+    projects = {build_addon.wheel_project(w) for w in wheels}
+    # soundfile's own run-time dependencies come along (they were missing before)
+    assert {"onnxruntime", "pocketsphinx", "tokenizers", "soundfile", "soxr", "cffi", "typing-extensions",
+            "talkclip"} <= projects
+    assert not projects & (build_addon.BLENDER_SHIPS | build_addon.NOT_USED_AT_RUN_TIME)
+    for compiled in ("pocketsphinx", "onnxruntime", "cffi"):  # one build per supported CPython
+        pythons = set().union(*(build_addon.wheel_pythons(w) or set() for w in wheels
+                                if build_addon.wheel_project(w) == compiled))
+        assert pythons == set(build_addon.PYTHON_VERSIONS), (compiled, pythons)
+    assert all(f"wheels/{w}" in names for w in wheels)
     assert manifest["platforms"] == ["linux-x64"]

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import native
 from ..errors import TalkclipError
 
 log = logging.getLogger(__name__)
@@ -69,21 +70,27 @@ def minilm_model_dir() -> Path:
 
 MINILM_ONNX_NAME = f"all-MiniLM-L6-v2-{MINILM_SHA256[:16]}.onnx"
 PACKAGED_DIR = Path(__file__).resolve().parent / "weights"
+# A folder of shipped models (``<dir>/encoders/<name>.onnx`` + ``.json`` + ``.tokenizer.json``):
+# the Blender extension points this at its own models/ folder, so the encoder is read in place.
+MODELS_ENV = "TALKCLIP_MODELS"
 
 
 def minilm_onnx_path() -> Path:
-    """The ONNX export, keyed by the safetensors hash it was built from: the user cache, or a copy
-    shipped in the package's weights/ folder (an add-on build may put it there), else where to build it."""
-    cached = cache_dir() / "encoders" / MINILM_ONNX_NAME
-    shipped = PACKAGED_DIR / MINILM_ONNX_NAME
-    if not cached.is_file() and shipped.is_file():
-        return shipped
-    return cached
+    """The ONNX export, keyed by the safetensors hash it was built from: a shipped copy
+    ($TALKCLIP_MODELS, then the package's weights/ folder), else the user cache, where it is built
+    on first use."""
+    shipped = [PACKAGED_DIR / MINILM_ONNX_NAME]
+    if os.environ.get(MODELS_ENV):
+        shipped.insert(0, Path(os.environ[MODELS_ENV]).expanduser() / "encoders" / MINILM_ONNX_NAME)
+    for path in shipped:
+        if path.is_file():
+            return path
+    return cache_dir() / "encoders" / MINILM_ONNX_NAME
 
 
 def choose_providers(providers: list[str] | None) -> list[str]:
     """Requested onnxruntime providers that exist here; warn and fall back to CPU otherwise."""
-    import onnxruntime as ort
+    ort = native.load("onnxruntime")
 
     wanted = list(providers) if providers else ["CPUExecutionProvider"]
     available = set(ort.get_available_providers())
@@ -98,7 +105,7 @@ def choose_providers(providers: list[str] | None) -> list[str]:
 
 
 def ort_session(path: Path, providers: list[str] | None, threads: int = 1):
-    import onnxruntime as ort
+    ort = native.load("onnxruntime")
 
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
@@ -118,7 +125,7 @@ class MiniLMEncoder:
 
     def __init__(self, providers: list[str] | None = None, onnx_path: Path | None = None,
                  model_dir: Path | None = None):
-        from tokenizers import Tokenizer
+        Tokenizer = native.load("tokenizers").Tokenizer
 
         self.onnx_path = Path(onnx_path) if onnx_path else minilm_onnx_path()
         shipped_tokenizer = self.onnx_path.with_suffix(".tokenizer.json")  # an add-on ships it beside the ONNX
