@@ -14,10 +14,12 @@ for bin in espeak-ng mbrola sox; do command -v "$bin" >/dev/null || need_apt+=("
 [ -d /usr/share/mbrola/us1 ] || need_apt+=(mbrola-us1)
 if [ ${#need_apt[@]} -gt 0 ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
   if ! apt-cache policy mbrola-us1 2>/dev/null | grep -q 'Candidate: [0-9]'; then
-    cat > /etc/apt/sources.list.d/talkclip-contrib.sources <<'SRC'
+    read -r mirror suite < <(bash scripts/debian_mirror.sh) || true  # the machine's own mirror
+    [ -n "${mirror:-}" ] || exit 1
+    cat > /etc/apt/sources.list.d/talkclip-contrib.sources <<SRC
 Types: deb
-URIs: http://deb.debian.org/debian
-Suites: bookworm
+URIs: $mirror
+Suites: $suite
 Components: contrib non-free
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SRC
