@@ -93,6 +93,7 @@ class Pipeline:
         timings["audio"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
+        report("phonemes", 0.0)  # recognition's first piece can take seconds: say what is running
         track = phonemes.phone_track(clip, transcript=opts.transcript, recognizer=opts.recognizer,
                                      progress=lambda f: report("phonemes", f))
         timings["phonemes"] = time.perf_counter() - t0
