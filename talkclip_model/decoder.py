@@ -43,7 +43,10 @@ def speaking_curve(phones: PhoneTrack, times: np.ndarray) -> np.ndarray:
     half = max(1, int(round(SPEAKING_SMOOTH_S / step)))
     kernel = np.hanning(2 * half + 1)
     kernel /= kernel.sum()
-    return np.clip(np.convolve(talking, kernel, mode="same"), 0.0, 1.0)
+    # "full" then the centred slice: mode="same" returns the kernel's length when the line is
+    # shorter than the kernel (a 0.1 s "Hi!")
+    smooth = np.convolve(talking, kernel, mode="full")[half:half + len(talking)]
+    return np.clip(smooth, 0.0, 1.0)
 
 
 def style_curves(styles: Sequence[tuple[float, SpeakingStyle]], times: np.ndarray):

@@ -445,7 +445,8 @@ def _phone_alignment(dec, raw: bytes):
 def _recognise(pcm: np.ndarray) -> list[tuple[str, float, float]]:
     dec = _decoder("phones")
     _decode(dec, pcm.tobytes())
-    return [(s.word, s.start_frame * FRAME_SECONDS, (s.end_frame + 1) * FRAME_SECONDS) for s in dec.seg()]
+    return [(s.word, s.start_frame * FRAME_SECONDS, (s.end_frame + 1) * FRAME_SECONDS)
+            for s in dec.seg() or ()]  # None when the piece is too short to decode
 
 
 def _recognise_words(pcm: np.ndarray) -> list[tuple[str, float, float]] | None:

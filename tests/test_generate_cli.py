@@ -188,3 +188,16 @@ def test_intensity_scales_a_saved_style_json(tmp_path):
         means[k] = read_track(out).channel("browInnerUp").mean()
     assert means["1"] > 0.3
     assert means["0.5"] == pytest.approx(means["1"] / 2, rel=0.25)
+
+
+@pytest.mark.parametrize("seconds", [0.02, 0.07, 0.15, 0.27])
+def test_short_lines_animate(tmp_path, seconds):
+    """Game dialogue is full of "Hi!" and "No.": lines shorter than the smoothing kernel (and
+    shorter than one PocketSphinx frame window) still give a take as long as the audio."""
+    t = np.arange(int(16000 * seconds)) / 16000
+    sf.write(tmp_path / "short.wav", 0.5 * np.sin(2 * np.pi * 220 * t), 16000, subtype="PCM_16")
+    proc = run("generate", "--audio", str(tmp_path / "short.wav"), "--out", str(tmp_path / "short.json"))
+    assert proc.returncode == 0, proc.stderr
+    take = json.loads((tmp_path / "short.json").read_text())
+    assert len(take["frames"]) >= 1 and abs(len(take["frames"]) - seconds * take["fps"]) <= 1
+    assert np.isfinite(np.array(take["frames"])).all()
