@@ -98,7 +98,7 @@ def run_job(job: Job, pipelines: PipelineCache, force: bool = False) -> JobResul
                        output=str(job.output) if job.output else None,
                        blend=str(job.blend) if job.blend else None, object=job.object or None)
     t0 = time.perf_counter()
-        try:
+    try:
         if job.error:
             raise TalkclipError(job.error)
         if job.output.exists() and not force:
