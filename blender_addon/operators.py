@@ -1,21 +1,29 @@
-"""Operators: Generate (runs the pipeline on a worker thread, bakes on the main thread), Preview
+"""Operators: Generate (the pipeline in a worker process, the bake on the main thread), Preview
 style, and the edit-prompt list. Heavy imports happen inside the operators, never at register.
 
-The worker thread runs only numpy/onnxruntime/PocketSphinx code and touches no bpy data; the
-modal operator polls it from a timer, shows progress in the status bar, and Esc sets a flag that
-the pipeline's progress callback turns into an exception. The bake itself (all bpy writes) runs
-on the main thread as the last step of the operator, which is one undo step.
+Generate from the UI runs the pipeline in a child Python process (``talkclip_model.worker``):
+PocketSphinx holds the GIL for seconds at a time, so a thread would freeze Blender and delay
+Esc. The modal operator polls the worker from a timer, shows progress in the status bar and the
+panel, and Esc kills the worker at once. Where no Python binary can be found for the child, a
+thread runs the pipeline instead (with a warning). The bake (all bpy writes) runs on the main
+thread as the operator's last step, which is one undo step. ``execute`` (scripts, background
+mode, batch) runs everything in this process.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import bpy
 
-from . import _deps, preferences
+from talkclip_model.errors import TalkclipError
+
+from . import preferences
 from .jobs import compose_prompt
 
 _PIPELINES: dict = {}  # (encoder, providers) -> Pipeline: models load once per session
@@ -31,8 +39,9 @@ def is_running() -> bool:
     return bool(_RUNNING)
 
 
-def get_pipeline(context=None) -> tuple[object, list[str]]:
-    """The shared Pipeline for the current preferences, and warnings (e.g. no CUDA)."""
+def pipeline_settings(context=None) -> tuple[str | None, list[str] | None, list[str]]:
+    """(encoder, onnxruntime providers, warnings) from the preferences; CUDA is dropped, with a
+    warning, where onnxruntime cannot use it."""
     preferences.prepare_cache(context)
     encoder, providers = preferences.pipeline_settings(context)
     warnings = []
@@ -42,9 +51,15 @@ def get_pipeline(context=None) -> tuple[object, list[str]]:
         if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
             warnings.append("CUDA is not available to onnxruntime; running on the CPU")
             providers = ["CPUExecutionProvider"]
+    return encoder, providers, warnings
+
+
+def get_pipeline(context=None) -> tuple[object, list[str]]:
+    """The shared Pipeline for the current preferences, and warnings (e.g. no CUDA)."""
+    encoder, providers, warnings = pipeline_settings(context)
     key = (encoder, tuple(providers or ()))
     if key not in _PIPELINES:
-        pipeline = _deps.module("talkclip_model.pipeline")
+        from talkclip_model import pipeline
         _PIPELINES[key] = pipeline.Pipeline(encoder=encoder, providers=providers)
     return _PIPELINES[key], warnings
 
@@ -70,11 +85,26 @@ class Request:
     layers: bool = False
 
 
+def take_start(scene) -> tuple[float | None, str]:
+    """(frame, why) the take starts at: the frame set in the panel, else the sound strip's start,
+    else the playhead. The frame is None when the chosen strip does not exist. Cheap enough for
+    the panel's draw, which shows it before Generate."""
+    s = scene.talkclip
+    if s.use_start_frame:
+        return float(s.start_frame), "set"
+    if s.audio_source == "STRIP":
+        from exporters.blender_scene import strips_collection_name
+
+        ed = scene.sequence_editor
+        strip = getattr(ed, strips_collection_name(ed)).get(s.sound_strip) if ed and s.sound_strip else None
+        return (float(strip.frame_start) if strip is not None else None), "sound strip start"
+    return float(scene.frame_current), "playhead"
+
+
 def gather_request(context) -> Request:
     """Check the panel settings and turn them into a Request; raises TalkclipError."""
-    scene_mod = _deps.module("exporters.blender_scene")
-    binding_mod = _deps.module("exporters.blender_binding")
-    TalkclipError = _deps.error_type()
+    from exporters import blender_scene as scene_mod
+    from exporters import blender_binding as binding_mod
     scene = context.scene
     s = scene.talkclip
     obj = s.target_object(context)
@@ -84,12 +114,10 @@ def gather_request(context) -> Request:
     if s.audio_source == "STRIP":
         if not s.sound_strip:
             raise TalkclipError("no sound strip chosen: pick one in the TalkCLIP panel")
-        strip = scene_mod.strip_audio(scene, s.sound_strip)
-        audio, default_start = strip.path, strip.frame_start
+        audio = scene_mod.strip_audio(scene, s.sound_strip).path
     else:
         audio = scene_mod.check_audio_file(s.audio_path, "audio file")
-        default_start = float(scene.frame_current)
-    start = float(s.start_frame) if s.use_start_frame else default_start
+    start = take_start(scene)[0]
     if s.armature is not None:
         if not s.head_bone:
             raise TalkclipError(f"armature {s.armature.name!r} is set but no head bone is chosen")
@@ -106,15 +134,24 @@ def gather_request(context) -> Request:
 
 def generate_track(pipeline, req: Request, progress=None):
     """Run the pipeline for a request (no bpy: safe on a worker thread)."""
-    options = _deps.module("talkclip_model.pipeline").GenerateOptions(
+    from talkclip_model.pipeline import GenerateOptions
+
+    options = GenerateOptions(
         fps=req.fps, seed=req.seed, transcript=req.transcript, prompt=req.prompt,
         intensity=req.intensity, schedule=list(req.schedule))
     return pipeline.generate(req.audio, options, progress=progress)
 
 
+def worker_request(req: Request, encoder=None, providers=None) -> dict:
+    """The JSON request talkclip_model.worker reads for ``req``."""
+    return {"audio": os.path.abspath(req.audio), "fps": req.fps, "seed": req.seed, "transcript": req.transcript,
+            "prompt": req.prompt, "intensity": req.intensity,
+            "schedule": [[float(t), p] for t, p in req.schedule], "encoder": encoder, "providers": providers}
+
+
 def bake_request(context, req: Request, track):
     """Bake a generated track as the request says (main thread). Returns the BakeSummary."""
-    bake = _deps.module("exporters.blender_bake")
+    from exporters import blender_bake as bake
     obj = bpy.data.objects.get(req.target)
     summary = bake.bake_shape_keys(obj, track, take=req.take, start_frame=req.start_frame,
                                    profile=req.profile, reduce_tolerance=req.tolerance,
@@ -135,39 +172,114 @@ def _report_summary(op, summary, warnings=()):
     op.report({"INFO"}, summary.message())
 
 
-def _user_error(op, exc) -> set:
-    """Report a failure as one line (never a traceback dialog)."""
-    if isinstance(exc, _deps.error_type()):
-        op.report({"ERROR"}, str(exc))
-    else:
-        op.report({"ERROR"}, f"TalkCLIP failed: {type(exc).__name__}: {' '.join(str(exc).split())}")
+def failure_line(exc) -> str:
+    """A failure as the one line the user reads (report and panel)."""
+    if isinstance(exc, TalkclipError):
+        return " ".join(str(exc).split())
+    return f"TalkCLIP failed: {type(exc).__name__}: {' '.join(str(exc).split())}"
+
+
+def _user_error(op, exc, settings=None) -> set:
+    """Report a failure as one line (never a traceback dialog), and keep it in the panel's
+    status (``settings``: scene.talkclip) after the report fades from the status bar."""
+    line = failure_line(exc)
+    op.report({"ERROR"}, line)
+    if settings is not None:
+        settings.status = f"failed: {line}"
     return {"CANCELLED"}
 
 
-class _Worker(threading.Thread):
-    """Runs the pipeline off the UI thread; reads and writes only plain Python values."""
+# --- running the pipeline off the UI thread ------------------------------------------------
 
-    STAGES = {"audio": (0.0, 0.1), "phonemes": (0.1, 0.8), "style": (0.8, 0.85), "decode": (0.85, 1.0)}
+def python_executable() -> str | None:
+    """A Python binary of this Blender's version to run the worker, or None. sys.executable is
+    Blender's own Python in official builds and bpy venvs; a distro Blender may report the
+    blender binary itself, so the name has to look like Python."""
+    version = "%d.%d" % sys.version_info[:2]
+    candidates = (sys.executable, getattr(bpy.app, "binary_path_python", None),
+                  getattr(sys, "_base_executable", None), shutil.which(f"python{version}"))
+    for path in candidates:
+        if path and os.path.basename(path).lower().startswith("python") and os.path.isfile(path):
+            return path
+    return None
+
+
+class ThreadJob(threading.Thread):
+    """The pipeline on a thread of this process, for when no worker process can be started: the
+    same face as talkclip_model.worker.WorkerProcess (stage, fraction, error, poll, result,
+    cancel, close). PocketSphinx may hold the GIL, so the UI can pause and Esc comes late."""
 
     def __init__(self, pipeline, req: Request):
         super().__init__(daemon=True, name="talkclip-generate")
         self.pipeline, self.req = pipeline, req
         self.stage, self.fraction = "starting", 0.0
-        self.cancel = threading.Event()
+        self.cancelled = threading.Event()
+        self.error: str | None = None
         self.track = None
-        self.error: BaseException | None = None
 
     def progress(self, stage: str, fraction: float) -> None:
-        if self.cancel.is_set():
+        from talkclip_model.worker import overall
+
+        if self.cancelled.is_set():
             raise Cancelled()
-        lo, hi = self.STAGES.get(stage, (0.0, 1.0))
-        self.stage, self.fraction = stage, lo + (hi - lo) * min(max(fraction, 0.0), 1.0)
+        self.stage, self.fraction = overall(stage, fraction)
 
     def run(self):
         try:
             self.track = generate_track(self.pipeline, self.req, self.progress)
-        except BaseException as exc:  # handed to the main thread
-            self.error = exc
+        except Cancelled:
+            pass
+        except Exception as exc:  # handed to the main thread as the worker process would
+            from talkclip_model.worker import error_line
+
+            self.error = error_line(exc)
+
+    def poll(self) -> bool:
+        return not self.is_alive()
+
+    def result(self):
+        if self.error is not None:
+            raise TalkclipError(self.error)
+        return self.track
+
+    def cancel(self) -> None:
+        self.cancelled.set()  # the thread stops at its next progress report
+
+    def close(self) -> None:
+        self.track = None
+
+
+def start_job(context, req: Request) -> tuple[object, list[str]]:
+    """Start generating ``req`` off the UI thread: (job, warnings). A worker process where a
+    Python binary can run one, else a thread of this process (never a refusal on a guess)."""
+    from talkclip_model.worker import WorkerProcess, child_env
+
+    python = python_executable()
+    if python is not None:
+        encoder, providers, warnings = pipeline_settings(context)  # sets TALKCLIP_CACHE / _MODELS
+        try:
+            return WorkerProcess(worker_request(req, encoder, providers), python, env=child_env()), warnings
+        except OSError as exc:
+            reason = f"cannot run {python} ({exc.strerror or exc})"
+    else:
+        reason = "no Python binary found"
+    pipeline, warnings = get_pipeline(context)
+    job = ThreadJob(pipeline, req)
+    job.start()
+    return job, [*warnings, f"{reason} for a worker process; generating inside Blender, so the UI may pause"]
+
+
+def redraw_panels(context) -> None:
+    """Redraw every 3D-view sidebar (the TalkCLIP panel) and the status bar: Blender redraws
+    them only on events over them, so progress and the Generate button would go stale."""
+    for window in context.window_manager.windows:
+        for area in window.screen.areas:
+            if area.type == "STATUSBAR":
+                area.tag_redraw()
+            elif area.type == "VIEW_3D":
+                for region in area.regions:
+                    if region.type == "UI":
+                        region.tag_redraw()
 
 
 class TALKCLIP_OT_generate(bpy.types.Operator):
@@ -184,7 +296,8 @@ class TALKCLIP_OT_generate(bpy.types.Operator):
             track = generate_track(pipeline, req)
             summary = bake_request(context, req, track)
         except Exception as exc:
-            return _user_error(self, exc)
+            return _user_error(self, exc, context.scene.talkclip)
+        context.scene.talkclip.status = f"baked {summary.action}"
         _report_summary(self, summary, warnings)
         return {"FINISHED"}
 
@@ -196,62 +309,62 @@ class TALKCLIP_OT_generate(bpy.types.Operator):
             return {"CANCELLED"}
         try:
             self._req = gather_request(context)
-            pipeline, self._warnings = get_pipeline(context)
+            self._job, self._warnings = start_job(context, self._req)
         except Exception as exc:
-            return _user_error(self, exc)
-        self._worker = _Worker(pipeline, self._req)
-        self._worker.start()
+            return _user_error(self, exc, context.scene.talkclip)
         wm = context.window_manager
         self._timer = wm.event_timer_add(0.1, window=context.window)
         wm.progress_begin(0, 100)
         wm.modal_handler_add(self)
         _RUNNING.append(self)
         context.scene.talkclip.running = True
+        context.scene.talkclip.status = "starting"
+        redraw_panels(context)
         return {"RUNNING_MODAL"}
 
-    def _finish(self, context):
+    def _finish(self, context, status: str | None = None):
         wm = context.window_manager
         wm.event_timer_remove(self._timer)
         wm.progress_end()
         context.workspace.status_text_set(None)
         context.scene.talkclip.running = False
+        if status is not None:
+            context.scene.talkclip.status = status
         _RUNNING.clear()
+        redraw_panels(context)  # the Generate button is enabled again right away
 
     def modal(self, context, event):
-        worker = self._worker
+        job = self._job
         if event.type == "ESC" and event.value == "PRESS":
-            worker.cancel.set()
-            context.workspace.status_text_set("TalkCLIP: cancelling...")
-            return {"RUNNING_MODAL"}
-        if event.type != "TIMER":
-            return {"PASS_THROUGH"}  # the rest of the UI stays usable
-        if worker.is_alive():
-            pct = int(100 * worker.fraction)
-            context.window_manager.progress_update(pct)
-            context.workspace.status_text_set(f"TalkCLIP: {worker.stage} {pct}%  (Esc to cancel)")
-            context.scene.talkclip.status = f"{worker.stage} {pct}%"
-            return {"PASS_THROUGH"}
-        self._finish(context)
-        s = context.scene.talkclip
-        if isinstance(worker.error, Cancelled) or worker.cancel.is_set():
-            s.status = "cancelled"
+            job.cancel()
+            self._finish(context, "cancelled")
             self.report({"WARNING"}, "TalkCLIP: cancelled, nothing was baked")
             return {"CANCELLED"}
-        if worker.error is not None:
-            s.status = "failed"
-            return _user_error(self, worker.error)
+        if event.type != "TIMER":
+            return {"PASS_THROUGH"}  # the rest of the UI stays usable
+        if not job.poll():
+            pct = int(100 * job.fraction)
+            status = f"{job.stage} {pct}%"
+            if status != context.scene.talkclip.status:  # each write re-tags the scene: only on change
+                context.window_manager.progress_update(pct)
+                context.workspace.status_text_set(f"TalkCLIP: {status}  (Esc to cancel)")
+                context.scene.talkclip.status = status
+                redraw_panels(context)
+            return {"PASS_THROUGH"}
         try:
-            summary = bake_request(context, self._req, worker.track)
+            summary = bake_request(context, self._req, job.result())
         except Exception as exc:
-            s.status = "failed"
-            return _user_error(self, exc)
-        s.status = f"baked {summary.action}"
+            self._finish(context)
+            return _user_error(self, exc, context.scene.talkclip)
+        finally:
+            job.close()
+        self._finish(context, f"baked {summary.action}")
         _report_summary(self, summary, self._warnings)
         return {"FINISHED"}
 
     def cancel(self, context):  # window closed / file loaded while running
-        self._worker.cancel.set()
-        self._finish(context)
+        self._job.cancel()
+        self._finish(context, "cancelled")
 
 
 class TALKCLIP_OT_preview_style(bpy.types.Operator):
@@ -264,8 +377,8 @@ class TALKCLIP_OT_preview_style(bpy.types.Operator):
     def execute(self, context):
         s = context.scene.talkclip
         try:
-            scene_mod = _deps.module("exporters.blender_scene")
-            bake = _deps.module("exporters.blender_bake")
+            from exporters import blender_scene as scene_mod
+            from exporters import blender_bake as bake
             obj = s.target_object(context)
             scene_mod.check_target(obj)
             pipeline, warnings = get_pipeline(context)

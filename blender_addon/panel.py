@@ -1,13 +1,15 @@
 """The TalkCLIP sidebar panel (3D viewport > N > TalkCLIP). Drawing stays cheap: the only work
-is the retarget detection, cached per shape-key name list."""
+is the retarget detection, cached per shape-key name list, and the take's start frame (a property
+or one strip lookup)."""
 
 from __future__ import annotations
 
 import bpy
 
-from . import _deps, operators
+from . import operators
 
 _DETECTIONS: dict = {}  # (names, profile) -> (ok, one-line text)
+CHAR_WIDTH_PX = 7  # average label character width at UI scale 1
 
 
 def detection_text(obj, profile: str) -> tuple[bool, str]:
@@ -19,7 +21,9 @@ def detection_text(obj, profile: str) -> tuple[bool, str]:
     cache_key = (names, profile)
     if cache_key not in _DETECTIONS:
         try:
-            binding = _deps.module("exporters.blender_binding").bind(
+            from exporters import blender_binding
+
+            binding = blender_binding.bind(
                 names, None if profile in ("", "auto") else profile)
             _DETECTIONS[cache_key] = (True, binding.describe())
         except Exception as exc:  # shown, never raised while drawing
@@ -27,6 +31,22 @@ def detection_text(obj, profile: str) -> tuple[bool, str]:
         if len(_DETECTIONS) > 64:
             _DETECTIONS.pop(next(iter(_DETECTIONS)))
     return _DETECTIONS[cache_key]
+
+
+def wrap_lines(text: str, width_px: float, ui_scale: float = 1.0, max_lines: int = 10) -> list[str]:
+    """``text`` as label lines that fit a region ``width_px`` wide: a label cuts a long line
+    short, and a failure reason must stay readable."""
+    import textwrap
+
+    chars = max(16, int(width_px / (CHAR_WIDTH_PX * ui_scale)) - 4)
+    return textwrap.wrap(text, chars, break_on_hyphens=False, max_lines=max_lines, placeholder=" ...") or [""]
+
+
+def start_text(scene) -> str:
+    frame, why = operators.take_start(scene)
+    if frame is None:
+        return "Starts at the sound strip's start: pick a strip"
+    return f"Starts at frame {frame:g} ({why})"
 
 
 class TALKCLIP_UL_edits(bpy.types.UIList):
@@ -94,6 +114,7 @@ class TALKCLIP_PT_main(bpy.types.Panel):
         sub = row.row()
         sub.enabled = s.use_start_frame
         sub.prop(s, "start_frame", text="")
+        box.label(text=start_text(context.scene), icon="TIME")
         row = box.row(align=True)
         row.prop(s, "reduce_keys")
         sub = row.row()
@@ -108,7 +129,11 @@ class TALKCLIP_PT_main(bpy.types.Panel):
         row.enabled = not operators.is_running()  # module state: a saved flag could stick after a crash
         row.operator("talkclip.generate", icon="PLAY")
         if s.status:
-            layout.label(text=s.status)
+            width = context.region.width if context.region else 300
+            failed = s.status.startswith("failed")
+            col = layout.column(align=True)
+            for i, line in enumerate(wrap_lines(s.status, width, context.preferences.view.ui_scale)):
+                col.label(text=line, icon=("ERROR" if i == 0 else "BLANK1") if failed else "NONE")
 
 
 CLASSES = (TALKCLIP_UL_edits, TALKCLIP_PT_main)

@@ -64,7 +64,8 @@ class TalkclipSettings(bpy.types.PropertyGroup):
                                         description="Also bake each layer (lips, expression, ...) to its own "
                                                     "muted NLA track")
 
-    # last outcome shown in the panel; whether a run is in flight is module state (operators.is_running)
+    # last outcome shown in the panel ("baked <action>", "failed: <reason>", a progress stage);
+    # whether a run is in flight is module state (operators.is_running)
     status: bpy.props.StringProperty(name="Status")
     running: bpy.props.BoolProperty(name="Running")
 

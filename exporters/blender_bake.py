@@ -122,6 +122,10 @@ def write_keys(fcurve, frames: np.ndarray, values: np.ndarray, tolerance: float 
     points = fcurve.keyframe_points
     points.add(n)
     points.foreach_set("co", co)
+    # added keys come selected: one stray G or X in the Graph Editor would move or delete the take
+    unselected = np.zeros(n, dtype=bool)
+    for prop in ("select_control_point", "select_left_handle", "select_right_handle"):
+        points.foreach_set(prop, unselected)
     if tolerance > 0:  # the tolerance holds for straight lines between the kept keys
         points.foreach_set("interpolation", np.full(n, _INTERP_LINEAR, dtype=np.int32))
     fcurve.update()

@@ -1,10 +1,13 @@
 """The add-on registered from the repository: operators on good and bad input (reports, never
-tracebacks, never lost animation), sound-strip audio, the worker thread's progress and cancel."""
+tracebacks, never lost animation), sound-strip audio, the modal Generate with a worker process
+(progress, bake, Esc within a second, failure kept in the panel) and its thread fallback."""
 
 from __future__ import annotations
 
 import shutil
+import sys
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -14,6 +17,7 @@ bpy = pytest.importorskip("bpy")
 import blender_addon  # noqa: E402
 from blender_addon import operators, panel  # noqa: E402
 from conftest import EXAMPLES  # noqa: E402
+from talkclip_model.worker import WorkerProcess  # noqa: E402
 from test_blender_bake import build_face, empty_scene, fcurve_of, keyed, mesh_object, synthetic_track  # noqa: E402
 
 pytestmark = pytest.mark.bpy
@@ -124,6 +128,7 @@ def test_bad_input_is_a_one_line_report(addon, wav, tmp_path, case, message):
     with pytest.raises(RuntimeError, match=message) as info:
         bpy.ops.talkclip.generate()
     assert "Traceback" not in str(info.value) and "\n" not in str(info.value).strip()
+    assert s.status.startswith("failed: ") and message in s.status
     assert not addon.calls
     if s.target is not None and s.target.data.shape_keys is not None:
         assert s.target.data.shape_keys.animation_data is None
@@ -167,18 +172,19 @@ def test_edit_list_operators(addon):
     assert len(s.edits) == 1 and s.edit_pairs()[0] == ("tired", pytest.approx(-0.3))
 
 
-def test_worker_reports_progress_and_cancels():
+def test_thread_job_reports_progress_and_cancels():
     req = operators.Request(target="Face", audio=EXAMPLES / "hello.wav", take="t", start_frame=1, fps=30,
                             prompt=None, intensity=1.0, transcript=None, seed=0)
-    worker = operators._Worker(FakePipeline(delay=0.01), req)
-    worker.start()
-    worker.join(5)
-    assert worker.error is None and worker.track is not None and worker.fraction == pytest.approx(0.8)
-    slow = operators._Worker(FakePipeline(delay=0.2), req)
+    job = operators.ThreadJob(FakePipeline(delay=0.01), req)
+    job.start()
+    job.join(5)
+    assert job.poll() and job.error is None and job.result() is not None
+    assert (job.stage, job.fraction) == ("style", pytest.approx(0.8))  # phonemes done: style is next
+    slow = operators.ThreadJob(FakePipeline(delay=0.2), req)
     slow.start()
-    slow.cancel.set()
+    slow.cancel()
     slow.join(5)
-    assert isinstance(slow.error, operators.Cancelled) and slow.track is None
+    assert slow.error is None and slow.track is None
 
 
 def test_panel_detection_text(addon):
@@ -241,43 +247,188 @@ def test_panel_draws_every_setting(addon, source):
     assert any("52/52" in str(x) for x in seen) and "head_bone" in seen
 
 
-def test_modal_generate_state_machine(addon, wav, monkeypatch):
-    """Drive TALKCLIP_OT_generate.modal by hand (no window in background mode): timer ticks while
-    the worker runs pass through, Esc cancels without baking, a finished worker bakes once."""
-    from types import SimpleNamespace
+# --- the modal Generate, driven by hand (the bpy module has no window, so invoke runs execute) --
 
+TIMER = SimpleNamespace(type="TIMER", value="NOTHING")
+ESC = SimpleNamespace(type="ESC", value="PRESS")
+
+
+def modal_op(job, req):
+    """A stand-in for a running TALKCLIP_OT_generate: its job, request and collected reports."""
     op_cls = operators.TALKCLIP_OT_generate
+    op = SimpleNamespace(_job=job, _req=req, _warnings=[], _timer=None, reports=[])
+    op.report = lambda kind, msg: op.reports.append((kind, msg))
+    op._finish = lambda context, status=None: op_cls._finish(op, context, status)
+    operators._RUNNING.append(op)
+    return op
+
+
+def modal_context():
+    wm = SimpleNamespace(windows=[], progress_update=lambda pct: None, event_timer_remove=lambda t: None,
+                         progress_end=lambda: None)
+    return SimpleNamespace(scene=bpy.context.scene, window_manager=wm,
+                           workspace=SimpleNamespace(status_text_set=lambda text: None))
+
+
+def tick_until_done(op, ctx, timeout=120.0) -> set:
+    """Timer ticks as Blender sends them, until the operator ends; progress must never go back."""
+    deadline, shown = time.monotonic() + timeout, []
+    while True:
+        result = operators.TALKCLIP_OT_generate.modal(op, ctx, TIMER)
+        if result != {"PASS_THROUGH"}:
+            assert shown == sorted(shown)
+            return result
+        shown.append(op._job.fraction)
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def long_wav(tmp_path):
+    """hello.wav six times over (37 s): recognition without a transcript runs for seconds."""
+    import soundfile as sf
+
+    samples, rate = sf.read(EXAMPLES / "hello.wav", dtype="int16")
+    path = tmp_path / "long.wav"
+    sf.write(path, np.concatenate([samples] * 6), rate)
+    return path
+
+
+def test_modal_generate_with_fake_jobs(addon, wav):
+    """Timer ticks while the job runs pass through, Esc cancels at once without baking, a
+    finished job bakes once; the panel status follows and Generate is free again."""
     face = build_face()
     s = bpy.context.scene.talkclip
     s.target, s.audio_path = face, str(wav)
-    ctx = SimpleNamespace(scene=bpy.context.scene, window_manager=bpy.context.window_manager,
-                          workspace=SimpleNamespace(status_text_set=lambda text: None))
+    ctx = modal_context()
+    op_cls = operators.TALKCLIP_OT_generate
 
-    def fake_op(delay):
-        req = operators.gather_request(bpy.context)
-        worker = operators._Worker(FakePipeline(delay=delay), req)
-        reports = []
-        op = SimpleNamespace(_worker=worker, _req=req, _warnings=[], _timer=None,
-                             report=lambda kind, msg: reports.append((kind, msg)))
-        op._finish = lambda context: None
-        return op, worker, reports
-
-    timer = SimpleNamespace(type="TIMER", value="NOTHING")
-    esc = SimpleNamespace(type="ESC", value="PRESS")
-
-    op, worker, reports = fake_op(0.0)
-    worker.start()
-    worker.join(5)
-    assert op_cls.modal(op, ctx, timer) == {"FINISHED"}
+    req = operators.gather_request(bpy.context)
+    job = operators.ThreadJob(FakePipeline(delay=0.0), req)
+    job.start()
+    job.join(5)
+    op = modal_op(job, req)
+    assert op_cls.modal(op, ctx, TIMER) == {"FINISHED"}
     assert face.data.shape_keys.animation_data.action.name == "TalkCLIP_line07"
-    assert reports[-1][0] == {"INFO"} and "baked" in reports[-1][1]
+    assert op.reports[-1][0] == {"INFO"} and "baked" in op.reports[-1][1]
+    assert s.status == "baked TalkCLIP_line07" and not operators.is_running()
 
-    op, worker, reports = fake_op(0.3)
-    worker.start()
-    assert op_cls.modal(op, ctx, timer) == {"PASS_THROUGH"}
+    job = operators.ThreadJob(FakePipeline(delay=0.3), req)
+    job.start()
+    op = modal_op(job, req)
+    assert op_cls.modal(op, ctx, TIMER) == {"PASS_THROUGH"}
     assert op_cls.modal(op, ctx, SimpleNamespace(type="MOUSEMOVE", value="NOTHING")) == {"PASS_THROUGH"}
-    assert op_cls.modal(op, ctx, esc) == {"RUNNING_MODAL"}
-    worker.join(5)
-    assert op_cls.modal(op, ctx, timer) == {"CANCELLED"}
-    assert "cancelled" in reports[-1][1]
+    assert op_cls.modal(op, ctx, ESC) == {"CANCELLED"}
+    assert "cancelled" in op.reports[-1][1] and s.status == "cancelled" and not operators.is_running()
+    job.join(5)
     assert face.data.shape_keys.animation_data.action.name == "TalkCLIP_line07"  # nothing new baked
+
+
+def test_generate_in_a_worker_process_bakes(addon, wav):
+    face = build_face()
+    s = bpy.context.scene.talkclip
+    s.target, s.audio_path = face, str(wav)
+    s.transcript = (EXAMPLES / "hello.txt").read_text(encoding="utf-8")
+    req = operators.gather_request(bpy.context)
+    job, warnings = operators.start_job(bpy.context, req)
+    assert isinstance(job, WorkerProcess) and warnings == []
+    op = modal_op(job, req)
+    assert tick_until_done(op, modal_context()) == {"FINISHED"}, op.reports
+    action = face.data.shape_keys.animation_data.action
+    assert action.name == "TalkCLIP_line07" and s.status == "baked TalkCLIP_line07"
+    assert len(fcurve_of(action, "jawOpen").keyframe_points) > 100
+    assert not addon.calls  # the pipeline ran in the worker, not in Blender
+    assert not job.folder.exists() and not operators.is_running()
+
+
+def test_esc_stops_the_worker_within_a_second(addon, long_wav):
+    face = build_face()
+    s = bpy.context.scene.talkclip
+    s.target, s.audio_path = face, str(long_wav)
+    req = operators.gather_request(bpy.context)
+    job, _ = operators.start_job(bpy.context, req)
+    op, ctx = modal_op(job, req), modal_context()
+    deadline = time.monotonic() + 60
+    while job.stage != "phonemes":  # recognition: PocketSphinx holds the worker's GIL
+        assert operators.TALKCLIP_OT_generate.modal(op, ctx, TIMER) == {"PASS_THROUGH"}
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    time.sleep(0.5)
+    assert operators.TALKCLIP_OT_generate.modal(op, ctx, TIMER) == {"PASS_THROUGH"}
+    assert s.status.startswith("phonemes")
+    t0 = time.perf_counter()
+    assert operators.TALKCLIP_OT_generate.modal(op, ctx, ESC) == {"CANCELLED"}
+    latency = time.perf_counter() - t0
+    print(f"Esc to CANCELLED: {latency * 1000:.0f} ms")
+    assert latency < 1.0, latency
+    assert job.proc.returncode is not None and not job.folder.exists()
+    assert s.status == "cancelled" and op.reports[-1] == ({"WARNING"}, "TalkCLIP: cancelled, nothing was baked")
+    assert face.data.shape_keys.animation_data is None and not operators.is_running()
+
+
+def test_worker_failure_reason_stays_in_the_panel(addon, wav):
+    face = build_face()
+    s = bpy.context.scene.talkclip
+    s.target, s.audio_path = face, str(wav)
+    req = operators.gather_request(bpy.context)
+    wav.write_bytes(b"not audio at all" * 64)  # broken after the checks: only the worker finds out
+    job, _ = operators.start_job(bpy.context, req)
+    op = modal_op(job, req)
+    assert tick_until_done(op, modal_context()) == {"CANCELLED"}
+    assert s.status.startswith("failed: ") and "line07.wav" in s.status and "\n" not in s.status
+    assert op.reports[-1] == ({"ERROR"}, s.status[len("failed: "):])
+    lines = panel.wrap_lines(s.status, 400)
+    assert len(lines) > 1 and max(map(len, lines)) <= 400 / panel.CHAR_WIDTH_PX
+    assert "".join(lines).replace(" ", "") == s.status.replace(" ", "")  # wrapped, nothing cut
+
+
+def test_no_python_binary_falls_back_to_a_thread(addon, wav, monkeypatch):
+    s = bpy.context.scene.talkclip
+    s.target, s.audio_path = build_face(), str(wav)
+    monkeypatch.setattr(operators, "python_executable", lambda: None)
+    job, warnings = operators.start_job(bpy.context, operators.gather_request(bpy.context))
+    job.join(5)
+    assert isinstance(job, operators.ThreadJob) and job.result() is not None
+    assert any("no Python binary found" in w for w in warnings) and addon.calls
+    monkeypatch.setattr(operators, "python_executable", lambda: str(EXAMPLES / "hello.txt"))  # not executable
+    job, warnings = operators.start_job(bpy.context, operators.gather_request(bpy.context))
+    job.join(5)
+    assert isinstance(job, operators.ThreadJob) and "cannot run" in warnings[-1]
+
+
+def test_python_executable(monkeypatch):
+    assert operators.python_executable() == sys.executable  # a venv with the bpy module
+    blender = "/usr/bin/blender"
+    monkeypatch.setattr(sys, "executable", blender)
+    assert operators.python_executable() == sys._base_executable
+    monkeypatch.setattr(sys, "_base_executable", blender)
+    monkeypatch.setattr(operators.shutil, "which", lambda name: None)
+    assert operators.python_executable() is None
+
+
+def test_take_start_shown_before_generate(addon, wav):
+    scene = bpy.context.scene
+    s = scene.talkclip
+    scene.frame_current = 12
+    assert panel.start_text(scene) == "Starts at frame 12 (playhead)"
+    scene.sequence_editor_create()
+    scene.sequence_editor.strips.new_sound("Dialogue", str(wav), 1, 25)
+    s.audio_source = "STRIP"
+    assert panel.start_text(scene) == "Starts at the sound strip's start: pick a strip"
+    s.sound_strip = "Dialogue"
+    assert panel.start_text(scene) == "Starts at frame 25 (sound strip start)"
+    s.use_start_frame, s.start_frame = True, 3
+    assert panel.start_text(scene) == "Starts at frame 3 (set)"
+
+
+def test_redraw_tags_every_sidebar_and_the_status_bar():
+    tagged = []
+
+    def thing(kind, **kw):
+        return SimpleNamespace(type=kind, tag_redraw=lambda: tagged.append(kind), **kw)
+
+    areas = [thing("VIEW_3D", regions=[thing("WINDOW"), thing("UI"), thing("HEADER")]),
+             thing("PROPERTIES", regions=[thing("UI")]), thing("STATUSBAR", regions=[])]
+    wm = SimpleNamespace(windows=[SimpleNamespace(screen=SimpleNamespace(areas=areas))] * 2)
+    operators.redraw_panels(SimpleNamespace(window_manager=wm))
+    assert tagged == ["UI", "STATUSBAR"] * 2

@@ -284,6 +284,32 @@ def test_layers_get_their_own_muted_nla_tracks():
     assert ad.action.name == summary.action
 
 
+def test_baked_keys_end_deselected():
+    """A stray G or X in the Graph Editor must not move or delete a whole take."""
+    scene = empty_scene()
+    face = build_face()
+    arm = bpy.data.objects.new("Rig", bpy.data.armatures.new("Rig"))
+    scene.collection.objects.link(arm)
+    bpy.context.view_layer.objects.active = arm
+    bpy.ops.object.mode_set(mode="EDIT")
+    arm.data.edit_bones.new("Head").tail = (0, 0, 0.2)
+    bpy.ops.object.mode_set(mode="OBJECT")
+    track = synthetic_track(30, layers=True)
+    summary = bake.bake_shape_keys(face, track, take="sel", start_frame=1, layers=True)
+    head = bake.bake_head(arm, "Head", track, take="sel", start_frame=1, reduce_tolerance=0.01)
+    actions = [summary.action, *summary.layer_actions.values(), head]
+    checked = 0
+    for name in actions:
+        for fc in channelbag(bpy.data.actions[name]).fcurves:
+            n = len(fc.keyframe_points)
+            for prop in ("select_control_point", "select_left_handle", "select_right_handle"):
+                flags = np.ones(n, dtype=bool)
+                fc.keyframe_points.foreach_get(prop, flags)
+                assert not flags.any(), f"{name} {fc.data_path}: {prop} set on {int(flags.sum())} keys"
+            checked += n
+    assert checked >= 3 * 52 * 30 + 4
+
+
 def test_pose_style_sets_values_without_keys():
     empty_scene()
     face = build_face()
