@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Print "URI SUITE" of the Debian archive this machine's apt is configured for (the first
-# main-archive entry of /etc/apt/sources.list and /etc/apt/sources.list.d/*.list|*.sources;
-# security and -updates entries are skipped), so set-up uses the machine's own mirror instead of
+# main-archive entry of /etc/apt/sources.list and /etc/apt/sources.list.d/*.list|*.sources: a URI
+# whose path ends in /debian, or snapshot's /archive/debian/<time>; security, -updates and
+# third-party sources are skipped), so set-up uses the machine's own mirror instead of
 # a host written into the repository. Exits 1 with one line when none is configured.
 set -euo pipefail
 files=()
@@ -24,7 +25,7 @@ found=$(
       *)  # one-line format: deb [options] URI SUITE COMPONENTS...
         awk '$1=="deb" { i=2; if ($2 ~ /^\[/) { while (i<=NF && $i !~ /\]$/) i++; i++ } print $i, $(i+1) }' "$f" ;;
     esac
-  done | awk '$1 ~ /^https?:\/\// && $1 !~ /security/ && $2 !~ /-/ { print; exit }'
+  done | awk '$1 ~ /^https?:\/\/.*\/debian(\/[0-9TZ]+)?\/?$/ && $2 !~ /-/ { print; exit }'
 )
 if [ -z "$found" ]; then
   echo "debian_mirror.sh: no Debian archive found in /etc/apt/sources.list(.d); configure apt first" >&2

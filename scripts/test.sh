@@ -1,6 +1,24 @@
 #!/usr/bin/env bash
-# Set up (if needed) and run the test suite. Extra arguments go to pytest.
+# Set up (if needed) and run the tests. Extra arguments go to pytest.
+#
+#   bash scripts/test.sh          the fast developer run (no slow tests, no real Blender)
+#   bash scripts/test.sh --all    everything, as CI runs it (.ci/run): slow tests, Debian's real
+#                                 Blender in a debootstrap root (scripts/blender_root.sh) and clean
+#                                 bpy 5.0.1 / 5.2.3 venvs (scripts/bpy_venvs.sh), with the zip
+#                                 build_addon.py makes. Under CI=true --all is the default.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+all=0
+[ "${CI:-}" = "true" ] && all=1
+args=()
+for a in "$@"; do
+  if [ "$a" = "--all" ]; then all=1; else args+=("$a"); fi
+done
 bash scripts/setup.sh
-exec .venv/bin/python -m pytest -q "$@"
+if [ "$all" = 1 ]; then
+  # set-up of the slow groups, loud when it fails (both are cached outside the repository)
+  bash scripts/blender_root.sh
+  bash scripts/bpy_venvs.sh all
+  exec .venv/bin/python -m pytest -q ${args[@]+"${args[@]}"}
+fi
+exec .venv/bin/python -m pytest -q -m "not slow and not real_blender and not bpy_matrix" ${args[@]+"${args[@]}"}

@@ -12,6 +12,7 @@ The object is named ``Head``; a second, hand-keyed action ``HandKeys`` (cheekPuf
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 
@@ -36,6 +37,7 @@ def build(ict_dir: Path, out: Path, name: str = "Head") -> None:
     mesh.from_pydata(neutral.tolist(), [], _faces(ict_dir / "generic_neutral_mesh.obj"))
     mesh.update()
     obj = bpy.data.objects.new(name, mesh)
+    obj.rotation_euler = (math.pi / 2, 0.0, 0.0)  # the OBJ is Y-up: stand the face up, looking at -Y (Front view)
     bpy.context.scene.collection.objects.link(obj)
     obj.shape_key_add(name="Basis")
     for key_name in data["names"]:
