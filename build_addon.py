@@ -281,14 +281,28 @@ def stage_encoder_model(stage: Path) -> None:
     """The MiniLM ONNX export, its hash manifest and its tokenizer in ``models/encoders/``: the only
     copy of the text encoder in an install (Blender has no torch to export one, and the add-on
     reads these in place)."""
+    import json
+
     from talkclip_model.style import encoders  # this script sits beside the package
 
     onnx = encoders.cache_dir() / "encoders" / encoders.MINILM_ONNX_NAME
     manifest = onnx.with_suffix(".json")  # the encoder checks the ONNX against this
     if not (onnx.is_file() and manifest.is_file()):
-        raise RuntimeError(f"no MiniLM ONNX export at {onnx}; run `talkclip style calm` once to build it "
-                           "(or build with --no-model)")
-    tokenizer = encoders.minilm_model_dir() / "tokenizer.json"
+        log(f"exporting the MiniLM encoder to {onnx} (once; needs torch)")
+        try:
+            from talkclip_model.style.export import export_minilm
+
+            export_minilm(onnx)
+        except ImportError as exc:
+            raise RuntimeError(f"no MiniLM ONNX export at {onnx} and it cannot be made here ({exc}); "
+                               "run scripts/setup.sh, or build with --no-model") from None
+    try:
+        encoders.verify_sha256(onnx, json.loads(manifest.read_text())["onnx_sha256"], "MiniLM ONNX encoder")
+    except (encoders.TalkclipError, ValueError, KeyError) as exc:
+        raise RuntimeError(f"{manifest}: cannot vouch for the encoder to bundle ({exc})") from None
+    tokenizer = onnx.with_suffix(".tokenizer.json")
+    if not tokenizer.is_file():
+        tokenizer = encoders.minilm_model_dir() / "tokenizer.json"
     dst = stage / "models" / "encoders" / onnx.name
     dst.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(onnx, dst)
