@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -175,6 +176,30 @@ def test_extension_validates_and_installs(installed):
     assert "ENABLED True" in check.stdout, check.stdout[-3000:]
     assert "IMPORTS ok" in check.stdout, check.stdout[-3000:]
     assert "incompatible" not in check.stdout.lower(), check.stdout[-3000:]
+
+
+def test_zip_for_another_platform_is_refused_in_one_line(blender_root, tmp_path):
+    """The windows-x64 zip on Linux: Blender's own manifest check says so in one line, before
+    anything is installed (our code only, so no wheels need downloading for the check)."""
+    sys.path.insert(0, str(REPO))
+    import build_addon
+
+    (plain,) = build_addon.build(tmp_path / "dist", wheels=False, model=False, stage=tmp_path / "stage")
+    meta = build_addon.read_metadata()
+    wrong = tmp_path / "dist" / build_addon.zip_name(meta, build_addon.read_version(), "windows-x64")
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(wrong, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "blender_manifest.toml":
+                data = data.decode().replace("schema_version", 'platforms = ["windows-x64"]\nschema_version', 1).encode()
+            dst.writestr(item, data)
+    home = tmp_path / "home"
+    home.mkdir()
+    proc = run_in_root(["blender", "--factory-startup", "--command", "extension", "install-file", "-r",
+                        "user_default", "-e", wrong], ro_binds=[wrong.parent], binds=[home], home=home)
+    refusals = [ln for ln in proc.stdout.splitlines() if "isn't one of (windows-x64)" in ln]
+    assert len(refusals) == 1 and "linux-x64" in refusals[0], proc.stdout[-3000:]
+    assert not (home / EXT_DIR / "user_default" / "talkclip").exists()
 
 
 # --- b. headless batch ---------------------------------------------------------------------------
