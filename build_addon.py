@@ -228,7 +228,10 @@ def pip_download(requirements: tuple[str, ...], python_version: str, platform_ta
 
 def _requires(whl: Path, env: dict) -> list[str]:
     """Projects a wheel depends on in the marker environment ``env`` (no extras)."""
-    from packaging.requirements import Requirement
+    try:
+        from packaging.requirements import Requirement
+    except ImportError:  # a bare Python: pip carries its own copy
+        from pip._vendor.packaging.requirements import Requirement
 
     with zipfile.ZipFile(whl) as zf:
         meta = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))
