@@ -30,7 +30,8 @@ pytestmark = pytest.mark.real_blender
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 ROOT_SCRIPT = REPO / "scripts" / "blender_root.sh"
-SHARED_DATA = Path(os.environ.get("TALKCLIP_SHARED_DATA", REPO.parent / "shared" / "data"))
+# resolved: the root sees only bound folders, so a symlinked shared/ must be bound by its real path
+SHARED_DATA = Path(os.environ.get("TALKCLIP_SHARED_DATA", REPO.parent / "shared" / "data")).resolve()
 IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
 
 LINE = "pocketsphinx_test/librivox/sense_and_sensibility_01_austen_64kb-0870"  # 7.1 s, read speech
