@@ -26,7 +26,8 @@ import bpy
 
 from talkclip_model.errors import TalkclipError
 
-from .jobs import Job, JobResult, ManifestError, default_report_path, read_manifest, write_report
+from .jobs import (Job, JobResult, ManifestError, check_report_path, default_report_path, read_manifest,
+                   write_report)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -115,7 +116,8 @@ def run_job(job: Job, pipelines: PipelineCache, force: bool = False) -> JobResul
         elif not job.track.is_file():
             raise TalkclipError(f"track file {job.track} does not exist")
         try:
-            bpy.ops.wm.open_mainfile(filepath=str(job.blend), load_ui=False)
+            # never run Python embedded in a manifest's .blend, whatever the user's auto-run preference
+            bpy.ops.wm.open_mainfile(filepath=str(job.blend), load_ui=False, use_scripts=False)
         except RuntimeError as exc:
             raise TalkclipError(f"blend file {job.blend}: cannot open ({' '.join(str(exc).split())})") from None
         scene = bpy.context.scene
@@ -164,6 +166,15 @@ def run_job(job: Job, pipelines: PipelineCache, force: bool = False) -> JobResul
     return result
 
 
+def _save_report(report: Path, manifest: str, results: list[JobResult], t0: float) -> str | None:
+    """Write the report as it stands; the reason when it cannot be written (the batch goes on)."""
+    try:
+        write_report(report, manifest, results, time.perf_counter() - t0)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
+
+
 def _preferences() -> tuple[str | None, list[str] | None]:
     """Encoder and providers from the add-on preferences, when it is enabled."""
     from . import preferences
@@ -191,6 +202,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m blender_addon.bat
     t0 = time.perf_counter()
     try:
         jobs = read_manifest(args.manifest, allow_outside=args.allow_outside_paths, strict=args.strict_paths)
+        report = check_report_path(args.report or default_report_path(args.manifest))
     except ManifestError as exc:
         print(f"talkclip batch: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -200,15 +212,17 @@ def main(argv: list[str] | None = None, prog: str = "python -m blender_addon.bat
     if args.device:
         providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if args.device == "cuda" else ["CPUExecutionProvider"]
     pipelines = PipelineCache(encoder, providers)
-    results = []
-    for job in jobs:
-        result = run_job(job, pipelines, force=args.force)
-        results.append(result)
+    results = [JobResult(job=job.index, name=job.name, status="pending") for job in jobs]
+    report_error = _save_report(report, args.manifest, results, t0)
+    for i, job in enumerate(jobs):
+        result = results[i] = run_job(job, pipelines, force=args.force)
         if not args.quiet:
             detail = result.error or f"{result.frames} frames, {result.channels_mapped} channels -> {result.output}"
             print(f"[{job.index}/{len(jobs)}] {result.status}: {job.name}: {detail}", flush=True)
-    report = Path(args.report) if args.report else default_report_path(args.manifest)
-    write_report(report, args.manifest, results, time.perf_counter() - t0)
+        report_error = _save_report(report, args.manifest, results, t0)
+    if report_error:
+        print(f"talkclip batch: error: report {report}: cannot write ({report_error})", file=sys.stderr)
+        return EXIT_FAILED
     failed = sum(r.status == "failed" for r in results)
     skipped = sum(r.status == "skipped" for r in results)
     print(f"talkclip batch: {len(results) - failed - skipped} of {len(results)} jobs done, {skipped} skipped, "

@@ -17,6 +17,7 @@ A broken row fails that job only; the others still run.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import math
@@ -62,7 +63,7 @@ class Job:
 class JobResult:
     job: int
     name: str
-    status: str  # "ok" | "failed" | "skipped"
+    status: str  # "ok" | "failed" | "skipped" | "pending" (not run yet: the batch is still going, or was killed)
     error: str | None = None
     seconds: float = 0.0
     frames: int = 0
@@ -194,22 +195,43 @@ def read_manifest(path: str | Path, allow_outside: bool = False, strict: bool = 
     return [parse_job(row, i + 1, path.parent, allow_outside, strict) for i, row in enumerate(rows)]
 
 
+def check_report_path(path: str | Path) -> Path:
+    """The report path, refused (ManifestError, one line) before any work when it cannot be
+    written: its folder is made and a probe file written there (permission bits alone do not tell,
+    e.g. for root or on a read-only mount)."""
+    path = Path(path)
+    if path.is_dir():
+        raise ManifestError(f"report {path}: is a folder, expected a file path")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(prefix=f".{path.name}.", dir=path.parent):
+            pass
+    except OSError as exc:
+        raise ManifestError(f"report {path}: cannot write there ({exc.strerror or exc})") from None
+    return path
+
+
 def default_report_path(manifest: str | Path) -> Path:
     m = Path(manifest)
     return m.with_name(m.name + ".report.json")
 
 
 def write_report(path: str | Path, manifest: str | Path, results: list[JobResult], seconds: float) -> Path:
-    """The batch report, written atomically."""
+    """The batch report, written atomically (after every job, so a killed batch leaves one)."""
     path = Path(path)
-    counts = {s: sum(r.status == s for r in results) for s in ("ok", "failed", "skipped")}
+    counts = {s: sum(r.status == s for r in results) for s in ("ok", "failed", "skipped", "pending")}
     data = {"manifest": str(Path(manifest).resolve()), "jobs": [asdict(r) for r in results],
             "summary": {"total": len(results), **counts, "seconds": round(seconds, 3)}}
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=2)
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2)
+        os.replace(tmp, path)
+    except BaseException:  # a full disk: no half-written temporary file left behind
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
     return path
 
 

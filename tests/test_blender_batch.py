@@ -228,6 +228,59 @@ def test_python_dash_m_exit_codes(batch_folder):
     assert proc.returncode == 2 and "manifest not found" in proc.stderr
 
 
+@bpy_mark
+def test_report_path_refused_before_any_work_and_written_after_every_job(batch_folder, monkeypatch):
+    from blender_addon import batch
+
+    manifest = write_manifest(batch_folder, _rows()[:2])
+    (batch_folder / "a_folder").mkdir()
+    for report, needle in ((batch_folder / "a_folder", "is a folder"),
+                           (Path("/proc/talkclip/report.json"), "cannot write there")):
+        proc = _run_module([str(manifest), "--report", str(report)])
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and needle in lines[0] and str(report) in lines[0] and "Traceback" not in proc.stderr
+    assert not (batch_folder / "out").exists()  # refused before any job ran
+
+    seen = []  # the report as it stands when each job starts
+    run_job = batch.run_job
+
+    def spy(job, *args, **kwargs):
+        report = json.loads((batch_folder / "jobs.json.report.json").read_text())
+        seen.append([j["status"] for j in report["jobs"]])
+        return run_job(job, *args, **kwargs)
+
+    monkeypatch.setattr(batch, "run_job", spy)
+    assert batch.main([str(manifest), "--quiet"]) == 0
+    assert seen == [["pending", "pending"], ["ok", "pending"]]
+    final = json.loads((batch_folder / "jobs.json.report.json").read_text())
+    assert [j["status"] for j in final["jobs"]] == ["ok", "ok"] and final["summary"]["pending"] == 0
+    assert not list(batch_folder.glob(".jobs.json.report.json.*"))  # no temporary files left
+
+
+@bpy_mark
+def test_batch_never_runs_scripts_from_a_blend(batch_folder):
+    """A .blend with an auto-run text block, opened by the batch with auto-run allowed."""
+    import bpy
+
+    bpy.ops.wm.open_mainfile(filepath=str(batch_folder / "face.blend"))
+    marker = batch_folder / "ran.txt"
+    text = bpy.data.texts.new("evil.py")
+    text.write(f"open({str(marker)!r}, 'w').write('ran')\n")
+    text.use_module = True  # registered: runs on load when auto-run is allowed
+    bpy.ops.wm.save_as_mainfile(filepath=str(batch_folder / "scripted.blend"), copy=True)
+    bpy.context.preferences.filepaths.use_scripts_auto_execute = True
+    try:
+        manifest = write_manifest(batch_folder, [{"blend": "scripted.blend", "object": "Face",
+                                                  "track": "line01.json", "output": "out/s.csv"}])
+        from blender_addon import batch
+
+        assert batch.main([str(manifest), "--quiet"]) == 0
+    finally:
+        bpy.context.preferences.filepaths.use_scripts_auto_execute = False
+    assert not marker.exists()
+
+
 def _pipeline_missing(style: bool) -> str | None:
     """Why the real pipeline cannot run yet (its modules, or the trained style adapter a prompt
     needs, are still being written), or None when it can."""
