@@ -32,11 +32,25 @@ def _umask() -> int:
     return mask
 
 
-def _settle(tmp: str, out: Path) -> None:
-    """Give the new file the mode a plain open() would have (mkstemp makes it 0600), then rename."""
+def _settle(tmp: str, out: Path, overwrite: bool = True) -> None:
+    """Give the new file the mode a plain open() would have (mkstemp makes it 0600), then move it
+    into place. Without ``overwrite`` the move itself refuses a file that appeared while we worked
+    (a hard link fails on an existing name), not only the check made before the work."""
     mode = (out.stat().st_mode & 0o777) if out.exists() else (0o666 & ~_umask())
     os.chmod(tmp, mode)
-    os.replace(tmp, out)
+    if overwrite:
+        os.replace(tmp, out)
+        return
+    try:
+        os.link(tmp, out)
+    except FileExistsError:
+        raise TalkclipError(f"{out}: already exists (use --force to replace it)") from None
+    except OSError:  # a file system without hard links: check, then rename
+        if out.exists():
+            raise TalkclipError(f"{out}: already exists (use --force to replace it)") from None
+        os.replace(tmp, out)
+        return
+    os.unlink(tmp)
 
 
 @contextlib.contextmanager
@@ -53,7 +67,7 @@ def atomic_output(path: str | os.PathLike, mode: str = "wb", overwrite: bool = T
     try:
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": ""})) as fh:
             yield fh
-        _settle(tmp, out)
+        _settle(tmp, out, overwrite)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -68,7 +82,7 @@ def atomic_path(path: str | os.PathLike, overwrite: bool = True) -> Iterator[Pat
     os.close(fd)
     try:
         yield Path(tmp)
-        _settle(tmp, out)
+        _settle(tmp, out, overwrite)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)

@@ -47,7 +47,8 @@ def _channel_indices(channels: Sequence[str]) -> list[tuple[str, int]]:
     return out
 
 
-def plot_track(track, out_png, channels: Sequence[str] | None = None, title: str | None = None) -> Path:
+def plot_track(track, out_png, channels: Sequence[str] | None = None, title: str | None = None,
+               overwrite: bool = True) -> Path:
     """Draw ``track`` (an ExpressionTrack) to a PNG and return its path.
 
     Panels: the named ``channels`` if given; else one panel per layer (its most active channels)
@@ -119,7 +120,7 @@ def plot_track(track, out_png, channels: Sequence[str] | None = None, title: str
                  y=0.995)
     fig.tight_layout()
     try:
-        with atomic_path(out) as tmp:
+        with atomic_path(out, overwrite=overwrite) as tmp:
             fig.savefig(tmp, format="png", dpi=90)
     except OSError as exc:
         raise TalkclipError(f"{out}: cannot write ({exc.strerror or exc})") from None
@@ -156,17 +157,21 @@ def register(subparsers) -> None:
     p.add_argument("--channels", metavar="A,B,C", default=None,
                    help="comma-separated ARKit names to draw instead of the default panels")
     p.add_argument("--title", default=None, help="title above the plot (default: the take's prompt)")
+    p.add_argument("--force", action="store_true", help="replace the output image if it exists")
     p.set_defaults(func=cmd_plot)
 
 
 def cmd_plot(args) -> int:
     from exporters.track_io import read_track
 
+    from .files import check_output_path
+
     channels = [c for c in args.channels.split(",") if c.strip()] if args.channels else None
     if args.channels is not None and not channels:
         raise TalkclipError("--channels: give at least one ARKit name")
     if Path(args.out).suffix.lower() != ".png":
         raise TalkclipError(f"{args.out}: plot output must be a .png file")
+    check_output_path(args.out, overwrite=args.force)  # before the work; the rename checks again
     track = read_track(args.take)
-    plot_track(track, args.out, channels=channels, title=args.title)
+    plot_track(track, args.out, channels=channels, title=args.title, overwrite=args.force)
     return 0

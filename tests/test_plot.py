@@ -101,3 +101,40 @@ def test_importing_plot_is_cheap():
     code = "import sys, talkclip_model.plot; print('matplotlib' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_plots_never_replace_a_file_without_force(tmp_path, capsys, monkeypatch):
+    from exporters.track_io import write_track
+    from talkclip_model.cli import main
+
+    take = tmp_path / "take.json"
+    write_track(synthetic_track(), take)
+    mine = tmp_path / "mine.png"
+    mine.write_bytes(b"the user's own picture")
+    notes = tmp_path / "notes.pdf"
+    notes.write_bytes(b"the user's notes")
+    assert main(["plot", str(take), "--out", str(mine)]) == 2
+    assert main(["style", "calm", "--plot", str(notes)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and "mine.png: already exists" in err[0] and "notes.pdf: already exists" in err[1]
+    assert mine.read_bytes() == b"the user's own picture" and notes.read_bytes() == b"the user's notes"
+
+    # a file that appears while the plot is drawn is refused at the rename, not replaced
+    late = tmp_path / "late.png"
+    import matplotlib.figure
+
+    real_savefig = matplotlib.figure.Figure.savefig
+
+    def savefig_and_race(self, fname, *args, **kwargs):
+        late.write_bytes(b"appeared meanwhile")
+        return real_savefig(self, fname, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", savefig_and_race)
+    assert main(["plot", str(take), "--out", str(late)]) == 2
+    assert late.read_bytes() == b"appeared meanwhile"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["late.png", "mine.png", "notes.pdf", "take.json"]
+    monkeypatch.undo()
+
+    assert main(["plot", str(take), "--out", str(mine), "--force"]) == 0
+    assert main(["style", "calm", "--plot", str(notes), "--force"]) == 0
+    assert png_size(mine)[0] > 0 and notes.read_bytes().startswith(b"%PDF")

@@ -29,6 +29,7 @@ def register(subparsers) -> None:
     p.add_argument("--plot", metavar="PNG", default=None,
                    help="draw the style(s) as bar chart + face-region heat map (one prompt: this file; "
                         "several: NAME-1.png, NAME-2.png, ...)")
+    p.add_argument("--force", action="store_true", help="replace existing --plot files")
     p.add_argument("--encoder", default=None, help="minilm (bundled, default) or clip:<model>/<weights>")
     p.add_argument("--providers", default=None, help="onnxruntime providers, comma separated (default CPU)")
     p.set_defaults(func=cmd_style)
@@ -86,8 +87,12 @@ def cmd_style(args) -> int:
         out = Path(args.plot)
         paths = [out] if len(styles) == 1 else [out.with_name(f"{out.stem}-{i + 1}{out.suffix or '.png'}")
                                                 for i in range(len(styles))]
+        from ..files import check_output_path
+
+        for path in paths:  # all refused before any is drawn
+            check_output_path(path, overwrite=args.force)
         for style, path in zip(styles, paths):
-            plot_style(style, path)
+            plot_style(style, path, overwrite=args.force)
             print(f"wrote {path}", file=sys.stderr)
     return 0
 

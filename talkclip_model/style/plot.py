@@ -11,6 +11,7 @@ import numpy as np
 
 from ..arkit import ARKIT_NAMES, INDEX, REGIONS
 from ..errors import TalkclipError
+from ..files import atomic_path, check_output_path
 from ..types import DYNAMICS, SpeakingStyle
 
 REGION_COLOURS = {"eyes": "#4c72b0", "brows": "#dd8452", "jaw": "#55a868", "mouth": "#c44e52",
@@ -40,7 +41,7 @@ def _region_of(name: str) -> str:
     return next(r for r, names in REGIONS.items() if name in names)
 
 
-def plot_style(style: SpeakingStyle, path: str | Path, top: int = 16) -> Path:
+def plot_style(style: SpeakingStyle, path: str | Path, top: int = 16, overwrite: bool = True) -> Path:
     """Write a PNG explaining what a prompt did; returns the path."""
     try:
         import matplotlib
@@ -50,9 +51,7 @@ def plot_style(style: SpeakingStyle, path: str | Path, top: int = 16) -> Path:
         from matplotlib.patches import Ellipse, FancyBboxPatch
     except ImportError:
         raise TalkclipError("--plot needs matplotlib: pip install 'talkclip[plot]'") from None
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise TalkclipError(f"{path}: folder {path.parent} does not exist")
+    path = check_output_path(path, overwrite=overwrite)  # fail before drawing, not after
     arkit = np.asarray(style.arkit, dtype=float)
     order = [i for i in np.argsort(-arkit)[:top] if arkit[i] > 0.01][::-1]
 
@@ -86,7 +85,8 @@ def plot_style(style: SpeakingStyle, path: str | Path, top: int = 16) -> Path:
     ax_face.set_title("face regions (strongest channel); character's left on the right", fontsize=8)
     fig.tight_layout()
     try:
-        fig.savefig(path, dpi=110)
+        with atomic_path(path, overwrite=overwrite) as tmp:  # the format follows the suffix (png, pdf, svg)
+            fig.savefig(tmp, dpi=110)
     except OSError as exc:
         raise TalkclipError(f"{path}: cannot write the plot ({exc})") from None
     finally:
