@@ -15,6 +15,7 @@ The venvs come from ``scripts/bpy_venvs.sh`` (outside the repository, kept betwe
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -250,7 +251,9 @@ def test_bpy_suite_on_bpy_523(bpy_venv):
     proc = _run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "bpy", "--ignore=tests/real_blender",
                  "tests/"], cwd=ROOT, env=env, timeout=1200)
     tail = (proc.stdout + proc.stderr)[-6000:]
-    summary = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
+    # pytest's closing line (Blender may print after it, e.g. "scripts disabled for ...")
+    closing = [ln for ln in proc.stdout.splitlines() if re.search(r"\d+ (passed|failed|error)", ln)]
+    summary = closing[-1] if closing else ""
     print(f"bpy tests on bpy 5.2.3: {summary} ({time.perf_counter() - t0:.1f} s)")
     assert proc.returncode == 0, tail
     assert " passed" in summary and "failed" not in summary and "error" not in summary, tail
