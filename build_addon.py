@@ -191,9 +191,14 @@ def build_own_wheel(dest: Path, version: str) -> Path:
     return out
 
 
+def project_name(name: str) -> str:
+    """A project name normalised as PyPI compares them (``typing_extensions`` -> ``typing-extensions``)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 def wheel_project(filename: str) -> str:
     """The normalised project name of a wheel file (``typing_extensions-4.1-...`` -> ``typing-extensions``)."""
-    return re.sub(r"[-_.]+", "-", filename.split("-")[0]).lower()
+    return project_name(filename.split("-")[0])
 
 
 def wheel_pythons(filename: str) -> set[str] | None:
@@ -241,7 +246,7 @@ def _requires(whl: Path, env: dict) -> list[str]:
         if line.startswith("Requires-Dist:"):
             req = Requirement(line.split(":", 1)[1].strip())
             if req.marker is None or req.marker.evaluate({**env, "extra": ""}):
-                out.append(re.sub(r"[-_.]+", "-", req.name).lower())
+                out.append(project_name(req.name))
     return out
 
 

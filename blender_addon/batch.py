@@ -24,7 +24,7 @@ from pathlib import Path
 
 import bpy
 
-from talkclip_model.errors import TalkclipError
+from talkclip_model.errors import TalkclipError, one_line
 
 from .jobs import (Job, JobResult, ManifestError, check_report_path, default_report_path, read_manifest,
                    write_report)
@@ -47,13 +47,6 @@ class PipelineCache:
             from talkclip_model import pipeline
             self._pipeline = pipeline.Pipeline(encoder=self.encoder, providers=self.providers)
         return self._pipeline
-
-
-def _one_line(exc: BaseException) -> str:
-    if isinstance(exc, TalkclipError):
-        return str(exc)
-    text = " ".join(str(exc).split()) or "(no message)"
-    return f"{type(exc).__name__}: {text}"
 
 
 @contextlib.contextmanager
@@ -158,7 +151,7 @@ def run_job(job: Job, pipelines: PipelineCache, force: bool = False) -> JobResul
         result.frames = track.num_frames
         result.status = "ok"
     except Exception as exc:  # one job's failure never stops the batch
-        result.error = _one_line(exc)
+        result.error = one_line(exc)
         if not isinstance(exc, TalkclipError) and os.environ.get("TALKCLIP_DEBUG"):
             traceback.print_exc()
     finally:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import bpy
 
-from talkclip_model.errors import TalkclipError
+from talkclip_model.errors import TalkclipError, one_line
 
 from . import preferences
 from .jobs import compose_prompt
@@ -174,9 +174,7 @@ def _report_summary(op, summary, warnings=()):
 
 def failure_line(exc) -> str:
     """A failure as the one line the user reads (report and panel)."""
-    if isinstance(exc, TalkclipError):
-        return " ".join(str(exc).split())
-    return f"TalkCLIP failed: {type(exc).__name__}: {' '.join(str(exc).split())}"
+    return one_line(exc) if isinstance(exc, TalkclipError) else f"TalkCLIP failed: {one_line(exc)}"
 
 
 def _user_error(op, exc, settings=None) -> set:
@@ -230,9 +228,7 @@ class ThreadJob(threading.Thread):
         except Cancelled:
             pass
         except Exception as exc:  # handed to the main thread as the worker process would
-            from talkclip_model.worker import error_line
-
-            self.error = error_line(exc)
+            self.error = one_line(exc)
 
     def poll(self) -> bool:
         return not self.is_alive()

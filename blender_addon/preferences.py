@@ -8,9 +8,10 @@ from pathlib import Path
 
 import bpy
 
+# where the encoder module reads its cache folder and the shipped models (cheap: no onnxruntime)
+from talkclip_model.style.encoders import CACHE_ENV, MODELS_ENV
+
 ADDON_ID = __package__
-CACHE_ENV = "TALKCLIP_CACHE"  # read by talkclip_model.style.encoders.cache_dir()
-MODELS_ENV = "TALKCLIP_MODELS"  # read by talkclip_model.style.encoders.minilm_onnx_path()
 BUNDLED_MODELS = Path(__file__).resolve().parent / "models"  # written by build_addon.py
 
 

@@ -23,6 +23,8 @@ import threading
 import time
 from pathlib import Path
 
+from .errors import one_line
+
 # (stage, start, end) of each pipeline stage within the whole take, in the order they run
 STAGES = (("audio", 0.0, 0.1), ("phonemes", 0.1, 0.8), ("style", 0.8, 0.85), ("decode", 0.85, 1.0))
 REQUEST_KEYS = ("fps", "seed", "transcript", "prompt", "intensity", "schedule")
@@ -41,14 +43,6 @@ def overall(stage: str, fraction: float) -> tuple[str, float]:
     if fraction >= 1.0 and i + 1 < len(STAGES):
         return names[i + 1], hi
     return stage, lo + (hi - lo) * fraction
-
-
-def error_line(exc: BaseException) -> str:
-    """A failure as one line: our own errors as they are, others with their type."""
-    from .errors import TalkclipError
-
-    text = " ".join(str(exc).split())
-    return text if isinstance(exc, TalkclipError) else f"{type(exc).__name__}: {text}"
 
 
 # --- child side ---------------------------------------------------------------------------
@@ -106,7 +100,7 @@ def main() -> int:
         emit(done=str(generate(request, progress)))
         return 0
     except Exception as exc:
-        emit(error=error_line(exc))
+        emit(error=one_line(exc))
         return 1
 
 

@@ -31,9 +31,12 @@ MAX_TOKENS = 128  # prompts longer than this are truncated (with a warning)
 ONNX_OPSET = 17
 
 
+CACHE_ENV = "TALKCLIP_CACHE"
+
+
 def cache_dir() -> Path:
     """User cache folder: $TALKCLIP_CACHE, else $XDG_CACHE_HOME/talkclip, else ~/.cache/talkclip."""
-    env = os.environ.get("TALKCLIP_CACHE")
+    env = os.environ.get(CACHE_ENV)
     if env:
         return Path(env).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
