@@ -11,8 +11,8 @@ What goes in (staged under build/extension/<platform>/, zipped by Blender's own 
 the ``blender_ext.py`` CLI shipped inside the bpy wheel, or by zipfile when that is unavailable):
 
 - ``blender_addon/*`` at the root of the extension, unmodified;
-- ``wheels/talkclip-<version>-py3-none-any.whl``: our own packages, ``talkclip_model`` and
-  ``exporters``, as a wheel of their own, unmodified. Blender installs it into the extension
+- ``wheels/talkclip-<version>-py3-none-any.whl``: our own packages, ``talkclip_model`` (without
+  training and evaluation), ``exporters`` and ``talkclip_cli``, as a wheel of their own, unmodified. Blender installs it into the extension
   site-packages, so ``from talkclip_model.pipeline import Pipeline`` means the same in the
   repository and in the installed extension (no import rewriting, no ``sys.path`` tricks);
 - ``wheels/``: the run-time dependencies (``RUNTIME_REQUIREMENTS``) resolved by pip *with* their
@@ -44,7 +44,9 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
-OUR_PACKAGES = ("talkclip_model", "exporters")
+OUR_PACKAGES = ("talkclip_model", "exporters", "talkclip_cli")
+# Sub-packages that never run inside Blender: torch training and the lip benchmarks' scoring.
+NOT_SHIPPED = ("talkclip_model/training", "talkclip_model/evaluation")
 ADDON_PACKAGE = "blender_addon"
 # CPython of each supported Blender: 4.2 LTS - 5.0 run 3.11; 5.1, 5.2 LTS, 5.3 (and Debian's 4.3) run 3.13.
 PYTHON_VERSIONS = ("3.11", "3.13")
@@ -163,8 +165,8 @@ def _record_hash(data: bytes) -> str:
 
 
 def build_own_wheel(dest: Path, version: str) -> Path:
-    """``talkclip-<version>-py3-none-any.whl`` holding ``talkclip_model`` and ``exporters`` as they
-    are in the repository (code and package data). Written directly: a wheel is a zip with a
+    """``talkclip-<version>-py3-none-any.whl`` holding ``talkclip_model`` (minus ``NOT_SHIPPED``),
+    ``exporters`` and ``talkclip_cli`` (the worker process) as they are in the repository (code and package data). Written directly: a wheel is a zip with a
     dist-info folder, and this keeps the build free of a second packaging tool and of
     blender_addon/, which Blender loads from the extension root."""
     dest.mkdir(parents=True, exist_ok=True)
@@ -173,10 +175,12 @@ def build_own_wheel(dest: Path, version: str) -> Path:
     files: list[tuple[str, bytes]] = []
     for pkg in OUR_PACKAGES:
         for path, rel in _package_files(ROOT / pkg):
-            files.append((f"{pkg}/{rel.as_posix()}", path.read_bytes()))
+            name = f"{pkg}/{rel.as_posix()}"
+            if not name.startswith(tuple(f"{folder}/" for folder in NOT_SHIPPED)):
+                files.append((name, path.read_bytes()))
     files.append((f"{dist_info}/METADATA",
                   f"Metadata-Version: 2.1\nName: talkclip\nVersion: {version}\n"
-                  "Summary: TalkCLIP run time (talkclip_model, exporters) for the Blender extension\n".encode()))
+                  "Summary: TalkCLIP run time (talkclip_model, exporters, talkclip_cli) for the Blender extension\n".encode()))
     files.append((f"{dist_info}/WHEEL",
                   b"Wheel-Version: 1.0\nGenerator: build_addon.py\nRoot-Is-Purelib: true\nTag: py3-none-any\n"))
     record = "".join(f"{name},{_record_hash(data)},{len(data)}\n" for name, data in files)
@@ -298,7 +302,7 @@ def stage_encoder_model(stage: Path) -> None:
     if not (onnx.is_file() and manifest.is_file()):
         log(f"exporting the MiniLM encoder to {onnx} (once; needs torch)")
         try:
-            from talkclip_model.style.export import export_minilm
+            from talkclip_model.training.export_encoder import export_minilm
 
             export_minilm(onnx)
         except ImportError as exc:

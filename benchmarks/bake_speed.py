@@ -1,4 +1,4 @@
-"""Bake speed: 52 ARKit channels x 60 s x 30 fps onto shape keys, bulk (exporters.blender_bake:
+"""Bake speed: 52 ARKit channels x 60 s x 30 fps onto shape keys, bulk (blender_addon.bake:
 keyframe_points.add + foreach_set into a new action) against the common per-key
 ``keyframe_insert`` loop. Both are measured in this one run and printed with their ratio.
 
@@ -14,7 +14,7 @@ import time
 import bpy
 import numpy as np
 
-from exporters.blender_bake import bake_shape_keys
+from blender_addon.bake import bake_shape_keys
 from talkclip_model.arkit import ARKIT_NAMES
 from talkclip_model.types import ExpressionTrack
 

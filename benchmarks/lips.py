@@ -104,7 +104,7 @@ class Tally:
 # --- data sets ------------------------------------------------------------------------------
 
 def synthetic_items(limit: int | None = None) -> list[Item]:
-    from talkclip_model.evaluation import read_pho
+    from talkclip_model.evaluation.references import read_pho
 
     items = []
     for pho in sorted(SPEECH_DIR.glob("*.pho")):
@@ -116,7 +116,7 @@ def synthetic_items(limit: int | None = None) -> list[Item]:
 
 def synthesize_items(folder: Path, sentences=EXTRA_SENTENCES, voices=("us1", "us2")) -> list[Item]:
     """More espeak-ng + mbrola sentences with exact timings; [] when the tools are missing."""
-    from talkclip_model.evaluation import read_pho
+    from talkclip_model.evaluation.references import read_pho
 
     if not (shutil.which("espeak-ng") and shutil.which("mbrola")):
         return []
@@ -135,7 +135,7 @@ def synthesize_items(folder: Path, sentences=EXTRA_SENTENCES, voices=("us1", "us
 
 
 def librivox_items() -> list[Item]:
-    from talkclip_model.evaluation import read_phone_json
+    from talkclip_model.evaluation.references import read_phone_json
 
     data = shared_data()
     if data is None:
@@ -150,7 +150,7 @@ def librivox_items() -> list[Item]:
 
 
 def mfa_items(names=("acoustic_corpus",)) -> list[Item]:
-    from talkclip_model.evaluation import read_textgrid, textgrid_transcript
+    from talkclip_model.evaluation.references import read_textgrid, textgrid_transcript
 
     data = shared_data()
     if data is None:
@@ -231,7 +231,7 @@ def datasets(full: bool, tmp: Path, limit_synthetic: int | None = None) -> dict[
 
 def evaluate(sets: dict[str, list[Item]], rhubarb: str | None = None, out_dir: Path | None = None,
              conditions=CONDITIONS, progress=print) -> dict[str, dict[str, Tally]]:
-    from talkclip_model.evaluation import best_lag, score_lips
+    from talkclip_model.evaluation.lips import best_lag, score_lips
     from talkclip_model.pipeline import GenerateOptions, Pipeline
 
     pipeline = Pipeline()
@@ -279,8 +279,8 @@ def write_take_plot(pipeline, set_name: str, item: Item, out_dir: Path) -> None:
 
     Scored takes have no style; this one shows the style layer and a style marker as well."""
     from exporters.track_io import write_track
+    from talkclip_cli.plot import plot_track
     from talkclip_model.pipeline import GenerateOptions
-    from talkclip_model.plot import plot_track
 
     half = round(item.reference.duration / 2, 2)
     opts = GenerateOptions(fps=FPS, transcript=item.transcript, prompt=PLOT_PROMPT,
@@ -298,7 +298,7 @@ def bar_chart(results: dict[str, dict[str, Tally]], out_png: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from talkclip_model.evaluation import CLASSES
+    from talkclip_model.evaluation.lips import CLASSES
 
     keys = [k for k in ("with", "without", "without_phones", "rhubarb_with", "rhubarb_without")
             if any(k in per for per in results.values())]
@@ -331,7 +331,7 @@ def bar_chart(results: dict[str, dict[str, Tally]], out_png: Path) -> None:
 
 
 def section(results: dict[str, dict[str, Tally]], rhubarb: str | None = None) -> Section:
-    from talkclip_model.evaluation import CLASSES
+    from talkclip_model.evaluation.lips import CLASSES
 
     sec = Section("Lip accuracy (share of reference phones with the right mouth shape)")
     sec.header = ["data set", "condition", *[c.replace("_", " ") for c in CLASSES], "overall", "phones",
@@ -353,7 +353,7 @@ def section(results: dict[str, dict[str, Tally]], rhubarb: str | None = None) ->
                 "rhubarb_published_for_comparison": RHUBARB_PUBLISHED, "rhubarb_binary": rhubarb}
     sec.notes.append("Class cells: rate (correct/checked). A bilabial counts when the lips close inside the phone, an "
                      "open vowel when the aperture opens, a rounded vowel when the lips round, a labiodental when the "
-                     "lower lip tucks (talkclip_model.evaluation.score_lips). Lag: best_lag of mouth opening against "
+                     "lower lip tucks (talkclip_model.evaluation.lips.score_lips). Lag: best_lag of mouth opening against "
                      "the reference, + = animation late, at 30 fps (33 ms steps).")
     published = (f"Rhubarb Lip Sync's roughly published figures ~{RHUBARB_PUBLISHED['with']:.0%} with / "
                  f"~{RHUBARB_PUBLISHED['without']:.0%} without transcript")

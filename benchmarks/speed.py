@@ -31,7 +31,7 @@ STAGES = ("audio_decode", "phonemes", "style", "to_arkit", "export")
 def speech_sources(read_only: bool = False) -> list[tuple[Path, str]]:
     """(audio, transcript) of real utterances to build long takes from (``read_only``: only the
     LibriVox reading, no spontaneous or hoarse speech)."""
-    from talkclip_model.evaluation import textgrid_transcript
+    from talkclip_model.evaluation.references import textgrid_transcript
 
     data = shared_data()
     out: list[tuple[Path, str]] = []

@@ -1,7 +1,7 @@
 """Style accuracy on the style encoder's held-out prompt split, by prompt kind, plus load time
 and per-prompt latency.
 
-The split and the scoring are the style package's own (``talkclip_model.style.corpus.generate``
+The split and the scoring are the style package's own (``talkclip_model.training.corpus.generate``
 with ``split="heldout"`` / ``"heldout_phrasing"``, ``training.evaluate``): emotion agreement (the
 style's expression is judged to be the prompt's emotion family), action agreement (named actions
 show, negated ones do not) and intensity monotonicity (stronger wording, stronger expression).
@@ -41,7 +41,7 @@ def latency(model, prompts: list[str]) -> list[float]:
 
 
 def by_kind(samples, predict) -> dict[str, dict]:
-    from talkclip_model.style.training import evaluate
+    from talkclip_model.training.train import evaluate
 
     kinds: dict[str, list] = {}
     for s in samples:
@@ -53,7 +53,7 @@ def by_kind(samples, predict) -> dict[str, dict]:
 
 
 def run(full: bool = False, out_dir: Path | None = None, progress=print, n_heldout: int | None = None) -> Section:
-    from talkclip_model.style import corpus
+    from talkclip_model.training import corpus
 
     sec = Section("Style accuracy (held-out prompt split)")
     progress("style: loading the style model")
@@ -110,7 +110,7 @@ def run(full: bool = False, out_dir: Path | None = None, progress=print, n_heldo
     sec.notes.append("Emotion agreement counts single-emotion prompts (emotion, situation, neutral kinds) strong "
                      "enough to judge; action agreement counts prompts with named or negated actions; "
                      "monotonicity is a fixed set of 50 weaker/stronger wording pairs (the same for every kind, "
-                     "so it is shown once per split). Scoring: talkclip_model.style.training.evaluate.")
+                     "so it is shown once per split). Scoring: talkclip_model.training.train.evaluate.")
     sec.notes.append("compound prompts (two emotions at once) have no agreement measure in the style package's "
                      "scoring, so their cells are empty.")
     sec.notes.append("Independent sets (benchmarks/prompts): prompts written by helper sessions that never saw the "

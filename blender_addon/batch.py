@@ -26,8 +26,15 @@ import bpy
 
 from talkclip_model.errors import TalkclipError, one_line
 
-from .jobs import (Job, JobResult, ManifestError, check_report_path, default_report_path, read_manifest,
-                   write_report)
+from .jobs import (
+    Job,
+    JobResult,
+    ManifestError,
+    check_report_path,
+    default_report_path,
+    read_manifest,
+    write_report,
+)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -99,9 +106,9 @@ def run_job(job: Job, pipelines: PipelineCache, force: bool = False) -> JobResul
             result.status = "skipped"
             result.error = "output exists (use --force to replace it)"
             return result
-        from exporters import blender_scene as scene_mod
-        from exporters import blender_bake as bake
-        from exporters import blender_binding as binding_mod
+        from . import bake
+        from . import binding as binding_mod
+        from . import scene as scene_mod
         if not job.blend.is_file():
             raise TalkclipError(f"blend file {job.blend} does not exist")
         if job.track is None:

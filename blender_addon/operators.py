@@ -1,7 +1,7 @@
 """Operators: Generate (the pipeline in a worker process, the bake on the main thread), Preview
 style, and the edit-prompt list. Heavy imports happen inside the operators, never at register.
 
-Generate from the UI runs the pipeline in a child Python process (``talkclip_model.worker``):
+Generate from the UI runs the pipeline in a child Python process (``talkclip_cli.worker``):
 PocketSphinx holds the GIL for seconds at a time, so a thread would freeze Blender and delay
 Esc. The modal operator polls the worker from a timer, shows progress in the status bar and the
 panel, and Esc kills the worker at once. Where no Python binary can be found for the child, a
@@ -93,7 +93,7 @@ def take_start(scene) -> tuple[float | None, str]:
     if s.use_start_frame:
         return float(s.start_frame), "set"
     if s.audio_source == "STRIP":
-        from exporters.blender_scene import strips_collection_name
+        from .scene import strips_collection_name
 
         ed = scene.sequence_editor
         strip = getattr(ed, strips_collection_name(ed)).get(s.sound_strip) if ed and s.sound_strip else None
@@ -103,8 +103,8 @@ def take_start(scene) -> tuple[float | None, str]:
 
 def gather_request(context) -> Request:
     """Check the panel settings and turn them into a Request; raises TalkclipError."""
-    from exporters import blender_scene as scene_mod
-    from exporters import blender_binding as binding_mod
+    from . import binding as binding_mod
+    from . import scene as scene_mod
     scene = context.scene
     s = scene.talkclip
     obj = s.target_object(context)
@@ -143,7 +143,7 @@ def generate_track(pipeline, req: Request, progress=None):
 
 
 def worker_request(req: Request, encoder=None, providers=None) -> dict:
-    """The JSON request talkclip_model.worker reads for ``req``."""
+    """The JSON request talkclip_cli.worker reads for ``req``."""
     return {"audio": os.path.abspath(req.audio), "fps": req.fps, "seed": req.seed, "transcript": req.transcript,
             "prompt": req.prompt, "intensity": req.intensity,
             "schedule": [[float(t), p] for t, p in req.schedule], "encoder": encoder, "providers": providers}
@@ -151,7 +151,7 @@ def worker_request(req: Request, encoder=None, providers=None) -> dict:
 
 def bake_request(context, req: Request, track):
     """Bake a generated track as the request says (main thread). Returns the BakeSummary."""
-    from exporters import blender_bake as bake
+    from . import bake
     obj = bpy.data.objects.get(req.target)
     summary = bake.bake_shape_keys(obj, track, take=req.take, start_frame=req.start_frame,
                                    profile=req.profile, reduce_tolerance=req.tolerance,
@@ -204,7 +204,7 @@ def python_executable() -> str | None:
 
 class ThreadJob(threading.Thread):
     """The pipeline on a thread of this process, for when no worker process can be started: the
-    same face as talkclip_model.worker.WorkerProcess (stage, fraction, error, poll, result,
+    same face as talkclip_cli.worker.WorkerProcess (stage, fraction, error, poll, result,
     cancel, close). PocketSphinx may hold the GIL, so the UI can pause and Esc comes late."""
 
     def __init__(self, pipeline, req: Request):
@@ -216,7 +216,7 @@ class ThreadJob(threading.Thread):
         self.track = None
 
     def progress(self, stage: str, fraction: float) -> None:
-        from talkclip_model.worker import overall
+        from talkclip_cli.worker import overall
 
         if self.cancelled.is_set():
             raise Cancelled()
@@ -248,7 +248,7 @@ class ThreadJob(threading.Thread):
 def start_job(context, req: Request) -> tuple[object, list[str]]:
     """Start generating ``req`` off the UI thread: (job, warnings). A worker process where a
     Python binary can run one, else a thread of this process (never a refusal on a guess)."""
-    from talkclip_model.worker import WorkerProcess, child_env
+    from talkclip_cli.worker import WorkerProcess, child_env
 
     python = python_executable()
     if python is not None:
@@ -373,8 +373,8 @@ class TALKCLIP_OT_preview_style(bpy.types.Operator):
     def execute(self, context):
         s = context.scene.talkclip
         try:
-            from exporters import blender_scene as scene_mod
-            from exporters import blender_bake as bake
+            from . import bake
+            from . import scene as scene_mod
             obj = s.target_object(context)
             scene_mod.check_target(obj)
             pipeline, warnings = get_pipeline(context)

@@ -21,7 +21,7 @@ def detection_text(obj, profile: str) -> tuple[bool, str]:
     cache_key = (names, profile)
     if cache_key not in _DETECTIONS:
         try:
-            from exporters import blender_binding
+            from . import binding as blender_binding
 
             binding = blender_binding.bind(
                 names, None if profile in ("", "auto") else profile)

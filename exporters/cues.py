@@ -18,11 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
+from exporters.retarget import Profile, load_profile, scores, select_exclusive
 from talkclip_model.errors import TalkclipError
 from talkclip_model.files import atomic_output
 from talkclip_model.types import ExpressionTrack
-
-from .retarget import Profile, load_profile, scores, select_exclusive
 
 SHAPES = ("A", "B", "C", "D", "E", "F", "G", "H", "X")
 MIN_HOLD = 0.08  # seconds a shape stays at least (about 2 frames at 24 fps, as hand-timed 2D)

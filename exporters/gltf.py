@@ -25,11 +25,10 @@ from typing import Callable, Mapping
 
 import numpy as np
 
+from exporters.retarget import Profile, apply, detect_profile, load_profile
 from talkclip_model.errors import TalkclipError
 from talkclip_model.files import atomic_output
 from talkclip_model.types import ExpressionTrack
-
-from .retarget import Profile, apply, detect_profile, load_profile
 
 GLB_MAGIC = 0x46546C67  # b"glTF"
 CHUNK_JSON = 0x4E4F534A

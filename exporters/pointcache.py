@@ -24,11 +24,10 @@ from typing import Callable, Iterator, Mapping
 
 import numpy as np
 
+from exporters.retarget import Detection, Profile, apply, detect_profile, load_profile
 from talkclip_model.errors import TalkclipError
 from talkclip_model.files import atomic_output
 from talkclip_model.types import ExpressionTrack
-
-from .retarget import Detection, Profile, apply, detect_profile, load_profile
 
 PC2_MAGIC = b"POINTCACHE2\0"
 Progress = Callable[[float], None]

@@ -36,7 +36,13 @@ import numpy as np
 
 from talkclip_model.arkit import ARKIT_NAMES, ARTICULATION_CHANNELS, INDEX, NUM_CHANNELS
 from talkclip_model.errors import TalkclipError
-from talkclip_model.types import DYNAMICS, ExpressionTrack, SpeakingStyle, clamp_dynamics, default_dynamics
+from talkclip_model.types import (
+    DYNAMICS,
+    ExpressionTrack,
+    SpeakingStyle,
+    clamp_dynamics,
+    default_dynamics,
+)
 
 EXPRESSION_SPREAD_REF = 0.10  # mean p10-p90 spread of expression channels in conversational takes
 JAW_P95_REF = 0.35  # 95th percentile of jawOpen in ordinary speech
@@ -98,7 +104,7 @@ def track_from_channels(names: list[str], values: np.ndarray, fps: float, profil
     """An ARKit ExpressionTrack from a character's own channels, e.g. a baked shape-key action
     gathered by the Blender layer: ``values`` (T, len(names)) are bound through ``profile``
     (detected when None) and mapped back with ``retarget.to_arkit`` (exact for ARKit spellings)."""
-    from .retarget import detect_profile, load_profile, to_arkit
+    from exporters.retarget import detect_profile, load_profile, to_arkit
 
     values = np.asarray(values, dtype=np.float32)
     if values.ndim != 2 or values.shape[1] != len(names):
@@ -123,7 +129,7 @@ def track_from_channels(names: list[str], values: np.ndarray, fps: float, profil
 
 def style_from_capture(path, prompt: str | None = None) -> SpeakingStyle:
     """SpeakingStyle of a take file: Live Link Face CSV (.csv, .csv.gz), track JSON or NPZ."""
-    from .track_io import read_track
+    from exporters.track_io import read_track
 
     track = read_track(path)
     return style_from_track(track, prompt=prompt if prompt is not None else f"like {Path(path).name}")

@@ -20,16 +20,22 @@ from typing import Any
 
 import numpy as np
 
+from exporters.livelink import (  # noqa: F401  (re-exported: the CSV layer lives in exporters.livelink)
+    EYE_RANGE_RAD,
+    LLF_EYES,
+    LLF_HEAD,
+    LLF_HEADER,
+    eye_angles,
+    format_timecode,
+    parse_timecode,
+    read_livelink_csv,
+    write_livelink_csv,
+)
 from talkclip_model import __version__
 from talkclip_model.arkit import ARKIT_NAMES, HEAD_CHANNELS, INDEX
 from talkclip_model.errors import TalkclipError
 from talkclip_model.files import atomic_output
 from talkclip_model.types import ExpressionTrack, PhoneTrack
-
-from .livelink import (  # noqa: F401  (re-exported: the CSV layer lives in exporters.livelink)
-    EYE_RANGE_RAD, LLF_EYES, LLF_HEAD, LLF_HEADER, eye_angles, format_timecode, parse_timecode,
-    read_livelink_csv, write_livelink_csv,
-)
 
 FORMATS = {".json": "json", ".npz": "npz", ".csv": "csv", ".csv.gz": "csv"}
 

@@ -47,7 +47,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ scripts/setup.sh -n
 fi
 
 # Build the MiniLM ONNX encoder into the user cache once (skipped when it is already there).
-$VPY -m talkclip_model.style.export >/dev/null
+$VPY -m talkclip_model.training.export_encoder >/dev/null
 
 # Node tools used by the tests (Khronos glTF validator), when the project pins them.
 if [ -f tools/gltf-validator/package.json ] && command -v npm >/dev/null; then

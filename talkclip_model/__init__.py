@@ -3,10 +3,10 @@
 Run time needs numpy, onnxruntime and pocketsphinx only; torch is used for training and export.
 """
 
-from ._version import __version__
-from .arkit import ARKIT_NAMES, HEAD_CHANNELS
-from .errors import TalkclipError
-from .types import ExpressionTrack, PhoneTrack, Prosody, SpeakingStyle
+from talkclip_model._version import __version__
+from talkclip_model.arkit import ARKIT_NAMES, HEAD_CHANNELS
+from talkclip_model.errors import TalkclipError
+from talkclip_model.types import ExpressionTrack, PhoneTrack, Prosody, SpeakingStyle
 
 __all__ = [
     "__version__", "ARKIT_NAMES", "HEAD_CHANNELS", "TalkclipError",

@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-from .errors import TalkclipError
+from talkclip_model.errors import TalkclipError
 
 
 def check_output_path(path: str | os.PathLike, overwrite: bool = True) -> Path:

@@ -15,7 +15,7 @@ import os
 import sys
 import threading
 
-from .errors import TalkclipError
+from talkclip_model.errors import TalkclipError
 
 # import name -> what to install (the pip package, and the native library it carries)
 PACKAGES = {

@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-from . import audio as audio_mod
-from . import decoder, phonemes
-from .errors import TalkclipError
-from .style.model import scale_style
-from .types import ExpressionTrack, SpeakingStyle
+from talkclip_model.animate import decoder
+from talkclip_model.errors import TalkclipError
+from talkclip_model.speech import audio as audio_mod
+from talkclip_model.speech import phonemes
+from talkclip_model.style.model import scale_style
+from talkclip_model.types import ExpressionTrack, SpeakingStyle
 
 # progress(stage, fraction in 0..1); stages: "audio", "phonemes", "style", "decode"
 Progress = Callable[[str, float], None]
@@ -65,7 +66,9 @@ class Pipeline:
     @property
     def style_model(self):
         if self._style_model is None:
-            from .style import load_style_model  # heavy: onnxruntime + tokenizer
+            from talkclip_model.style import (
+                load_style_model,  # heavy: onnxruntime + tokenizer
+            )
 
             self._style_model = load_style_model(encoder=self.encoder, providers=self.providers)
         return self._style_model

@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .arkit import ARKIT_NAMES, HEAD_CHANNELS, NUM_CHANNELS
+from talkclip_model.arkit import ARKIT_NAMES, HEAD_CHANNELS, NUM_CHANNELS
 
 SILENCE = "SIL"
 

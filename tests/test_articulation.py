@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from talkclip_model import articulation, audio, evaluation as ev
-from talkclip_model.arkit import INDEX
-from talkclip_model.decoder import decode, frame_count
-from talkclip_model.types import PhoneTrack, SpeakingStyle
-
 from conftest import ROOT
+
+from talkclip_model.animate import articulation, mouth
+from talkclip_model.animate.decoder import decode, frame_count
+from talkclip_model.arkit import INDEX
+from talkclip_model.evaluation import lips as ev
+from talkclip_model.evaluation import references
+from talkclip_model.speech import audio
+from talkclip_model.types import PhoneTrack, SpeakingStyle
 
 SPEECH = ROOT / "tests" / "data" / "speech"
 FPS = [24, 25, 29.97, 30, 60]
@@ -27,7 +29,7 @@ def lips_track(phones, fps, prosody=None):
 
 @pytest.fixture(scope="module")
 def line1():
-    ref = ev.read_pho(SPEECH / "line1_us1.pho")
+    ref = references.read_pho(SPEECH / "line1_us1.pho")
     clip = audio.load_audio(SPEECH / "line1_us1.wav")
     return ref, audio.prosody(clip)
 
@@ -49,7 +51,7 @@ def test_a_bilabial_shorter_than_a_frame_still_closes(fps):
     phones = PhoneTrack(phones=["SIL", "AA", "P", "AA", "SIL"], starts=[0, 0.2, 0.5, 0.515, 0.8],
                         ends=[0.2, 0.5, 0.515, 0.8, 1.0], duration=1.0)
     times, frames = lips_track(phones, fps)
-    aperture = ev.lip_aperture(frames)
+    aperture = mouth.lip_aperture(frames)
     near = np.argmin(np.abs(times - 0.5075))
     assert aperture[near] <= ev.CLOSED_APERTURE
     assert aperture[np.argmin(np.abs(times - 0.35))] > 0.4  # the vowels stay open
@@ -59,7 +61,7 @@ def test_rounded_vowels_round_and_spread_vowels_do_not():
     phones = PhoneTrack(phones=["SIL", "UW", "SIL", "IY", "SIL"], starts=[0, 0.2, 0.5, 0.8, 1.1],
                         ends=[0.2, 0.5, 0.8, 1.1, 1.3], duration=1.3)
     times, frames = lips_track(phones, 30)
-    r = ev.lip_rounding(frames)
+    r = mouth.lip_rounding(frames)
     assert r[np.argmin(np.abs(times - 0.35))] > 0.6
     assert r[np.argmin(np.abs(times - 0.95))] < 0.1
     stretch = frames[:, INDEX["mouthStretchLeft"]]
@@ -70,7 +72,7 @@ def test_labiodentals_put_the_lower_lip_to_the_teeth():
     phones = PhoneTrack(phones=["SIL", "AA", "F", "AA", "V", "SIL"], starts=[0, .1, .3, .38, .6, .68],
                         ends=[.1, .3, .38, .6, .68, 1.0], duration=1.0)
     times, frames = lips_track(phones, 25)
-    tuck = ev.lip_tuck(frames)
+    tuck = mouth.lip_tuck(frames)
     for s, e in ((.3, .38), (.6, .68)):
         inside = (times >= s) & (times <= e)
         assert tuck[inside].max() >= ev.LIP_TUCK

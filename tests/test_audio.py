@@ -5,11 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import soundfile as sf
-
-from talkclip_model import audio
-from talkclip_model.errors import TalkclipError
-
 from conftest import EXAMPLES, shared
+
+from talkclip_model.errors import TalkclipError
+from talkclip_model.speech import audio
 
 HELLO = EXAMPLES / "hello.wav"
 

@@ -16,7 +16,7 @@ import pytest
 from benchmarks import Section, lips
 from benchmarks.__main__ import main as bench_main
 from benchmarks.report import write_report
-from talkclip_model.evaluation import CLASSES, score_lips
+from talkclip_model.evaluation.lips import CLASSES, score_lips
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -14,11 +14,19 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
+from conftest import EXAMPLES  # noqa: E402
+from test_blender_bake import (  # noqa: E402
+    build_face,
+    empty_scene,
+    fcurve_of,
+    keyed,
+    mesh_object,
+    synthetic_track,
+)
+
 import blender_addon  # noqa: E402
 from blender_addon import operators, panel  # noqa: E402
-from conftest import EXAMPLES  # noqa: E402
-from talkclip_model.worker import WorkerProcess  # noqa: E402
-from test_blender_bake import build_face, empty_scene, fcurve_of, keyed, mesh_object, synthetic_track  # noqa: E402
+from talkclip_cli.worker import WorkerProcess  # noqa: E402
 
 pytestmark = pytest.mark.bpy
 

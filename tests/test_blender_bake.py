@@ -1,4 +1,4 @@
-"""bpy tests of the shape-key / head bake (exporters.blender_bake) on meshes built here and on real
+"""bpy tests of the shape-key / head bake (blender_addon.bake) on meshes built here and on real
 ARKit heads from ../shared/data. Scene helpers here are reused by the other test_blender_* files."""
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ import pytest
 bpy = pytest.importorskip("bpy")
 
 from conftest import shared  # noqa: E402
+
+from blender_addon import bake  # noqa: E402
+from blender_addon.scene import scene_fps, style_schedule  # noqa: E402
 from talkclip_model.arkit import ARKIT_NAMES, INDEX  # noqa: E402
 from talkclip_model.errors import TalkclipError  # noqa: E402
 from talkclip_model.types import ExpressionTrack  # noqa: E402
-
-from exporters import blender_bake as bake  # noqa: E402
-from exporters.blender_scene import scene_fps, style_schedule  # noqa: E402
 
 pytestmark = pytest.mark.bpy
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import EXAMPLES, ROOT
+
 from blender_addon import jobs
 
 # --- manifest parsing (no bpy needed beyond the package import) ---------------------------------
@@ -135,9 +135,9 @@ def _rows():
 @bpy_mark
 def test_batch_report_for_good_and_bad_jobs(batch_folder):
     import bpy
+    from test_blender_bake import fcurve_of, synthetic_track
 
     from blender_addon import batch
-    from test_blender_bake import fcurve_of, synthetic_track
 
     manifest = write_manifest(batch_folder, _rows())
     before = _sha(batch_folder / "face.blend")
@@ -302,9 +302,9 @@ def _pipeline_missing(style: bool) -> str | None:
 def test_batch_generates_from_audio_on_a_real_head(tmp_path, prompt):
     """End to end through the real pipeline on the SAiD ARKit head, into .blend and .csv."""
     import bpy
+    from test_blender_bake import build_said_head, empty_scene, fcurve_of
 
     from blender_addon import batch
-    from test_blender_bake import build_said_head, empty_scene, fcurve_of
 
     missing = _pipeline_missing(style=prompt is not None)
     if missing:
@@ -336,10 +336,16 @@ def keyed_values(fc):
 @bpy_mark
 def test_batch_bakes_head_rotation_onto_a_bone(tmp_path):
     import bpy
+    from test_blender_bake import (
+        build_face,
+        channelbag,
+        empty_scene,
+        keyed,
+        synthetic_track,
+    )
 
     from blender_addon import batch
     from exporters.track_io import write_json
-    from test_blender_bake import build_face, channelbag, empty_scene, keyed, synthetic_track
 
     scene = empty_scene()
     build_face()

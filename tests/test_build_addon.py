@@ -8,18 +8,15 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT))  # build_addon.py is a script at the repository root
 import build_addon  # noqa: E402
-
 from talkclip_model import __version__  # noqa: E402
 
 
@@ -48,11 +45,13 @@ def test_own_wheel_holds_our_packages_unmodified(tmp_path):
             if digest:  # RECORD lists itself without a hash
                 data = zf.read(name)
                 assert build_addon._record_hash(data) == digest and len(data) == int(size), name
-        bake_src = zf.read("exporters/blender_bake.py")
+        pipeline_src = zf.read("talkclip_model/pipeline.py")
     assert {"talkclip_model/pipeline.py", "talkclip_model/style/weights/minilm_adapter.onnx",
-            "exporters/blender_bake.py", "exporters/profiles/arkit.json"} <= names
+            "exporters/retarget.py", "exporters/profiles/arkit.json", "talkclip_cli/worker.py"} <= names
     assert not any(n.startswith("blender_addon/") or "__pycache__" in n for n in names)
-    assert bake_src == (ROOT / "exporters" / "blender_bake.py").read_bytes()  # no import rewriting
+    # what never runs in Blender stays out: torch training and the benchmarks' scoring
+    assert not any(n.startswith(("talkclip_model/training/", "talkclip_model/evaluation/")) for n in names)
+    assert pipeline_src == (ROOT / "talkclip_model" / "pipeline.py").read_bytes()  # no import rewriting
     assert len(record) == len(names)
 
 
@@ -116,6 +115,7 @@ def test_zip_layout(built_zip):
         operators_src = zf.read("operators.py")
     own = f"wheels/talkclip-{__version__}-py3-none-any.whl"
     assert {"__init__.py", "batch.py", "operators.py", "panel.py", "preferences.py", "properties.py", own} <= names
+    assert "bake.py" in names  # the Blender layer, at the extension root
     assert not any("__pycache__" in n or n.startswith(("talkclip_model/", "exporters/")) for n in names)
     assert manifest["version"] == __version__ and manifest["wheels"] == ["./" + own]
     assert "platforms" not in manifest  # no native wheels: any platform
@@ -135,7 +135,8 @@ assert result == {"FINISHED"}, result
 name = "bl_ext.user_default.talkclip"
 addon = importlib.import_module(name)
 from talkclip_model import types, arkit
-from exporters import blender_bake as bake, track_io
+bake = importlib.import_module(name + ".bake")
+from exporters import track_io
 import glob, os
 site = bpy.utils.user_resource("EXTENSIONS", path=".local")
 

@@ -9,13 +9,13 @@ import sys
 
 import numpy as np
 import pytest
-
 from conftest import ROOT, shared
+from test_gltf import quad_character, validate
+
 from exporters.pointcache import read_mdd, read_pc2
 from exporters.track_io import read_track, write_track
-from talkclip_model.cli import main
+from talkclip_cli.cli import main
 from talkclip_model.types import ExpressionTrack
-from test_gltf import quad_character, validate
 
 
 def run(capsys, *argv) -> tuple[int, str, str]:
@@ -135,7 +135,7 @@ def test_profiles_list_show_detect(tmp_path, capsys):
 
 
 def test_cli_module_import_is_cheap():
-    code = "import sys, exporters.cli; print(sorted(m for m in ('numpy', 'tqdm', 'trimesh', 'pygltflib') if m in sys.modules))"
+    code = "import sys, talkclip_cli.export; print(sorted(m for m in ('numpy', 'tqdm', 'trimesh', 'pygltflib') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True).stdout
     assert out.strip() == "[]"
 

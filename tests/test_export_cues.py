@@ -6,9 +6,16 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import shared
-from exporters.cues import MIN_HOLD, cue_frames, cues_to_tsv, mouth_cues, read_cues, write_cues
+
+from exporters.cues import (
+    MIN_HOLD,
+    cue_frames,
+    cues_to_tsv,
+    mouth_cues,
+    read_cues,
+    write_cues,
+)
 from exporters.track_io import read_track
 from talkclip_model.arkit import INDEX
 from talkclip_model.types import ExpressionTrack

@@ -12,18 +12,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-
-from talkclip_model.arkit import ARKIT_NAMES
-from talkclip_model.cli import main
-
 from conftest import EXAMPLES, ROOT
+
+from talkclip_cli.cli import main
+from talkclip_model.arkit import ARKIT_NAMES
 
 HELLO = EXAMPLES / "hello.wav"
 TEXT = (EXAMPLES / "hello.txt").read_text()
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "talkclip_model.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "talkclip_cli.cli", *args], capture_output=True, text=True,
                           cwd=ROOT, timeout=300)
 
 
@@ -145,10 +144,11 @@ def test_help_documents_everything():
 
 def test_prompt_styles_the_face_and_keeps_lips_readable(tmp_path):
     from exporters.track_io import read_track
-    from talkclip_model import evaluation as ev
+    from talkclip_model.evaluation import lips as ev
+    from talkclip_model.evaluation import references
 
     speech = ROOT / "tests" / "data" / "speech"
-    ref = ev.read_pho(speech / "line1_us1.pho")
+    ref = references.read_pho(speech / "line1_us1.pho")
     takes = {}
     for name, prompt in (("neutral", None), ("smile", "a cheerful woman, smiling broadly"),
                          ("angry", "a furious man, brows knitted, lips pressed")):

@@ -1,4 +1,4 @@
-"""The worker process (``python -m talkclip_model.worker``) on real audio: its JSON progress lines,
+"""The worker process (``python -m talkclip_cli.worker``) on real audio: its JSON progress lines,
 the track it writes, one-line errors, and that a killed worker leaves nothing; then the parent
 side (WorkerProcess) that Blender's Generate uses: poll to the end, cancel within a second."""
 
@@ -12,18 +12,18 @@ import time
 
 import numpy as np
 import pytest
-
 from conftest import EXAMPLES, ROOT
+
 from exporters.track_io import read_track
-from talkclip_model import worker
-from talkclip_model.worker import STAGES, WorkerProcess, overall
+from talkclip_cli import worker
+from talkclip_cli.worker import STAGES, WorkerProcess, overall
 
 STAGE_ORDER = [name for name, _, _ in STAGES]
 TRANSCRIPT = (EXAMPLES / "hello.txt").read_text(encoding="utf-8")
 
 
 def worker_command(**kwargs) -> dict:
-    return dict(args=[sys.executable, "-m", "talkclip_model.worker"], stdout=subprocess.PIPE,
+    return dict(args=[sys.executable, "-m", "talkclip_cli.worker"], stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE, text=True, cwd=ROOT, env=worker.child_env(), **kwargs)
 
 

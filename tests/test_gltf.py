@@ -9,9 +9,16 @@ import zipfile
 
 import numpy as np
 import pytest
-
 from conftest import ROOT, need_tool, shared
-from exporters.gltf import add_animation, character_channels, glb_bytes, read_animation, read_glb, write_morph_glb
+
+from exporters.gltf import (
+    add_animation,
+    character_channels,
+    glb_bytes,
+    read_animation,
+    read_glb,
+    write_morph_glb,
+)
 from exporters.pointcache import load_deltas_npz, load_mesh
 from exporters.retarget import apply, load_profile
 from exporters.track_io import read_track

@@ -10,7 +10,6 @@ import json
 
 import numpy as np
 import pytest
-
 from golden.cases import DATA, PROMPTS, TRACKS, compute
 
 from talkclip_model.arkit import ARKIT_NAMES

@@ -7,9 +7,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import SHARED_DATA, shared
-from exporters.livelink import LLF_HEADER, format_timecode, parse_timecode, read_livelink_csv, write_livelink_csv
+
+from exporters.livelink import (
+    LLF_HEADER,
+    format_timecode,
+    parse_timecode,
+    read_livelink_csv,
+    write_livelink_csv,
+)
 from exporters.track_io import read_track, write_track
 from talkclip_model.arkit import ARKIT_NAMES, INDEX
 from talkclip_model.errors import TalkclipError

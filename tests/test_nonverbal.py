@@ -6,13 +6,16 @@ import re
 
 import numpy as np
 import pytest
-
-from talkclip_model.arkit import INDEX
-from talkclip_model.nonverbal import NonverbalLayers, nonverbal_layers, schedule_weights
-from talkclip_model.nonverbal.head import MAX_SPEED
-from talkclip_model.types import PhoneTrack, Prosody, default_dynamics
-
 from conftest import shared
+
+from talkclip_model.animate.nonverbal import (
+    NonverbalLayers,
+    nonverbal_layers,
+    schedule_weights,
+)
+from talkclip_model.animate.nonverbal.head import MAX_SPEED
+from talkclip_model.arkit import INDEX
+from talkclip_model.types import PhoneTrack, Prosody, default_dynamics
 
 CORPUS = ("mfa_test_corpus", "audio", "acoustic_corpus.wav")
 CORPUS_GRID = ("mfa_test_corpus", "textgrid", "acoustic_corpus.TextGrid")
@@ -35,7 +38,7 @@ def textgrid_phones(path) -> list[dict]:
 
 
 def simple_prosody(samples: np.ndarray, rate: int) -> Prosody:
-    """Fallback when talkclip_model.audio is absent: RMS level and autocorrelation pitch, 10 ms hop."""
+    """Fallback when talkclip_model.speech.audio is absent: RMS level and autocorrelation pitch, 10 ms hop."""
     hop, win = rate // 100, int(0.04 * rate)
     n = max(1 + (len(samples) - win) // hop, 0)
     frames = np.lib.stride_tricks.sliding_window_view(samples, win)[::hop][:n]
@@ -54,7 +57,7 @@ def simple_prosody(samples: np.ndarray, rate: int) -> Prosody:
 def load_take(audio_parts, grid_parts) -> tuple[PhoneTrack | None, Prosody]:
     path = shared(*audio_parts)
     try:
-        from talkclip_model.audio import load_audio, prosody
+        from talkclip_model.speech.audio import load_audio, prosody
     except ImportError:
         import soundfile
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
-
-from talkclip_model import audio, phonemes
-from talkclip_model.errors import TalkclipError
-from talkclip_model.evaluation import read_pho, read_phone_json, read_textgrid, textgrid_transcript
-from talkclip_model.g2p import guess_pronunciation, normalise_transcript
-from talkclip_model.types import SILENCE
-
 from conftest import ROOT, shared
+
+from talkclip_model.errors import TalkclipError
+from talkclip_model.evaluation.references import (
+    read_pho,
+    read_phone_json,
+    read_textgrid,
+    textgrid_transcript,
+)
+from talkclip_model.speech import audio, phonemes
+from talkclip_model.speech.g2p import guess_pronunciation, normalise_transcript
+from talkclip_model.types import SILENCE
 
 SPEECH = ROOT / "tests" / "data" / "speech"
 
@@ -210,7 +213,7 @@ def test_long_take_with_a_scrambled_transcript_is_an_error():
 def test_cmudict_lookup_by_binary_search_matches_the_whole_file():
     """The aligners start with an empty dictionary and get each transcript word from a binary
     search over cmudict; that needs the file sorted by word, which is checked here in full."""
-    from talkclip_model.cmudict import cmudict, dictionary_path
+    from talkclip_model.speech.cmudict import cmudict, dictionary_path
 
     entries: dict[str, list[str]] = {}
     keys = []
@@ -231,7 +234,7 @@ def test_cmudict_lookup_by_binary_search_matches_the_whole_file():
 
 
 def test_cmudict_lookup_on_a_small_file(tmp_path):
-    from talkclip_model.cmudict import Cmudict
+    from talkclip_model.speech.cmudict import Cmudict
 
     path = tmp_path / "tiny.dict"
     path.write_text("apple AE P AH L\nbob B AA B\nbob(2) B AO B\nzed Z EH D")  # no final newline

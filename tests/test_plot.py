@@ -24,8 +24,9 @@ def png_size(path) -> tuple[int, int]:
 def real_track():
     """A take built from real speech: nonverbal layers plus a crude jaw from loudness as 'lips'."""
     from test_nonverbal import CORPUS, CORPUS_GRID, dynamics, load_take
+
+    from talkclip_model.animate.nonverbal import nonverbal_layers
     from talkclip_model.arkit import INDEX
-    from talkclip_model.nonverbal import nonverbal_layers
 
     phones, pros = load_take(CORPUS, CORPUS_GRID)
     fps = 30.0
@@ -55,7 +56,7 @@ def synthetic_track(layers: bool = False) -> ExpressionTrack:
 
 
 def test_plot_real_take_with_layers(real_track, tmp_path):
-    from talkclip_model.plot import plot_track
+    from talkclip_cli.plot import plot_track
 
     out = plot_track(real_track, tmp_path / "take.png")
     width, height = png_size(out)
@@ -67,7 +68,7 @@ def test_plot_real_take_with_layers(real_track, tmp_path):
 
 
 def test_plot_channels_and_errors(tmp_path):
-    from talkclip_model.plot import plot_track
+    from talkclip_cli.plot import plot_track
 
     out = plot_track(synthetic_track(), tmp_path / "jaw.png", channels=["jawOpen", "EyeBlinkLeft"])
     assert png_size(out)[0] > 0
@@ -82,7 +83,7 @@ def test_plot_channels_and_errors(tmp_path):
 
 def test_plot_cli(tmp_path, capsys):
     from exporters.track_io import write_track
-    from talkclip_model.cli import main
+    from talkclip_cli.cli import main
 
     take = tmp_path / "take.json"
     write_track(synthetic_track(layers=True), take)
@@ -98,14 +99,14 @@ def test_plot_cli(tmp_path, capsys):
 
 
 def test_importing_plot_is_cheap():
-    code = "import sys, talkclip_model.plot; print('matplotlib' in sys.modules)"
+    code = "import sys, talkclip_cli.plot; print('matplotlib' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
 
 
 def test_plots_never_replace_a_file_without_force(tmp_path, capsys, monkeypatch):
     from exporters.track_io import write_track
-    from talkclip_model.cli import main
+    from talkclip_cli.cli import main
 
     take = tmp_path / "take.json"
     write_track(synthetic_track(), take)

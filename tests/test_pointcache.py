@@ -6,10 +6,17 @@ import struct
 
 import numpy as np
 import pytest
-
 from conftest import shared
+
 from exporters.pointcache import (
-    BlendshapeMesh, load_deltas_npz, read_mdd, read_pc2, weights_for, write_mdd, write_pc2, write_point_cache,
+    BlendshapeMesh,
+    load_deltas_npz,
+    read_mdd,
+    read_pc2,
+    weights_for,
+    write_mdd,
+    write_pc2,
+    write_point_cache,
 )
 from exporters.track_io import read_track
 from talkclip_model.errors import TalkclipError

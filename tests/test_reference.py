@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import shared
-from exporters.reference import count_blinks, mix_styles, style_from_capture, style_from_track, track_from_channels
+
+from exporters.reference import (
+    count_blinks,
+    mix_styles,
+    style_from_capture,
+    style_from_track,
+    track_from_channels,
+)
 from talkclip_model.arkit import INDEX
 from talkclip_model.errors import TalkclipError
 from talkclip_model.types import ExpressionTrack, SpeakingStyle

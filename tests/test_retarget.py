@@ -9,10 +9,17 @@ import re
 
 import numpy as np
 import pytest
-
 from conftest import shared
+
 from exporters.retarget import (
-    apply, detect_profile, list_profiles, load_profile, normalise_arkit_name, scores, select_exclusive, to_arkit,
+    apply,
+    detect_profile,
+    list_profiles,
+    load_profile,
+    normalise_arkit_name,
+    scores,
+    select_exclusive,
+    to_arkit,
 )
 from talkclip_model.arkit import ARKIT_NAMES, INDEX
 from talkclip_model.errors import TalkclipError

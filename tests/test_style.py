@@ -22,10 +22,13 @@ from talkclip_model.types import DYNAMICS, SpeakingStyle
 pytest.importorskip("onnxruntime")
 pytest.importorskip("tokenizers")
 
-from talkclip_model.style import PACKAGED_WEIGHTS, load_style_model  # noqa: E402
-from talkclip_model.style import encoders  # noqa: E402
-from talkclip_model.style.corpus import CORPUS_VERSION  # noqa: E402
+from talkclip_model.style import (  # noqa: E402
+    PACKAGED_WEIGHTS,
+    encoders,  # noqa: E402
+    load_style_model,
+)
 from talkclip_model.style.facs import judge_family  # noqa: E402
+from talkclip_model.training.corpus import CORPUS_VERSION  # noqa: E402
 
 try:
     encoders.minilm_model_dir()
@@ -50,7 +53,7 @@ SMILE = ("mouthSmileLeft", "mouthSmileRight")
 
 def test_encoder_torch_and_onnxruntime_agree(model):
     torch = pytest.importorskip("torch")
-    from talkclip_model.style.bert import load_sentence_bert
+    from talkclip_model.training.bert import load_sentence_bert
 
     bert = load_sentence_bert(encoders.minilm_model_dir())
     texts = ["A woman is furious and speaks with brows lowered and lips pressed.", "happy", "ünïcödé 🙂 prompt"]
@@ -86,7 +89,7 @@ def test_corrupt_weights_are_refused_naming_the_file(tmp_path):
     with pytest.raises(TalkclipError, match=r"model\.safetensors.*corrupt"):
         encoders.verify_sha256(bad / "model.safetensors", encoders.MINILM_SHA256, "MiniLM weights")
     pytest.importorskip("torch")
-    from talkclip_model.style.export import export_minilm
+    from talkclip_model.training.export_encoder import export_minilm
 
     with pytest.raises(TalkclipError) as err:
         export_minilm(tmp_path / "enc.onnx", model_dir=bad)
@@ -131,7 +134,7 @@ def test_adapter_torch_and_onnxruntime_agree(tmp_path):
     torch = pytest.importorskip("torch")
     import onnxruntime as ort
 
-    from talkclip_model.style.training import average_nets, build_net, export_adapter
+    from talkclip_model.training.train import average_nets, build_net, export_adapter
 
     net = average_nets([build_net(24, seed=3).eval(), build_net(24, seed=4).eval()])  # a seed ensemble
     path = tmp_path / "adapter.onnx"
@@ -179,7 +182,7 @@ def test_style_returns_a_valid_speaking_style(model):
 
 
 def test_cli_json_contract(capsys):
-    from talkclip_model.cli import main
+    from talkclip_cli.cli import main
 
     prompts = ["she is over the moon", "", '"angry" + 0.5*"smiling"', "slightly annoyed"]
     assert main(["style", "--json", *prompts]) == 0
@@ -197,7 +200,7 @@ def test_cli_json_contract(capsys):
 
 def test_cli_table_and_plot(tmp_path, capsys):
     pytest.importorskip("matplotlib")
-    from talkclip_model.cli import main
+    from talkclip_cli.cli import main
 
     png = tmp_path / "style.png"
     assert main(["style", "furious", "--plot", str(png)]) == 0
@@ -209,7 +212,7 @@ def test_cli_table_and_plot(tmp_path, capsys):
 
 
 def test_cli_errors_are_one_line(capsys):
-    from talkclip_model.cli import main
+    from talkclip_cli.cli import main
 
     assert main(["style", "--encoder", "bogus", "happy"]) == 2
     _, err = capsys.readouterr()
@@ -397,7 +400,7 @@ def test_graded_actions_are_ordered(model):
 
 def test_export_builds_a_self_contained_encoder(model, tmp_path):
     pytest.importorskip("torch")
-    from talkclip_model.style.export import export_minilm
+    from talkclip_model.training.export_encoder import export_minilm
 
     onnx = export_minilm(tmp_path / encoders.MINILM_ONNX_NAME)
     assert onnx.with_suffix(".json").is_file() and onnx.with_suffix(".tokenizer.json").is_file()

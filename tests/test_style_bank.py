@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 
 from talkclip_model.errors import TalkclipError
-from talkclip_model.style import load_style_model
+from talkclip_model.style import PACKAGED_WEIGHTS, load_style_model
 from talkclip_model.style.bank import ExampleBank, bank_path
-from talkclip_model.style import PACKAGED_WEIGHTS
 
 
 @pytest.fixture(scope="module")

@@ -74,7 +74,7 @@ def tiny_clip(tmp_path, monkeypatch):
 
 
 def test_clip_train_style_then_style(tiny_clip, capsys):
-    from talkclip_model.cli import main
+    from talkclip_cli.cli import main
     from talkclip_model.style import load_style_model
     from talkclip_model.style.encoders import cache_dir, sha256_of
 

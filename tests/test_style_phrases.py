@@ -7,8 +7,9 @@ import pytest
 
 from talkclip_model.arkit import INDEX
 from talkclip_model.errors import TalkclipError
-from talkclip_model.style import corpus, facs, phrases
+from talkclip_model.style import facs, phrases
 from talkclip_model.style.model import parse_expression
+from talkclip_model.training import corpus
 
 
 @pytest.mark.parametrize("action", sorted(corpus.ACTION_PHRASES))
@@ -137,7 +138,7 @@ def test_corpus_is_deterministic_and_split():
     for split in ("heldout", "heldout_phrasing"):
         held = {s.text.lower().rstrip(".") for s in corpus.generate(800, seed=0, split=split)}
         assert not (train & held), sorted(train & held)[:5]
-    assert not set(corpus.HELDOUT_WORDS) & corpus.CORE_WORDS
+    assert not set(corpus.HELDOUT_WORDS) & facs.CORE_WORDS
 
 
 def test_model_targets_follow_the_tables():
@@ -153,7 +154,7 @@ def test_package_import_stays_cheap():
     import subprocess
     import sys
 
-    code = ("import sys, talkclip_model.style, talkclip_model.style.cli; "
+    code = ("import sys, talkclip_model.style, talkclip_cli.style; "
             "heavy = [m for m in ('onnxruntime', 'tokenizers', 'torch', 'open_clip', 'matplotlib') if m in sys.modules]; "
             "print(','.join(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
@@ -219,7 +220,7 @@ def test_gesture_words_carry_their_emotion_but_a_trembling_chin_is_not_fear():
 def test_composed_events_keep_heldout_fillers_out_of_training():
     import random
 
-    from talkclip_model.style import events
+    from talkclip_model.training import events
 
     rng = random.Random(0)
     train = [events.event(rng, heldout=False)[0] for _ in range(400)]

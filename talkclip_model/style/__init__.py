@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import TalkclipError
+from talkclip_model.errors import TalkclipError
 
 __all__ = ["load_style_model", "adapter_paths", "PACKAGED_WEIGHTS"]
 
@@ -21,8 +21,8 @@ PACKAGED_WEIGHTS = Path(__file__).resolve().parent / "weights"
 
 def adapter_paths(encoder_id: str, encoder_hash: str) -> tuple[Path, Path]:
     """(onnx, json) of the adapter for an encoder: the user cache first, then the packaged one."""
-    from .encoders import cache_dir
-    from .training_paths import adapter_slug
+    from talkclip_model.style.encoders import cache_dir
+    from talkclip_model.style.training_paths import adapter_slug
 
     slug = adapter_slug(encoder_id, encoder_hash)
     for folder in (cache_dir() / "adapters", PACKAGED_WEIGHTS):
@@ -38,10 +38,9 @@ def load_style_model(encoder: str | None = None, providers: list[str] | None = N
     encoder: None or "minilm" (bundled all-MiniLM-L6-v2) or "clip:<model>/<weights path or tag>".
     providers: onnxruntime execution providers (default CPU; unavailable ones fall back with a warning).
     """
-    from .encoders import load_encoder
-    from .model import StyleModel, read_adapter_meta
-
-    from .bank import ExampleBank, bank_path
+    from talkclip_model.style.bank import ExampleBank, bank_path
+    from talkclip_model.style.encoders import load_encoder
+    from talkclip_model.style.model import StyleModel, read_adapter_meta
 
     enc = load_encoder(encoder, providers)
     onnx_path, json_path = adapter_paths(enc.id, enc.hash)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import TalkclipError
+from talkclip_model.errors import TalkclipError
 
 BANK_SIZE = 6000
 BANK_SEED = 1
@@ -63,8 +63,9 @@ def bank_path(adapter_json: Path) -> Path:
 
 
 def build_bank(encoder, out: Path, size: int = BANK_SIZE, seed: int = BANK_SEED) -> Path:
-    from . import corpus, training
-    from ..files import atomic_output
+    from talkclip_model.files import atomic_output
+    from talkclip_model.training import corpus
+    from talkclip_model.training import train as training
 
     samples = corpus.generate(size, seed=seed, split="train") + corpus.bare_vocabulary("train")
     texts = training.encoder_texts(samples)
@@ -79,8 +80,8 @@ def build_bank(encoder, out: Path, size: int = BANK_SIZE, seed: int = BANK_SEED)
 
 
 def main(argv=None) -> int:
-    from . import adapter_paths
-    from .encoders import load_encoder
+    from talkclip_model.style import adapter_paths
+    from talkclip_model.style.encoders import load_encoder
 
     p = argparse.ArgumentParser(prog="python -m talkclip_model.style.bank", description=__doc__.splitlines()[0])
     p.add_argument("--encoder", default=None, help="minilm (default) or clip:<model>/<weights>")

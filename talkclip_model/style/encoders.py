@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import native
-from ..errors import TalkclipError
+from talkclip_model import native
+from talkclip_model.errors import TalkclipError
 
 log = logging.getLogger(__name__)
 
@@ -154,9 +154,9 @@ class MiniLMEncoder:
     def _export_now(self) -> None:
         if importlib.util.find_spec("torch") is None:
             raise TalkclipError(f"{self.onnx_path}: MiniLM ONNX encoder is missing and torch is not installed "
-                                "to build it; run `python -m talkclip_model.style.export` where torch is installed "
+                                "to build it; run `python -m talkclip_model.training.export_encoder` where torch is installed "
                                 "and copy the file there (or set TALKCLIP_CACHE)")
-        from .export import export_minilm
+        from talkclip_model.training.export_encoder import export_minilm
 
         log.warning("building the MiniLM ONNX encoder once: %s", self.onnx_path)
         export_minilm(self.onnx_path, self.model_dir or minilm_model_dir())
@@ -169,7 +169,7 @@ class MiniLMEncoder:
             expected = meta["onnx_sha256"]
         except (OSError, ValueError, KeyError):
             raise TalkclipError(f"{manifest}: encoder manifest is missing or unreadable; "
-                                "rebuild with `python -m talkclip_model.style.export --force`") from None
+                                "rebuild with `python -m talkclip_model.training.export_encoder --force`") from None
         if meta.get("source_sha256") != MINILM_SHA256:
             raise TalkclipError(f"{manifest}: built from other weights than all-MiniLM-L6-v2 "
                                 f"({str(meta.get('source_sha256'))[:12]}...); rebuild it")

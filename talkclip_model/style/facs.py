@@ -12,9 +12,16 @@ import zlib
 
 import numpy as np
 
-from ..arkit import ARKIT_NAMES, INDEX, NUM_CHANNELS
-from ..types import DYNAMICS
-from .lexicon import AMBIGUOUS_WORDS, EMOTION_NOUNS, GESTURE_EMOTIONS, MORE_EMOTION_WORDS, MORE_IDIOMS, MORE_SITUATIONS
+from talkclip_model.arkit import ARKIT_NAMES, INDEX, NUM_CHANNELS
+from talkclip_model.style.lexicon import (
+    AMBIGUOUS_WORDS,
+    EMOTION_NOUNS,
+    GESTURE_EMOTIONS,
+    MORE_EMOTION_WORDS,
+    MORE_IDIOMS,
+    MORE_SITUATIONS,
+)
+from talkclip_model.types import DYNAMICS
 
 # Action unit -> ARKit channels it moves (weight at full AU intensity). L/R suffixes are one side.
 AU_TO_ARKIT: dict[str, dict[str, float]] = {

@@ -11,11 +11,17 @@ from pathlib import Path
 
 import numpy as np
 
-from ..arkit import ARKIT_NAMES, INDEX, NUM_CHANNELS
-from ..errors import TalkclipError
-from ..types import DYNAMICS, SpeakingStyle, default_dynamics
-from .facs import DYNAMICS_NEUTRAL, JAW_OPEN_MAX, denormalise_dynamics, normalise_dynamics, prototype_target
-from .phrases import ParsedPrompt, parse_prompt
+from talkclip_model.arkit import ARKIT_NAMES, INDEX, NUM_CHANNELS
+from talkclip_model.errors import TalkclipError
+from talkclip_model.style.facs import (
+    DYNAMICS_NEUTRAL,
+    JAW_OPEN_MAX,
+    denormalise_dynamics,
+    normalise_dynamics,
+    prototype_target,
+)
+from talkclip_model.style.phrases import ParsedPrompt, parse_prompt
+from talkclip_model.types import DYNAMICS, SpeakingStyle, default_dynamics
 
 MAX_PROMPT_CHARS = 1000  # longer prompts are cut here (with a warning) before anything reads them
 MAX_EDIT_WEIGHT = 10.0
@@ -140,7 +146,7 @@ class StyleModel:
     """Prompt expression -> SpeakingStyle. Load once with ``load_style_model``; thread-compatible."""
 
     def __init__(self, encoder, adapter_onnx: Path, meta: dict, providers: list[str] | None = None, bank=None):
-        from .encoders import ort_session, verify_sha256
+        from talkclip_model.style.encoders import ort_session, verify_sha256
 
         self.encoder = encoder
         self.meta = meta

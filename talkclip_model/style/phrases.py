@@ -20,10 +20,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..arkit import INDEX, NUM_CHANNELS
-from .facs import (EMOTION_ADVERBS, EMOTION_WORDS, HELDOUT_SITUATIONS, HELDOUT_WORDS, PROTOTYPES, SITUATIONS, au_vector,
-                   derived_forms)
-from .lexicon import AMBIGUOUS_WORDS, EMOTION_NOUNS, GESTURE_EMOTIONS
+from talkclip_model.arkit import INDEX, NUM_CHANNELS
+from talkclip_model.style.facs import (
+    EMOTION_ADVERBS,
+    EMOTION_WORDS,
+    HELDOUT_SITUATIONS,
+    HELDOUT_WORDS,
+    PROTOTYPES,
+    SITUATIONS,
+    au_vector,
+    derived_forms,
+)
+from talkclip_model.style.lexicon import (
+    AMBIGUOUS_WORDS,
+    EMOTION_NOUNS,
+    GESTURE_EMOTIONS,
+)
 
 _POS = r"(?:(?:his|her|their|its|the|my|your|one's|a|both|two)\s+)?"
 _GAP = r"(?:\s+[\w'-]+){0,2}?"

@@ -15,7 +15,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, as pytes
 
 from golden.cases import DATA, compute  # noqa: E402
 
-
 _NUMBERS = re.compile(r"\[\s*(-?[0-9][-0-9.e+]*(?:,\s*-?[0-9][-0-9.e+]*)*)\s*\]")
 
 

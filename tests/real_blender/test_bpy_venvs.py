@@ -15,11 +15,10 @@ The venvs come from ``scripts/bpy_venvs.sh`` (outside the repository, kept betwe
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 

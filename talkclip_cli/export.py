@@ -103,7 +103,7 @@ def cmd_export(args) -> int:
     if args.to in ("mdd", "pc2") and not args.character:
         raise TalkclipError(f"--to {args.to} needs --character DELTAS.npz (and --mesh NEUTRAL.obj for faces)")
 
-    from .track_io import read_track, write_track
+    from exporters.track_io import read_track, write_track
 
     track = read_track(args.track)
     bar = _Progress(out.name, args.quiet)
@@ -111,13 +111,13 @@ def cmd_export(args) -> int:
     try:
         if args.to in ("json", "npz", "csv"):
             if args.to == "csv":
-                from .livelink import write_livelink_csv
+                from exporters.livelink import write_livelink_csv
 
                 write_livelink_csv(track, out, overwrite=True, progress=bar)
             else:
                 write_track(track, out, overwrite=True)
         elif args.to == "glb":
-            from .gltf import add_animation
+            from exporters.gltf import add_animation
 
             report = add_animation(args.character, track, out, profile=args.profile, name=args.name,
                                    overwrite=True, progress=bar, head_node=args.head_node)
@@ -127,12 +127,12 @@ def cmd_export(args) -> int:
             if report["head_node"] is not None:
                 summary += f", head rotation on node {args.head_node!r}"
         elif args.to == "cues":
-            from .cues import write_cues
+            from exporters.cues import write_cues
 
             cues = write_cues(track, out, overwrite=True, profile=args.profile or "rhubarb")
             summary = f"{len(cues)} mouth cues"
         else:
-            from .pointcache import load_deltas_npz, write_point_cache
+            from exporters.pointcache import load_deltas_npz, write_point_cache
 
             mesh = load_deltas_npz(args.character, args.mesh)
             detection = write_point_cache(mesh, track, out, profile=args.profile, overwrite=True, progress=bar)
@@ -162,7 +162,7 @@ def channel_names(path) -> list[str]:
         raise TalkclipError(f"{path}: no such file")
     suffix = path.suffix.lower()
     if suffix in (".glb", ".gltf"):
-        from .gltf import character_channels
+        from exporters.gltf import character_channels
 
         names = character_channels(path)
     elif suffix == ".npz":
@@ -206,9 +206,8 @@ def channel_names(path) -> list[str]:
 def cmd_profiles(args) -> int:
     import json
 
+    from exporters.retarget import detect_profile, list_profiles, load_profile
     from talkclip_model.errors import TalkclipError
-
-    from .retarget import detect_profile, list_profiles, load_profile
 
     if args.action == "list":
         for name in list_profiles():

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..arkit import ARKIT_NAMES, INDEX, REGIONS
-from ..errors import TalkclipError
-from ..files import atomic_path, check_output_path
-from ..types import DYNAMICS, SpeakingStyle
+from talkclip_model.arkit import ARKIT_NAMES, INDEX, REGIONS
+from talkclip_model.errors import TalkclipError
+from talkclip_model.files import atomic_path, check_output_path
+from talkclip_model.types import DYNAMICS, SpeakingStyle
 
 REGION_COLOURS = {"eyes": "#4c72b0", "brows": "#dd8452", "jaw": "#55a868", "mouth": "#c44e52",
                   "cheeks_nose": "#8172b3", "tongue": "#937860"}

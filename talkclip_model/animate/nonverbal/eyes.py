@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..arkit import INDEX, NUM_CHANNELS
-from .cues import GRID_DT, Cues, bump
+from talkclip_model.animate.nonverbal.cues import GRID_DT, Cues, bump
+from talkclip_model.arkit import INDEX, NUM_CHANNELS
 
 # Blinks
 BLINK_DEAD_S = 0.35  # no blink starts within this time of the previous start

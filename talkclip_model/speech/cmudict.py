@@ -18,7 +18,7 @@ _ALT = re.compile(rb"\(\d+\)$")
 
 
 def dictionary_path() -> str:
-    from . import native
+    from talkclip_model import native
 
     return os.path.join(native.load("pocketsphinx").get_model_path(), "en-us", "cmudict-en-us.dict")
 

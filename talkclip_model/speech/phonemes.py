@@ -15,12 +15,13 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from . import native
-from .audio import SAMPLE_RATE, AudioClip, loudness_db
-from .cmudict import cmudict, dictionary_path as cmudict_path
-from .errors import TalkclipError
-from .g2p import guess_pronunciation, normalise_transcript
-from .types import SILENCE, PhoneTrack
+from talkclip_model import native
+from talkclip_model.errors import TalkclipError
+from talkclip_model.speech.audio import SAMPLE_RATE, AudioClip, loudness_db
+from talkclip_model.speech.cmudict import cmudict
+from talkclip_model.speech.cmudict import dictionary_path as cmudict_path
+from talkclip_model.speech.g2p import guess_pronunciation, normalise_transcript
+from talkclip_model.types import SILENCE, PhoneTrack
 
 FRAME_SECONDS = 0.01
 SEGMENT_TARGET_S = 15.0  # long audio is cut at pauses into pieces about this long

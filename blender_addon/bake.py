@@ -30,8 +30,8 @@ from talkclip_model.arkit import HEAD_CHANNELS
 from talkclip_model.errors import TalkclipError
 from talkclip_model.types import ExpressionTrack
 
-from .blender_binding import ChannelBinding, bind
-from .blender_scene import check_head_bone, check_target, scene_fps, shape_key_names
+from .binding import ChannelBinding, bind
+from .scene import check_head_bone, check_target, scene_fps, shape_key_names
 
 ACTION_PREFIX = "TalkCLIP_"
 MAX_NAME = 63  # Blender's ID name limit in bytes

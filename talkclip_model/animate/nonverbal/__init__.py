@@ -14,13 +14,26 @@ from typing import Mapping
 
 import numpy as np
 
-from ..types import PhoneTrack, Prosody
-from .cues import arousal_multiplier, dynamics_on, extract_cues, grid_for, one_pole
-from .emphasis import brow_raises, emphasis_layer
-from .eyes import (EYE_RANGE_RAD, VOR_GAIN, blink_curve, blink_events, eye_layer, gaze_curve,
-                   gaze_events)
-from .head import head_track
-from .schedule import schedule_weights
+from talkclip_model.animate.nonverbal.cues import (
+    arousal_multiplier,
+    dynamics_on,
+    extract_cues,
+    grid_for,
+    one_pole,
+)
+from talkclip_model.animate.nonverbal.emphasis import brow_raises, emphasis_layer
+from talkclip_model.animate.nonverbal.eyes import (
+    EYE_RANGE_RAD,
+    VOR_GAIN,
+    blink_curve,
+    blink_events,
+    eye_layer,
+    gaze_curve,
+    gaze_events,
+)
+from talkclip_model.animate.nonverbal.head import head_track
+from talkclip_model.animate.nonverbal.schedule import schedule_weights
+from talkclip_model.types import PhoneTrack, Prosody
 
 __all__ = ["NonverbalLayers", "nonverbal_layers", "schedule_weights"]
 

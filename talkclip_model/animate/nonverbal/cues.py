@@ -11,7 +11,7 @@ from typing import Mapping
 
 import numpy as np
 
-from ..types import DYNAMICS, SILENCE, PhoneTrack, Prosody
+from talkclip_model.types import DYNAMICS, SILENCE, PhoneTrack, Prosody
 
 GRID_HZ = 100.0  # internal simulation rate (the prosody hop is 10 ms too)
 GRID_DT = 1.0 / GRID_HZ

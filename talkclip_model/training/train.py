@@ -18,14 +18,22 @@ from typing import Callable
 
 import numpy as np
 
-from ..arkit import ARKIT_NAMES, INDEX
-from ..types import DYNAMICS
-from . import corpus as corpus_mod
-from . import phrases
-from .facs import (EMOTION_WORDS, PROTOTYPES, accepted_families, au_vector, denormalise_dynamics, family_of,
-                   judge_family, normalise_dynamics)
-from .model import blend
-from .training_paths import adapter_slug
+from talkclip_model.arkit import ARKIT_NAMES, INDEX
+from talkclip_model.style import phrases
+from talkclip_model.style.facs import (
+    EMOTION_WORDS,
+    PROTOTYPES,
+    accepted_families,
+    au_vector,
+    denormalise_dynamics,
+    family_of,
+    judge_family,
+    normalise_dynamics,
+)
+from talkclip_model.style.model import blend
+from talkclip_model.style.training_paths import adapter_slug
+from talkclip_model.training import corpus as corpus_mod
+from talkclip_model.types import DYNAMICS
 
 ADAPTER_RATIO = 0.6  # s = 0.6 * adapter(e) + 0.4 * e
 HIDDEN = 256
@@ -260,7 +268,7 @@ def train_style(encoder_spec: str | None = None, out_dir: Path | None = None, ep
     """Generate the corpus, train, score, export. Returns the JSON description it wrote."""
     import torch
 
-    from .encoders import cache_dir, load_encoder, sha256_of
+    from talkclip_model.style.encoders import cache_dir, load_encoder, sha256_of
 
     torch.set_num_threads(threads)
     t0 = time.time()
@@ -326,7 +334,7 @@ def train_style(encoder_spec: str | None = None, out_dir: Path | None = None, ep
 
 
 def _embedding_cache_file(encoder) -> Path:
-    from .encoders import cache_dir
+    from talkclip_model.style.encoders import cache_dir
 
     return cache_dir() / "embeddings" / (adapter_slug(encoder.id, str(encoder.hash)) + f"-{encoder.hash[:16]}.npz")
 

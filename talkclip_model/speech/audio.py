@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import native
-from .errors import TalkclipError
-from .types import Prosody
+from talkclip_model import native
+from talkclip_model.errors import TalkclipError
+from talkclip_model.types import Prosody
 
 SAMPLE_RATE = 16000  # what PocketSphinx's acoustic model expects
 HOP_SECONDS = 0.01  # prosody frame hop (10 ms, as PocketSphinx frames)

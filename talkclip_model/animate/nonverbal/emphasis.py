@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..arkit import INDEX, NUM_CHANNELS
-from .cues import Cues
+from talkclip_model.animate.nonverbal.cues import Cues
+from talkclip_model.arkit import INDEX, NUM_CHANNELS
 
 BROW_AMP = 0.18  # browInnerUp for a full-strength accent at expressiveness 1
 BROW_MAX = 0.35  # soft ceiling of the summed raises

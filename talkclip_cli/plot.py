@@ -11,8 +11,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .arkit import INDEX
-from .errors import TalkclipError
+from talkclip_model.arkit import INDEX
+from talkclip_model.errors import TalkclipError
 
 # Default panels for a track without layers: title -> [(label, channels averaged)].
 PANELS: dict[str, list[tuple[str, tuple[str, ...]]]] = {
@@ -63,7 +63,7 @@ def plot_track(track, out_png, channels: Sequence[str] | None = None, title: str
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .files import atomic_path
+    from talkclip_model.files import atomic_path
 
     out = Path(out_png)
     if out.suffix.lower() != ".png":
@@ -163,8 +163,7 @@ def register(subparsers) -> None:
 
 def cmd_plot(args) -> int:
     from exporters.track_io import read_track
-
-    from .files import check_output_path
+    from talkclip_model.files import check_output_path
 
     channels = [c for c in args.channels.split(",") if c.strip()] if args.channels else None
     if args.channels is not None and not channels:

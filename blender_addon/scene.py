@@ -15,7 +15,7 @@ import bpy
 
 from talkclip_model.errors import TalkclipError
 
-# What talkclip_model.audio reads (libsndfile + mp3); Blender strips can hold more (ffmpeg).
+# What talkclip_model.speech.audio reads (libsndfile + mp3); Blender strips can hold more (ffmpeg).
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".aif", ".aiff", ".opus")
 STYLE_MARKER = re.compile(r"^\s*style\s*:\s*(.*\S)\s*$", re.IGNORECASE)
 

@@ -17,7 +17,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .cues import GRID_DT, Cues, gaussian_smooth, one_pole
+from talkclip_model.animate.nonverbal.cues import (
+    GRID_DT,
+    Cues,
+    gaussian_smooth,
+    one_pole,
+)
 
 AXES = ("pitch", "yaw", "roll")
 POSE_LIMITS = np.array([0.5, 0.6, 0.4])  # |pose| bound, radians (the DYNAMICS bias ranges)

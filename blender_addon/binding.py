@@ -63,7 +63,7 @@ class ChannelBinding:
         """(T, 52) ARKit weights, or a whole track (head rotation and the profile's mode
         included) -> (T, K) target values."""
         if self.detection is not None:
-            from . import retarget
+            from exporters import retarget
 
             if isinstance(arkit, ExpressionTrack):
                 return np.asarray(retarget.apply(self.detection, arkit)[1], np.float32)
@@ -113,7 +113,7 @@ def match_by_name(target_names: Sequence[str]) -> ChannelBinding:
 def _from_retarget(target_names: Sequence[str], profile: str | None):
     """A binding through exporters.retarget, or None when that module is not available."""
     try:
-        from . import retarget
+        from exporters import retarget
     except ImportError:
         return None
     if profile is None:

@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..errors import TalkclipError
+from talkclip_model.errors import TalkclipError
 
 TOP_CHANNELS = 8
 
@@ -50,8 +50,8 @@ def register(subparsers) -> None:
 
 
 def _summary(style, top: int = TOP_CHANNELS) -> str:
-    from ..arkit import ARKIT_NAMES
-    from ..types import DYNAMICS
+    from talkclip_model.arkit import ARKIT_NAMES
+    from talkclip_model.types import DYNAMICS
 
     order = sorted(range(len(ARKIT_NAMES)), key=lambda i: -float(style.arkit[i]))
     title = style.prompt if len(style.prompt) <= 80 else style.prompt[:77] + "..."
@@ -68,10 +68,10 @@ def _summary(style, top: int = TOP_CHANNELS) -> str:
 
 
 def cmd_style(args) -> int:
-    from . import load_style_model
+    from talkclip_model.style import load_style_model
 
     providers = [p.strip() for p in args.providers.split(",") if p.strip()] if args.providers else None
-    # warnings print once each, on one line (talkclip_model.cli.main sets that up)
+    # warnings print once each, on one line (talkclip_cli.cli.main sets that up)
     model = load_style_model(encoder=args.encoder, providers=providers)
     styles = [model.style(p, intensity=args.intensity) for p in args.prompts]
     for prompt, style in zip(args.prompts, styles):
@@ -82,12 +82,12 @@ def cmd_style(args) -> int:
         else:
             print(_summary(style))
     if args.plot:
-        from .plot import plot_style
+        from talkclip_cli.style_plot import plot_style
 
         out = Path(args.plot)
         paths = [out] if len(styles) == 1 else [out.with_name(f"{out.stem}-{i + 1}{out.suffix or '.png'}")
                                                 for i in range(len(styles))]
-        from ..files import check_output_path
+        from talkclip_model.files import check_output_path
 
         for path in paths:  # all refused before any is drawn
             check_output_path(path, overwrite=args.force)
@@ -104,7 +104,7 @@ def cmd_train_style(args) -> int:
         import torch  # noqa: F401
     except ImportError:
         raise TalkclipError("train-style needs torch: pip install 'talkclip[train]'") from None
-    from .training import ENSEMBLE, EPOCHS, N_TRAIN, train_style
+    from talkclip_model.training.train import ENSEMBLE, EPOCHS, N_TRAIN, train_style
 
     meta = train_style(args.encoder, out_dir=args.out, epochs=args.epochs or EPOCHS, seed=args.seed,
                        n_train=args.samples or N_TRAIN, threads=max(1, args.threads),

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import random
 
-from .facs import is_heldout
+from talkclip_model.style.facs import is_heldout
 
 HELDOUT_SHARE = 0.25
 

@@ -16,9 +16,15 @@ from typing import Sequence
 
 import numpy as np
 
-from . import articulation
-from .arkit import ARTICULATION_CHANNELS, INDEX, NUM_CHANNELS
-from .types import DYNAMICS, ExpressionTrack, PhoneTrack, Prosody, SpeakingStyle
+from talkclip_model.animate import articulation
+from talkclip_model.arkit import ARTICULATION_CHANNELS, INDEX, NUM_CHANNELS
+from talkclip_model.types import (
+    DYNAMICS,
+    ExpressionTrack,
+    PhoneTrack,
+    Prosody,
+    SpeakingStyle,
+)
 
 # While speaking, the held expression on the articulators drops to this share so that, e.g.,
 # an angry press of the lips does not stop the mouth from opening on vowels.
@@ -56,7 +62,7 @@ def style_curves(styles: Sequence[tuple[float, SpeakingStyle]], times: np.ndarra
         base = np.broadcast_to(s.arkit.astype(np.float64), (len(times), NUM_CHANNELS)).copy()
         dyn = {k: np.full(len(times), float(s.dynamics[k])) for k in DYNAMICS}
         return base, dyn
-    from .nonverbal import schedule_weights
+    from talkclip_model.animate.nonverbal import schedule_weights
 
     weights = schedule_weights(times, [t for t, _ in styles], transition=SCHEDULE_TRANSITION_S)  # (T, K)
     base = weights @ np.stack([s.arkit for _, s in styles]).astype(np.float64)
@@ -66,7 +72,7 @@ def style_curves(styles: Sequence[tuple[float, SpeakingStyle]], times: np.ndarra
 
 def decode(phones: PhoneTrack, prosody: Prosody, style: SpeakingStyle, fps: float, seed: int = 0,
            schedule: Sequence[tuple[float, SpeakingStyle]] = (), audio_arousal: bool = True) -> ExpressionTrack:
-    from .nonverbal import nonverbal_layers
+    from talkclip_model.animate.nonverbal import nonverbal_layers
 
     n = frame_count(phones.duration, fps)
     times = np.arange(n) / fps

@@ -1,4 +1,5 @@
-"""The ``talkclip`` command. Subcommands live beside the code they drive and register here.
+"""The ``talkclip`` command: ``generate`` here; ``style``/``train-style`` (``style.py``),
+``export``/``profiles`` (``export.py``) and ``plot`` (``plot.py``) register from their modules.
 
 Every failure prints one line, ``talkclip: error: ...``, and exits non-zero; ``--debug`` shows
 the traceback instead.
@@ -7,21 +8,16 @@ the traceback instead.
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import sys
 import warnings
 from pathlib import Path
 
-from ._version import __version__
-from .errors import TalkclipError
+from talkclip_cli import export, plot, style
+from talkclip_model._version import __version__
+from talkclip_model.errors import TalkclipError
 
-# Modules that add subcommands: each defines register(subparsers). Imports stay cheap.
-SUBCOMMAND_MODULES = (
-    "talkclip_model.style.cli",     # style, train-style
-    "exporters.cli",                # export, profiles
-    "talkclip_model.plot",          # plot
-)
+# Modules that add subcommands (each defines register(subparsers); their heavy imports are lazy).
+SUBCOMMAND_MODULES = (style, export, plot)
 
 EXIT_ERROR = 2
 
@@ -110,9 +106,9 @@ def load_schedule(path: str) -> list[tuple[float, str]]:
 
 def cmd_generate(args) -> int:
     from exporters.track_io import format_for, write_track
-    from .files import check_output_path
-    from .pipeline import GenerateOptions, Pipeline, check_fps
-    from .types import SpeakingStyle
+    from talkclip_model.files import check_output_path
+    from talkclip_model.pipeline import GenerateOptions, Pipeline, check_fps
+    from talkclip_model.types import SpeakingStyle
 
     format_for(args.out)
     check_output_path(args.out, overwrite=args.force)  # fail before the work, not after it
@@ -167,9 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_generate(sub)
-    for name in SUBCOMMAND_MODULES:
-        if importlib.util.find_spec(name.rpartition(".")[0] or name) and importlib.util.find_spec(name):
-            importlib.import_module(name).register(sub)
+    for module in SUBCOMMAND_MODULES:
+        module.register(sub)
     return parser
 
 

@@ -16,11 +16,21 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..arkit import INDEX, NUM_CHANNELS
-from ..types import DYNAMICS
-from . import events, phrases
-from .facs import (CORE_WORDS, DYNAMICS_NEUTRAL, EMOTION_ADVERBS, EMOTION_NOUNS, EMOTION_WORDS, HELDOUT_SITUATIONS,
-                   HELDOUT_WORDS, SITUATIONS, normalise_dynamics, prototype_target)
+from talkclip_model.arkit import INDEX, NUM_CHANNELS
+from talkclip_model.style import phrases
+from talkclip_model.style.facs import (
+    DYNAMICS_NEUTRAL,
+    EMOTION_ADVERBS,
+    EMOTION_NOUNS,
+    EMOTION_WORDS,
+    HELDOUT_SITUATIONS,
+    HELDOUT_WORDS,
+    SITUATIONS,
+    normalise_dynamics,
+    prototype_target,
+)
+from talkclip_model.training import events
+from talkclip_model.types import DYNAMICS
 
 CORPUS_VERSION = "2026.11-9"
 EVENT_SHARE = 0.4  # share of situation samples composed from event frames rather than listed

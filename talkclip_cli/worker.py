@@ -1,4 +1,4 @@
-"""Generate one take in a child process: ``python -m talkclip_model.worker``.
+"""Generate one take in a child process: ``python -m talkclip_cli.worker``.
 
 Why a process: PocketSphinx holds the GIL for each ~15 s piece of audio, so a worker thread in
 Blender freezes the UI for as long and Esc waits for the piece to end. A child process leaves the
@@ -23,7 +23,7 @@ import threading
 import time
 from pathlib import Path
 
-from .errors import one_line
+from talkclip_model.errors import one_line
 
 # (stage, start, end) of each pipeline stage within the whole take, in the order they run
 STAGES = (("audio", 0.0, 0.1), ("phonemes", 0.1, 0.8), ("style", 0.8, 0.85), ("decode", 0.85, 1.0))
@@ -49,10 +49,11 @@ def overall(stage: str, fraction: float) -> tuple[str, float]:
 
 def generate(request: dict, progress=None) -> Path:
     """Run the pipeline for a request and write the track to ``request["output"]``."""
-    from exporters.track_io import write_track  # the one NPZ layout, read back by the parent
-
-    from .errors import TalkclipError
-    from .pipeline import GenerateOptions, Pipeline
+    from exporters.track_io import (
+        write_track,  # the one NPZ layout, read back by the parent
+    )
+    from talkclip_model.errors import TalkclipError
+    from talkclip_model.pipeline import GenerateOptions, Pipeline
 
     missing = [k for k in ("audio", "output") if not request.get(k)]
     if missing:
@@ -135,7 +136,7 @@ class WorkerProcess:
         try:
             with open(self.log_path, "wb") as log:
                 self.proc = subprocess.Popen(
-                    [python, "-m", "talkclip_model.worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                    [python, "-m", "talkclip_cli.worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                     stderr=log, env=env if env is not None else child_env(), text=True, encoding="utf-8",
                     cwd=self.folder)  # `-m` puts the cwd first on sys.path: not the user's folder
         except OSError:
@@ -180,8 +181,7 @@ class WorkerProcess:
     def result(self):
         """The generated ExpressionTrack (main thread, after poll() is True)."""
         from exporters.track_io import read_track
-
-        from .errors import TalkclipError
+        from talkclip_model.errors import TalkclipError
 
         if self.error is not None:
             raise TalkclipError(self.error)

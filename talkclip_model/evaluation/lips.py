@@ -1,0 +1,97 @@
+"""Lip-accuracy evaluation against reference phone timings (read by ``references.py``): the
+per-class checks the benchmarks and tests report, on the mouth measures of ``animate.mouth``:
+bilabials close, open vowels open, rounded vowels round, labiodentals tuck the lower lip.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from talkclip_model.animate.articulation import openness_target
+from talkclip_model.animate.mouth import lip_aperture, lip_rounding, lip_tuck
+from talkclip_model.types import ExpressionTrack, PhoneTrack
+
+# Phone classes checked (ARPAbet, stress-free).
+CLASSES: dict[str, frozenset[str]] = {
+    "bilabial": frozenset({"P", "B", "M"}),
+    "open_vowel": frozenset({"AA", "AE", "AW", "AY"}),
+    "rounded_vowel": frozenset({"UW", "OW", "OY", "UH", "AO"}),
+    "labiodental": frozenset({"F", "V"}),
+}
+# Thresholds on the mouth measures below (ARKit weights are 0..1).
+CLOSED_APERTURE = 0.08
+OPEN_APERTURE = 0.25
+ROUNDED = 0.25
+LIP_TUCK = 0.2
+MIN_CHECK_DURATION = 0.03  # phones shorter than this are skipped (aligners give 10 ms slivers)
+
+@dataclass
+class ClassScore:
+    checked: int = 0
+    correct: int = 0
+
+    @property
+    def rate(self) -> float:
+        return self.correct / self.checked if self.checked else float("nan")
+
+
+def score_lips(track: ExpressionTrack, reference: PhoneTrack) -> dict[str, ClassScore]:
+    """Share of reference phones, per class, whose mouth shape is right within the phone.
+
+    A bilabial counts if the lips close (aperture under CLOSED_APERTURE) at some frame inside
+    the phone; an open vowel if the aperture exceeds OPEN_APERTURE; a rounded vowel if rounding
+    exceeds ROUNDED; a labiodental if the lower lip tucks. Frames are sampled at the track fps;
+    phones shorter than one frame are checked at the nearest frame.
+    """
+    frames = track.arkit.astype(np.float64)
+    measures = {"bilabial": lip_aperture(frames), "open_vowel": lip_aperture(frames),
+                "rounded_vowel": lip_rounding(frames), "labiodental": lip_tuck(frames)}
+    scores = {name: ClassScore() for name in CLASSES}
+    n = track.num_frames
+    for phone, s, e in zip(reference.phones, reference.starts, reference.ends):
+        if e - s < MIN_CHECK_DURATION:
+            continue
+        for cls, members in CLASSES.items():
+            if phone not in members:
+                continue
+            lo = min(int(np.ceil(s * track.fps - 1e-9)), n - 1)
+            hi = max(int(np.floor(e * track.fps + 1e-9)), lo)
+            window = measures[cls][lo:min(hi, n - 1) + 1]
+            if cls == "bilabial":
+                ok = window.min() <= CLOSED_APERTURE
+            elif cls == "open_vowel":
+                ok = window.max() >= OPEN_APERTURE
+            elif cls == "rounded_vowel":
+                ok = window.max() >= ROUNDED
+            else:
+                ok = window.max() >= LIP_TUCK
+            scores[cls].checked += 1
+            scores[cls].correct += int(ok)
+    return scores
+
+
+def overall(scores: dict[str, ClassScore]) -> float:
+    checked = sum(s.checked for s in scores.values())
+    return sum(s.correct for s in scores.values()) / checked if checked else float("nan")
+
+
+def best_lag(track: ExpressionTrack, reference: PhoneTrack, max_lag: float = 0.2) -> float:
+    """Lag (s) maximising correlation of mouth opening with the reference's vowel/consonant
+    openness; positive means the animation is late."""
+    t = track.times
+    target = np.zeros(len(t))
+    for p, s, e in zip(reference.phones, reference.starts, reference.ends):
+        target[(t >= s) & (t < e)] = openness_target(p)
+    ap = lip_aperture(track.arkit.astype(np.float64))
+    best, best_r = 0.0, -2.0
+    step = 1.0 / track.fps
+    for k in range(-int(max_lag / step), int(max_lag / step) + 1):
+        a = ap[max(k, 0):len(ap) + min(k, 0)]
+        b = target[max(-k, 0):len(target) + min(-k, 0)]
+        if len(a) > 2 and a.std() > 0 and b.std() > 0:
+            r = float(np.corrcoef(a, b)[0, 1])
+            if r > best_r:
+                best, best_r = k * step, r
+    return best
