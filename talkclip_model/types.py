@@ -13,8 +13,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from talkclip_model.arkit import ARKIT_NAMES, HEAD_CHANNELS, NUM_CHANNELS
-
-SILENCE = "SIL"
+from talkclip_model.phones import SILENCE
 
 
 def _frozen_array(value, dtype, shape_tail: tuple[int, ...], what: str) -> np.ndarray:

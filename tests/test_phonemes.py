@@ -13,9 +13,9 @@ from talkclip_model.evaluation.references import (
     read_textgrid,
     textgrid_transcript,
 )
+from talkclip_model.phones import SILENCE
 from talkclip_model.speech import audio, phonemes
 from talkclip_model.speech.g2p import guess_pronunciation, normalise_transcript
-from talkclip_model.types import SILENCE
 
 SPEECH = ROOT / "tests" / "data" / "speech"
 

@@ -17,7 +17,8 @@ import numpy as np
 
 from talkclip_model.animate.mouth import lip_aperture
 from talkclip_model.arkit import INDEX, NUM_CHANNELS
-from talkclip_model.types import SILENCE, PhoneTrack, Prosody
+from talkclip_model.phones import BILABIALS, LABIODENTALS, SILENCE, VOWELS
+from talkclip_model.types import PhoneTrack, Prosody
 
 # Channels the lips layer writes.
 LIP_CHANNELS = (
@@ -94,9 +95,6 @@ VISEMES: dict[str, tuple[tuple[float, ...], float, float]] = {
     SILENCE: (_v(), 0.35, 0.35),
 }
 _REST = _v()
-BILABIALS = frozenset({"P", "B", "M"})
-LABIODENTALS = frozenset({"F", "V"})
-VOWELS = frozenset("AA AE AH AO AW AY EH ER EY IH IY OW OY UH UW".split())
 LABIODENTAL_ROLL = 0.35  # lower-lip roll that puts the lip against the upper teeth
 # Channels that loudness scales (opening), as opposed to closures and rounding.
 _OPENING = [LIP_CHANNELS.index(c) for c in ("jawOpen", "mouthLowerDownLeft", "mouthLowerDownRight",

@@ -11,14 +11,15 @@ import numpy as np
 
 from talkclip_model.animate.articulation import openness_target
 from talkclip_model.animate.mouth import lip_aperture, lip_rounding, lip_tuck
+from talkclip_model.phones import BILABIALS, LABIODENTALS, OPEN_VOWELS, ROUNDED_VOWELS
 from talkclip_model.types import ExpressionTrack, PhoneTrack
 
 # Phone classes checked (ARPAbet, stress-free).
 CLASSES: dict[str, frozenset[str]] = {
-    "bilabial": frozenset({"P", "B", "M"}),
-    "open_vowel": frozenset({"AA", "AE", "AW", "AY"}),
-    "rounded_vowel": frozenset({"UW", "OW", "OY", "UH", "AO"}),
-    "labiodental": frozenset({"F", "V"}),
+    "bilabial": BILABIALS,
+    "open_vowel": OPEN_VOWELS,
+    "rounded_vowel": ROUNDED_VOWELS,
+    "labiodental": LABIODENTALS,
 }
 # Thresholds on the mouth measures below (ARKit weights are 0..1).
 CLOSED_APERTURE = 0.08

@@ -8,7 +8,8 @@ import json
 import re
 from pathlib import Path
 
-from talkclip_model.types import SILENCE, PhoneTrack
+from talkclip_model.phones import SILENCE
+from talkclip_model.types import PhoneTrack
 
 _IPA_TO_ARPABET = {
     "p": "P", "b": "B", "m": "M", "mʲ": "M", "f": "F", "v": "V", "ɑ": "AA", "a": "AA", "æ": "AE",

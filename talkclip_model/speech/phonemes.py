@@ -17,11 +17,12 @@ import numpy as np
 
 from talkclip_model import native
 from talkclip_model.errors import TalkclipError
+from talkclip_model.phones import PHONE_SET, SILENCE
 from talkclip_model.speech.audio import SAMPLE_RATE, AudioClip, loudness_db
 from talkclip_model.speech.cmudict import cmudict
 from talkclip_model.speech.cmudict import dictionary_path as cmudict_path
 from talkclip_model.speech.g2p import guess_pronunciation, normalise_transcript
-from talkclip_model.types import SILENCE, PhoneTrack
+from talkclip_model.types import PhoneTrack
 
 FRAME_SECONDS = 0.01
 SEGMENT_TARGET_S = 15.0  # long audio is cut at pauses into pieces about this long
@@ -43,12 +44,6 @@ CHECK_EXCERPT_S = 2.5
 MISMATCH_RATIO = 4.5  # measured: wrong text 4.2-10.4 (most fail to align at all) -> error above this
 DOUBT_RATIO = 3.3  # matched text 1.5-2.9 on clean speech, 3.5 on a hoarse speaker -> a note above this
 
-# ARPAbet phones of the en-us model (stress-free). Anything else (noise, fillers) -> SIL.
-PHONES = (
-    "AA AE AH AO AW AY B CH D DH EH ER EY F G HH IH IY JH K L M N NG OW OY P R S SH T TH "
-    "UH UW V W Y Z ZH"
-).split()
-_PHONE_SET = frozenset(PHONES)
 
 # Forced alignment: Gaussian scores on every second frame (ds=2) halve the cost; measured on
 # LibriVox, MFA and synthetic speech, mouth-shape accuracy was unchanged (98.8% vs 98.4%).
@@ -512,7 +507,7 @@ def _check_transcript_matches(clip: AudioClip, scores: list[tuple]) -> str | Non
 def _to_track(phones, duration, source, word_times, notes) -> PhoneTrack:
     names, starts, ends = [], [], []
     for name, s, e in phones:
-        label = name if name in _PHONE_SET else SILENCE
+        label = name if name in PHONE_SET else SILENCE
         s, e = max(0.0, s), min(duration, max(e, s))
         if e <= s:
             continue

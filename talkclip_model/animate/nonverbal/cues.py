@@ -11,7 +11,8 @@ from typing import Mapping
 
 import numpy as np
 
-from talkclip_model.types import DYNAMICS, SILENCE, PhoneTrack, Prosody
+from talkclip_model.phones import SILENCE, VOWELS
+from talkclip_model.types import DYNAMICS, PhoneTrack, Prosody
 
 GRID_HZ = 100.0  # internal simulation rate (the prosody hop is 10 ms too)
 GRID_DT = 1.0 / GRID_HZ
@@ -24,7 +25,6 @@ BASELINE_SIGMA_S = 0.6  # running baseline that loudness and pitch excursions ar
 AROUSAL_SIGMA_S = 0.5  # arousal is smoothed over about 1 s (2 sigma)
 AROUSAL_GAIN = 0.32  # multiplier = exp(AROUSAL_GAIN * tanh(score)): about 0.73 .. 1.38
 
-VOWELS = frozenset("AA AE AH AO AW AY EH ER EY IH IY OW OY UH UW".split())
 
 
 @dataclass(frozen=True)
