@@ -8,12 +8,9 @@ import numpy as np
 import pytest
 from conftest import shared
 
-from talkclip_model.animate.nonverbal import (
-    NonverbalLayers,
-    nonverbal_layers,
-    schedule_weights,
-)
 from talkclip_model.animate.nonverbal.head import MAX_SPEED
+from talkclip_model.animate.nonverbal.layers import NonverbalLayers, nonverbal_layers
+from talkclip_model.animate.nonverbal.schedule import schedule_weights
 from talkclip_model.arkit import INDEX
 from talkclip_model.types import PhoneTrack, Prosody, default_dynamics
 

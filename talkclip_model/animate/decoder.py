@@ -17,6 +17,8 @@ from typing import Sequence
 import numpy as np
 
 from talkclip_model.animate import articulation
+from talkclip_model.animate.nonverbal.layers import nonverbal_layers
+from talkclip_model.animate.nonverbal.schedule import schedule_weights
 from talkclip_model.arkit import ARTICULATION_CHANNELS, INDEX, NUM_CHANNELS
 from talkclip_model.types import (
     DYNAMICS,
@@ -62,8 +64,6 @@ def style_curves(styles: Sequence[tuple[float, SpeakingStyle]], times: np.ndarra
         base = np.broadcast_to(s.arkit.astype(np.float64), (len(times), NUM_CHANNELS)).copy()
         dyn = {k: np.full(len(times), float(s.dynamics[k])) for k in DYNAMICS}
         return base, dyn
-    from talkclip_model.animate.nonverbal import schedule_weights
-
     weights = schedule_weights(times, [t for t, _ in styles], transition=SCHEDULE_TRANSITION_S)  # (T, K)
     base = weights @ np.stack([s.arkit for _, s in styles]).astype(np.float64)
     dyn = {k: weights @ np.array([s.dynamics[k] for _, s in styles], dtype=np.float64) for k in DYNAMICS}
@@ -72,8 +72,6 @@ def style_curves(styles: Sequence[tuple[float, SpeakingStyle]], times: np.ndarra
 
 def decode(phones: PhoneTrack, prosody: Prosody, style: SpeakingStyle, fps: float, seed: int = 0,
            schedule: Sequence[tuple[float, SpeakingStyle]] = (), audio_arousal: bool = True) -> ExpressionTrack:
-    from talkclip_model.animate.nonverbal import nonverbal_layers
-
     n = frame_count(phones.duration, fps)
     times = np.arange(n) / fps
     styles = [(0.0, style)] + sorted(schedule, key=lambda x: x[0])
