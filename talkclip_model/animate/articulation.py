@@ -11,8 +11,6 @@ teeth on f/v, even when the phone is shorter than a frame. The model runs in con
 
 from __future__ import annotations
 
-from typing import Mapping
-
 import numpy as np
 
 from talkclip_model.animate.mouth import lip_aperture
@@ -222,8 +220,3 @@ def _core_frames(times: np.ndarray, start: float, end: float) -> np.ndarray:
     if len(inside):
         return inside
     return np.array([int(np.argmin(np.abs(times - 0.5 * (start + end))))])
-
-
-def articulation_summary(lips: np.ndarray) -> Mapping[str, float]:
-    """Peak values per lip channel (for logs and tests)."""
-    return {c: float(lips[:, INDEX[c]].max()) for c in LIP_CHANNELS}
