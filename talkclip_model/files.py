@@ -65,7 +65,8 @@ def atomic_output(path: str | os.PathLike, mode: str = "wb", overwrite: bool = T
     except OSError as exc:
         raise TalkclipError(f"{out}: cannot write ({exc.strerror})") from None
     try:
-        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": ""})) as fh:
+        fh = os.fdopen(fd, mode) if "b" in mode else os.fdopen(fd, mode, encoding="utf-8", newline="")
+        with fh:
             yield fh
         _settle(tmp, out, overwrite)
     except BaseException:

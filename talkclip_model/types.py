@@ -60,7 +60,7 @@ class PhoneTrack:
         """The same track without silences."""
         keep = [i for i, p in enumerate(self.phones) if p != SILENCE]
         return dataclasses.replace(
-            self, phones=[self.phones[i] for i in keep], starts=self.starts[keep], ends=self.ends[keep]
+            self, phones=tuple(self.phones[i] for i in keep), starts=self.starts[keep], ends=self.ends[keep]
         )
 
     def covering(self, times: np.ndarray, labels=None, closed: bool = False) -> np.ndarray:
@@ -94,7 +94,7 @@ class PhoneTrack:
         starts = [float(d["start"]) for d in items]
         ends = [float(d["end"]) for d in items]
         dur = duration if duration is not None else (max(ends) if ends else 0.0)
-        return cls(phones=phones, starts=starts, ends=ends, duration=dur, source=source)
+        return cls(phones=tuple(phones), starts=np.array(starts), ends=np.array(ends), duration=dur, source=source)
 
 
 @dataclass(frozen=True)

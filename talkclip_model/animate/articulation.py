@@ -210,7 +210,7 @@ def _vowel_mask(phones: PhoneTrack, times: np.ndarray) -> np.ndarray:
     return phones.covering(times, VOWELS, closed=True)
 
 
-_PARTING = [INDEX[c] for c in ("mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft", "mouthUpperUpRight")]
+_PARTING = np.array([INDEX[c] for c in ("mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft", "mouthUpperUpRight")])
 
 
 def _core_frames(times: np.ndarray, start: float, end: float) -> np.ndarray:

@@ -10,7 +10,8 @@ from talkclip_model.arkit import INDEX
 
 
 def _ch(frames: np.ndarray, *names: str) -> np.ndarray:
-    return sum(frames[..., INDEX[n]] for n in names)
+    """The sum of the named channels, (T,) for (T, 52) frames."""
+    return np.sum([frames[..., INDEX[n]] for n in names], axis=0)
 
 
 def lip_aperture(frames: np.ndarray) -> np.ndarray:

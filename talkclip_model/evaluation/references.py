@@ -8,6 +8,8 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
+
 from talkclip_model.phones import SILENCE
 from talkclip_model.types import PhoneTrack
 
@@ -47,11 +49,16 @@ def textgrid_intervals(path: str | Path, tier: str) -> list[tuple[str, float, fl
     raise ValueError(f"{path}: no interval tier named {tier!r}")
 
 
+def _reference(phones: list[str], starts: list[float], ends: list[float], duration: float) -> PhoneTrack:
+    return PhoneTrack(phones=tuple(phones), starts=np.array(starts, dtype=np.float64),
+                      ends=np.array(ends, dtype=np.float64), duration=duration, source="reference")
+
+
 def read_textgrid(path: str | Path, tier: str = "phones") -> PhoneTrack:
     """Phones from a TextGrid's phone tier (MFA ARPAbet or IPA labels)."""
     items = textgrid_intervals(path, tier)
-    return PhoneTrack(phones=[arpabet(lab) for lab, _, _ in items], starts=[s for _, s, _ in items],
-                      ends=[e for _, _, e in items], duration=items[-1][2] if items else 0.0, source="reference")
+    return _reference([arpabet(lab) for lab, _, _ in items], [s for _, s, _ in items], [e for _, _, e in items],
+                      items[-1][2] if items else 0.0)
 
 
 def textgrid_transcript(path: str | Path, tier: str = "words") -> str:
@@ -66,7 +73,7 @@ def read_phone_json(path: str | Path) -> PhoneTrack:
     for word in data["w"]:
         for p in word["w"]:
             phones.append(arpabet(p["t"])); starts.append(p["b"]); ends.append(p["b"] + p["d"])
-    return PhoneTrack(phones=phones, starts=starts, ends=ends, duration=data["b"] + data["d"], source="reference")
+    return _reference(phones, starts, ends, data["b"] + data["d"])
 
 
 # mbrola SAMPA (en1/us1/us2 voices) -> ARPAbet
@@ -94,4 +101,4 @@ def read_pho(path: str | Path) -> PhoneTrack:
         if dur > 0:
             phones.append(label); starts.append(t); ends.append(t + dur)
         t += dur
-    return PhoneTrack(phones=phones, starts=starts, ends=ends, duration=t, source="reference")
+    return _reference(phones, starts, ends, t)
