@@ -240,7 +240,7 @@ def _requires(whl: Path, env: dict) -> list[str]:
     try:
         from packaging.requirements import Requirement
     except ImportError:  # a bare Python: pip carries its own copy
-        from pip._vendor.packaging.requirements import Requirement
+        from pip._vendor.packaging.requirements import Requirement  # type: ignore[assignment]
 
     with zipfile.ZipFile(whl) as zf:
         meta = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))
