@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     t0 = time.perf_counter()
-    from exporters.track_io import write_track
+    from exporters.formats import write_track
     from talkclip_model.pipeline import GenerateOptions, Pipeline
 
     pipeline = Pipeline()
@@ -43,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     opts = GenerateOptions(fps=args.fps, transcript=transcript, prompt=args.prompt, recognizer=args.recognizer)
     t0 = time.perf_counter()
     track = pipeline.generate(args.audio, opts)
+    timings = track.meta["timings"]
     gen_s = time.perf_counter() - t0
     peak_generate_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     t0 = time.perf_counter()
@@ -57,8 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
     print(json.dumps({
         "audio_s": duration, "import_s": round(import_s, 4), "load_s": round(load_s, 4),
-        "stages": {"audio_decode": opts.timings.get("audio", 0.0), "phonemes": opts.timings.get("phonemes", 0.0),
-                   "style": opts.timings.get("style", 0.0), "to_arkit": opts.timings.get("decode", 0.0),
+        "stages": {"audio_decode": timings.get("audio", 0.0), "phonemes": timings.get("phonemes", 0.0),
+                   "style": timings.get("style", 0.0), "to_arkit": timings.get("decode", 0.0),
                    "export": export_s},
         "wall_s": wall, "x_realtime": duration / wall if wall > 0 else float("inf"), "peak_mb": round(peak_mb, 1),
         "peak_before_export_mb": round(peak_generate_mb, 1), "peak_after_load_mb": round(peak_load_mb, 1),

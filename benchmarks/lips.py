@@ -278,7 +278,7 @@ def write_take_plot(pipeline, set_name: str, item: Item, out_dir: Path) -> None:
     """One styled take (transcript, a style change half-way) as JSON + its ``talkclip plot`` PNG.
 
     Scored takes have no style; this one shows the style layer and a style marker as well."""
-    from exporters.track_io import write_track
+    from exporters.formats import write_track
     from talkclip_cli.plot import plot_track
     from talkclip_model.pipeline import GenerateOptions
 

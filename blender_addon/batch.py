@@ -5,10 +5,13 @@
 
 The models load once for all jobs. A failed job is recorded and the batch goes on; the exit
 status is 1 when any job failed (2 when the manifest itself cannot be read). A job whose output
-exists is skipped unless ``--force``. Each job opens its ``.blend``; results are written to the
-job's ``output`` only (``.blend`` via save-as-copy, ``.glb``/``.fbx`` via Blender's exporters,
-``.csv`` as a Live Link Face CSV), always through a temporary file then a rename; the input
-``.blend`` is never saved. Manifest format: see ``jobs.py``.
+exists is skipped unless ``--force``. Each job opens its ``.blend``, turns its row into the same
+Request the panel's Generate builds (``take.build_request``) and runs the same generate and bake
+steps (``take.generate_track``, ``take.bake_request``). Results are written to the job's
+``output`` only, in the format its suffix names (``exporters.formats``): ``.blend`` via
+save-as-copy, ``.glb``/``.fbx`` via Blender's exporters (``BLENDER_WRITERS``), a take format
+(``.json``, ``.npz``, Live Link Face ``.csv``) by its own writer; always through a temporary file
+then a rename. The input ``.blend`` is never saved. Manifest format: see ``jobs.py``.
 """
 
 from __future__ import annotations
@@ -24,36 +27,43 @@ from pathlib import Path
 
 import bpy
 
+from exporters.formats import read_track
 from talkclip_model.errors import TalkclipError, one_line
 
+from . import preferences
 from .jobs import (
     Job,
     JobResult,
     ManifestError,
     check_report_path,
     default_report_path,
+    output_format,
     read_manifest,
     write_report,
 )
+from .scene import check_audio_file
+from .take import Request, bake_request, build_request, generate_track, shared_pipeline
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
+# Formats Blender's own exporters write from the open scene (those marked ``blender`` in
+# exporters.formats): name -> writer of the path given.
+BLENDER_WRITERS = {
+    "blend": lambda path: bpy.ops.wm.save_as_mainfile(filepath=str(path), copy=True, check_existing=False),
+    "glb": lambda path: bpy.ops.export_scene.gltf(filepath=str(path), export_format="GLB"),
+    "fbx": lambda path: bpy.ops.export_scene.fbx(filepath=str(path), bake_anim=True),
+}
+
 
 class PipelineCache:
-    """One Pipeline for the whole batch, loaded on the first job that generates."""
+    """The batch's Pipeline (take.shared_pipeline), loaded on the first job that generates."""
 
     def __init__(self, encoder: str | None, providers: list[str] | None):
         self.encoder, self.providers = encoder, providers
-        self._pipeline = None
 
     def get(self):
-        if self._pipeline is None:
-            from . import preferences
-
-            preferences.prepare_cache()
-            from talkclip_model import pipeline
-            self._pipeline = pipeline.Pipeline(encoder=self.encoder, providers=self.providers)
-        return self._pipeline
+        preferences.prepare_cache()
+        return shared_pipeline(self.encoder, self.providers)
 
 
 @contextlib.contextmanager
@@ -72,26 +82,63 @@ def _temporary_output(output: Path):
                 leftover.unlink()
 
 
-def write_output(job: Job, obj, track) -> None:
-    """Write the job's result in the format its output suffix names."""
-    out = job.output
+def write_output(out: Path, track) -> None:
+    """Write the job's result to ``out`` in the format its name asks for: the scene through
+    Blender's exporter, or the track through the format's own writer (atomic on its own)."""
+    fmt = output_format(out)
+    if fmt is None:  # parse_job refused the row already
+        raise TalkclipError(f"{out}: the batch writes no such format")
     if not out.parent.is_dir():
         out.parent.mkdir(parents=True, exist_ok=True)
-    suffix = out.suffix.lower()
-    if suffix == ".csv":
-        from exporters import track_io
-
-        track_io.write_livelink_csv(track, out)
+    if fmt.name not in BLENDER_WRITERS:
+        fmt.save(track, out)
         return
     with _temporary_output(out) as tmp:
-        if suffix == ".blend":
-            bpy.ops.wm.save_as_mainfile(filepath=str(tmp), copy=True, check_existing=False)
-        elif suffix == ".glb":
-            bpy.ops.export_scene.gltf(filepath=str(tmp), export_format="GLB")
-        elif suffix == ".fbx":
-            bpy.ops.export_scene.fbx(filepath=str(tmp), bake_anim=True)
+        BLENDER_WRITERS[fmt.name](tmp)
         if not tmp.is_file() or tmp.stat().st_size == 0:
-            raise TalkclipError(f"{out}: the {suffix} exporter wrote nothing")
+            raise TalkclipError(f"{out}: the {out.suffix.lower()} exporter wrote nothing")
+
+
+def _check_inputs(job: Job) -> None:
+    """The job's own files, before its .blend is opened."""
+    if job.error:
+        raise TalkclipError(job.error)
+    if not job.blend.is_file():
+        raise TalkclipError(f"blend file {job.blend} does not exist")
+    if job.track is None:
+        check_audio_file(job.audio, "audio")
+    elif not job.track.is_file():
+        raise TalkclipError(f"track file {job.track} does not exist")
+
+
+def _open_blend(job: Job):
+    """Open the job's .blend (never running Python embedded in it, whatever the user's
+    auto-run preference); its scene."""
+    try:
+        bpy.ops.wm.open_mainfile(filepath=str(job.blend), load_ui=False, use_scripts=False)
+    except RuntimeError as exc:
+        raise TalkclipError(f"blend file {job.blend}: cannot open ({' '.join(str(exc).split())})") from None
+    return bpy.context.scene
+
+
+def job_request(job: Job, scene, result: JobResult) -> Request:
+    """The Request for a manifest row, built as the panel builds one (take.build_request);
+    the report gets the binding's profile and coverage before the (slow) generation."""
+    obj = bpy.data.objects.get(job.object)
+    if obj is None:
+        raise TalkclipError(f"object {job.object!r} not found in {job.blend.name}")
+    arm = None
+    if job.armature:
+        arm = bpy.data.objects.get(job.armature)
+        if arm is None:
+            raise TalkclipError(f"armature {job.armature!r} not found in {job.blend.name}")
+    start = job.start_frame if job.start_frame is not None else float(scene.frame_start)
+    req, binding = build_request(
+        scene, obj, job.audio, take=(job.audio or job.track).stem, start_frame=start, prompt=job.prompt,
+        intensity=job.intensity, transcript=job.transcript, seed=job.seed, use_markers=True,
+        profile=job.profile, armature=arm, head_bone=job.head_bone, tolerance=job.reduce_tolerance)
+    result.profile, result.channels_mapped = binding.profile, binding.channels_mapped
+    return req
 
 
 def run_job(job: Job, pipelines: PipelineCache, force: bool = False) -> JobResult:
@@ -100,61 +147,18 @@ def run_job(job: Job, pipelines: PipelineCache, force: bool = False) -> JobResul
                        blend=str(job.blend) if job.blend else None, object=job.object or None)
     t0 = time.perf_counter()
     try:
-        if job.error:
-            raise TalkclipError(job.error)
-        if job.output.exists() and not force:
+        if not job.error and job.output.exists() and not force:
             result.status = "skipped"
             result.error = "output exists (use --force to replace it)"
             return result
-        from . import bake
-        from . import binding as binding_mod
-        from . import scene as scene_mod
-        if not job.blend.is_file():
-            raise TalkclipError(f"blend file {job.blend} does not exist")
-        if job.track is None:
-            scene_mod.check_audio_file(job.audio, "audio")
-        elif not job.track.is_file():
-            raise TalkclipError(f"track file {job.track} does not exist")
-        try:
-            # never run Python embedded in a manifest's .blend, whatever the user's auto-run preference
-            bpy.ops.wm.open_mainfile(filepath=str(job.blend), load_ui=False, use_scripts=False)
-        except RuntimeError as exc:
-            raise TalkclipError(f"blend file {job.blend}: cannot open ({' '.join(str(exc).split())})") from None
-        scene = bpy.context.scene
-        obj = bpy.data.objects.get(job.object)
-        if obj is None:
-            raise TalkclipError(f"object {job.object!r} not found in {job.blend.name}")
-        scene_mod.check_target(obj)
-        arm = None
-        if job.armature:  # checked before the (slow) generation
-            arm = bpy.data.objects.get(job.armature)
-            if arm is None:
-                raise TalkclipError(f"armature {job.armature!r} not found in {job.blend.name}")
-            scene_mod.check_head_bone(arm, job.head_bone)
-        binding = binding_mod.bind(scene_mod.shape_key_names(obj), job.profile)
-        result.profile = binding.profile
-        result.channels_mapped = binding.channels_mapped
-        start = job.start_frame if job.start_frame is not None else float(scene.frame_start)
-        if job.track is not None:
-            from exporters import track_io
-
-            track = track_io.read_track(job.track)
-        else:
-            from talkclip_model import pipeline
-            options = pipeline.GenerateOptions(
-                fps=scene_mod.scene_fps(scene), seed=job.seed, transcript=job.transcript,
-                prompt=job.prompt, intensity=job.intensity,
-                schedule=scene_mod.style_schedule(scene, start))
-            track = pipelines.get().generate(job.audio, options)
-        take = (job.audio or job.track).stem
-        summary = bake.bake_shape_keys(obj, track, take=take, start_frame=start, binding=binding,
-                                       reduce_tolerance=job.reduce_tolerance, scene=scene)
-        result.action = summary.action
-        if arm is not None:
-            result.head_action = bake.bake_head(arm, job.head_bone, track, take=take, start_frame=start,
-                                                reduce_tolerance=job.reduce_tolerance, scene=scene)
-        scene.frame_end = max(scene.frame_end, int(summary.last_frame + 0.999))
-        write_output(job, obj, track)
+        _check_inputs(job)
+        scene = _open_blend(job)
+        req = job_request(job, scene, result)
+        track = read_track(job.track) if job.track is not None else generate_track(pipelines.get(), req)
+        summary = bake_request(scene, req, track)
+        result.action, result.head_action = summary.action, summary.head_action
+        scene.frame_end = max(scene.frame_end, int(summary.last_frame + 0.999))  # the exporters write the range
+        write_output(job.output, track)
         result.frames = track.num_frames
         result.status = "ok"
     except Exception as exc:  # one job's failure never stops the batch
@@ -177,8 +181,6 @@ def _save_report(report: Path, manifest: str, results: list[JobResult], t0: floa
 
 def _preferences() -> tuple[str | None, list[str] | None]:
     """Encoder and providers from the add-on preferences, when it is enabled."""
-    from . import preferences
-
     return preferences.pipeline_settings()
 
 

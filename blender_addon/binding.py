@@ -1,12 +1,11 @@
 """Which of a character's shape keys each ARKit channel drives: a ``ChannelBinding``.
 
 Pure numpy (no bpy), so it is tested without Blender. The Blender bake and the add-on only ever
-call :func:`bind`; it asks ``exporters.retarget`` (profiles, auto-detection, coverage) when that
-module is importable; profile ``arkit-names`` (or a build without it) uses name matching:
-
-1. exact ARKit name (``jawOpen``), then case- and separator-insensitive (``JawOpen``, ``jaw_open``);
-2. side suffixes: ``eyeBlink_L`` / ``eyeBlink.L`` / ``eyeBlinkL`` <-> ``eyeBlinkLeft``;
-3. a sided target of an unsided ARKit channel (``browInnerUp_L`` <- ``browInnerUp``).
+call :func:`bind`; it asks ``exporters.retarget`` (profiles, auto-detection, coverage); profile
+``arkit-names`` uses plain name matching instead: each shape key drives the ARKit channel
+``talkclip_model.arkit.normalise_arkit_name`` reads in its name (case, separators, sides such as
+``eyeBlink_L`` / ``eyeBlink.L`` / ``eyeBlinkL``, namespaces and tool prefixes; a sided target of
+an unsided channel, ``browInnerUp_L``, gets that channel).
 
 A binding is a (K, 52) weight matrix, so one ARKit channel may drive several targets and a
 target may mix channels; ``values(track)`` gives the (T, K) curves to key, clipped to 0..1.
@@ -15,19 +14,16 @@ target may mix channels; ``values(track)`` gives the (T, K) curves to key, clipp
 from __future__ import annotations
 
 import functools
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from talkclip_model.arkit import ARKIT_NAMES, INDEX, NUM_CHANNELS
+from exporters import retarget
+from talkclip_model.arkit import ARKIT_NAMES, INDEX, NUM_CHANNELS, normalise_arkit_name
 from talkclip_model.errors import TalkclipError
 from talkclip_model.types import ExpressionTrack
-
-_SIDE = re.compile(r"(?:[_.\- ]?(L|R)|(Left|Right|left|right))$")
-_SEPARATORS = re.compile(r"[_.\- ]")
 
 
 @dataclass(frozen=True)
@@ -63,8 +59,6 @@ class ChannelBinding:
         """(T, 52) ARKit weights, or a whole track (head rotation and the profile's mode
         included) -> (T, K) target values."""
         if self.detection is not None:
-            from exporters import retarget
-
             if isinstance(arkit, ExpressionTrack):
                 return np.asarray(retarget.apply(self.detection, arkit)[1], np.float32)
             return retarget.scores(self.detection, np.asarray(arkit, np.float32))
@@ -77,29 +71,12 @@ class ChannelBinding:
                 f"-> {len(self.targets)} shape keys")
 
 
-def _normalise(name: str) -> str:
-    """Name without separators, lower case, with a trailing side spelled 'left'/'right'."""
-    m = _SIDE.search(name)
-    side = ""
-    if m and len(name) > 2:
-        side = "left" if (m.group(1) or m.group(2)).lower().startswith("l") else "right"
-        name = name[: m.start()]
-    return _SEPARATORS.sub("", name).lower() + side
-
-
-_ARKIT_NORMALISED = {_normalise(n): n for n in ARKIT_NAMES}
-
-
 def match_by_name(target_names: Sequence[str]) -> ChannelBinding:
-    """Name-matching binding (the fallback described in the module docstring)."""
+    """Name-matching binding (profile ``arkit-names``, described in the module docstring)."""
     targets: list[str] = []
     rows: list[np.ndarray] = []
     for t in target_names:
-        arkit = t if t in INDEX else _ARKIT_NORMALISED.get(_normalise(t))
-        if arkit is None:
-            m = _SIDE.search(t)
-            if m and len(t) > 2:  # browInnerUp_L <- browInnerUp
-                arkit = _ARKIT_NORMALISED.get(_normalise(t[: m.start()]))
+        arkit = normalise_arkit_name(t)
         if arkit is None:
             continue
         row = np.zeros(NUM_CHANNELS, np.float32)
@@ -110,12 +87,8 @@ def match_by_name(target_names: Sequence[str]) -> ChannelBinding:
     return ChannelBinding(profile="arkit-names", targets=tuple(targets), weights=weights)
 
 
-def _from_retarget(target_names: Sequence[str], profile: str | None):
-    """A binding through exporters.retarget, or None when that module is not available."""
-    try:
-        from exporters import retarget
-    except ImportError:
-        return None
+def _from_retarget(target_names: Sequence[str], profile: str | None) -> ChannelBinding:
+    """A binding through exporters.retarget: ``profile`` bound, or the best one detected."""
     if profile is None:
         detection = retarget.detect_profile(target_names)
     else:
@@ -147,11 +120,7 @@ def _bind_cached(names: tuple[str, ...], profile: str | None) -> ChannelBinding:
 
 def _bind_uncached(names: tuple[str, ...], profile: str | None) -> ChannelBinding:
     names = list(names)
-    binding = _from_retarget(names, profile) if profile != "arkit-names" else None
-    if binding is None:
-        if profile not in (None, "arkit-names"):
-            raise TalkclipError(f"retarget profile {profile!r} is not available (known: arkit-names)")
-        binding = match_by_name(names)
+    binding = match_by_name(names) if profile == "arkit-names" else _from_retarget(names, profile)
     if not binding.targets:
         shown = ", ".join(names[:6]) + (" ..." if len(names) > 6 else "")
         raise TalkclipError(

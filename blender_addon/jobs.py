@@ -10,9 +10,12 @@ A manifest is a JSON list of objects, or a CSV file whose header row names the s
 Relative paths resolve against the manifest's folder, and a relative path that climbs out of
 that folder (``../x.wav``) is refused for that job ("path outside its folder") unless the batch
 runs with ``--allow-outside-paths``. Absolute paths are the author's explicit choice and are
-accepted, unless ``--strict-paths`` asks that they too stay inside the folder. ``transcript`` is the text itself, or a ``.txt`` file to read.
+accepted, unless ``--strict-paths`` asks that they too stay inside the folder. ``transcript`` is
+the text itself, or a ``.txt`` file to read.
 ``track`` bakes an existing track file (.json/.npz/.csv) instead of generating from ``audio``.
-A broken row fails that job only; the others still run.
+``output`` is a file in a format of ``exporters.formats`` the batch writes (``OUTPUT_SUFFIXES``):
+one Blender's exporters write from the scene (.blend, .glb, .fbx) or a take format (.json, .npz,
+Live Link Face .csv). A broken row fails that job only; the others still run.
 """
 
 from __future__ import annotations
@@ -27,9 +30,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from exporters.formats import FORMATS, TAKE_FORMATS, Format, suffixes_of
+
 CONTRACT_KEYS = ("blend", "object", "audio", "transcript", "prompt", "profile", "start_frame", "output")
 EXTRA_KEYS = ("track", "armature", "head_bone", "intensity", "seed", "reduce_tolerance", "name")
-OUTPUT_SUFFIXES = (".blend", ".glb", ".fbx", ".csv")
+# what the batch writes: the scene through Blender's exporters first (.glb is the scene's glTF),
+# then the take itself
+OUTPUT_FORMATS: tuple[Format, ...] = tuple(f for f in FORMATS if f.blender) + TAKE_FORMATS
+OUTPUT_SUFFIXES = suffixes_of(OUTPUT_FORMATS)
 PATH_KEYS = ("blend", "audio", "output", "track")
 
 
@@ -75,6 +83,11 @@ class JobResult:
     head_action: str | None = None
     profile: str | None = None
     warnings: list[str] = field(default_factory=list)
+
+
+def output_format(path: str | Path) -> Format | None:
+    """The format the batch writes ``path`` in, from its name; None when it writes none."""
+    return next((f for f in OUTPUT_FORMATS if f.matches(path)), None)
 
 
 def load_rows(path: Path) -> list[dict[str, Any]]:
@@ -136,54 +149,77 @@ def _number(value: Any, key: str, kind=float):
     return out
 
 
+def _optional(row: dict, key: str) -> str | None:
+    return str(row[key]) if row.get(key) not in (None, "") else None
+
+
+def _check_row(row: Any, job: Job) -> None:
+    """The row's shape: an object with the keys a job needs (unknown keys are warned about)."""
+    if not isinstance(row, dict):
+        raise ValueError(f"expected an object with keys {', '.join(CONTRACT_KEYS)}, got {type(row).__name__}")
+    if "__extra_cells__" in row:
+        raise ValueError("row has more cells than the header names")
+    job.name = str(row.get("name") or job.name)
+    unknown = sorted(set(row) - set(CONTRACT_KEYS) - set(EXTRA_KEYS))
+    if unknown:
+        job.warnings.append(f"ignored unknown keys: {', '.join(unknown)}")
+    for key in ("blend", "object", "output"):
+        if row.get(key) in (None, ""):
+            raise ValueError(f"missing {key!r}")
+    if row.get("audio") in (None, "") and row.get("track") in (None, ""):
+        raise ValueError("missing 'audio'")
+
+
+def _read_paths(row: dict, job: Job, base: Path, allow_outside: bool, strict: bool) -> None:
+    for key in PATH_KEYS:
+        if row.get(key) not in (None, ""):
+            setattr(job, key, resolve_path(base, row[key], key, allow_outside, strict))
+    if job.blend.suffix.lower() != ".blend":
+        raise ValueError(f"blend {row['blend']!r} is not a .blend file")
+    if output_format(job.output) is None:
+        raise ValueError(f"output {row['output']!r}: use one of {', '.join(OUTPUT_SUFFIXES)}")
+    if job.output in (job.blend, job.track):
+        what = ".blend" if job.output == job.blend else "track"
+        raise ValueError(f"output is the input {what}; the input is never modified")
+
+
+def _read_transcript(value: Any, base: Path, allow_outside: bool, strict: bool) -> str | None:
+    """The transcript text, read from a .txt file when the value names one."""
+    if value in (None, ""):
+        return None
+    text = str(value)
+    if not text.lower().endswith(".txt"):
+        return text
+    tpath = resolve_path(base, text, "transcript", allow_outside, strict)
+    try:
+        return tpath.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ValueError(f"transcript {tpath}: cannot read ({exc.strerror})") from None
+
+
+def _read_settings(row: dict, job: Job) -> None:
+    job.prompt = _optional(row, "prompt")
+    job.profile = _optional(row, "profile")
+    if row.get("start_frame") not in (None, ""):
+        job.start_frame = _number(row["start_frame"], "start_frame")
+    for key, kind in (("intensity", float), ("seed", int), ("reduce_tolerance", float)):
+        if row.get(key) not in (None, ""):
+            setattr(job, key, _number(row[key], key, kind))
+    job.armature = _optional(row, "armature")
+    job.head_bone = _optional(row, "head_bone")
+    if job.armature and not job.head_bone:
+        raise ValueError("armature given without head_bone")
+
+
 def parse_job(row: Any, index: int, base: Path, allow_outside: bool = False, strict: bool = False) -> Job:
     """One manifest row as a Job; problems go into ``job.error`` (never raises)."""
     job = Job(index=index, name=f"job {index}")
     try:
-        if not isinstance(row, dict):
-            raise ValueError(f"expected an object with keys {', '.join(CONTRACT_KEYS)}, got {type(row).__name__}")
-        if "__extra_cells__" in row:
-            raise ValueError("row has more cells than the header names")
-        job.name = str(row.get("name") or f"job {index}")
-        unknown = sorted(set(row) - set(CONTRACT_KEYS) - set(EXTRA_KEYS))
-        if unknown:
-            job.warnings.append(f"ignored unknown keys: {', '.join(unknown)}")
-        for key in ("blend", "object", "output"):
-            if row.get(key) in (None, ""):
-                raise ValueError(f"missing {key!r}")
-        if row.get("audio") in (None, "") and row.get("track") in (None, ""):
-            raise ValueError("missing 'audio'")
+        _check_row(row, job)
         job.object = str(row["object"])
-        for key in PATH_KEYS:
-            if row.get(key) not in (None, ""):
-                setattr(job, key, resolve_path(base, row[key], key, allow_outside, strict))
-        if job.blend.suffix.lower() != ".blend":
-            raise ValueError(f"blend {row['blend']!r} is not a .blend file")
-        if job.output.suffix.lower() not in OUTPUT_SUFFIXES:
-            raise ValueError(f"output {row['output']!r}: use one of {', '.join(OUTPUT_SUFFIXES)}")
-        if job.output == job.blend:
-            raise ValueError("output is the input .blend; the input is never modified")
-        transcript = row.get("transcript")
-        if transcript not in (None, ""):
-            transcript = str(transcript)
-            if transcript.lower().endswith(".txt"):
-                tpath = resolve_path(base, transcript, "transcript", allow_outside, strict)
-                try:
-                    transcript = tpath.read_text(encoding="utf-8").strip()
-                except OSError as exc:
-                    raise ValueError(f"transcript {tpath}: cannot read ({exc.strerror})") from None
-            job.transcript = transcript
-        job.prompt = str(row["prompt"]) if row.get("prompt") not in (None, "") else None
-        job.profile = str(row["profile"]) if row.get("profile") not in (None, "") else None
-        if row.get("start_frame") not in (None, ""):
-            job.start_frame = _number(row["start_frame"], "start_frame")
-        for key, kind in (("intensity", float), ("seed", int), ("reduce_tolerance", float)):
-            if row.get(key) not in (None, ""):
-                setattr(job, key, _number(row[key], key, kind))
-        job.armature = str(row["armature"]) if row.get("armature") not in (None, "") else None
-        job.head_bone = str(row["head_bone"]) if row.get("head_bone") not in (None, "") else None
-        if job.armature and not job.head_bone:
-            raise ValueError("armature given without head_bone")
+        _read_paths(row, job, base, allow_outside, strict)
+        job.transcript = _read_transcript(row.get("transcript"), base, allow_outside, strict)
+        _read_settings(row, job)
     except ValueError as exc:
         job.error = str(exc)
     return job

@@ -1,5 +1,9 @@
 """Operators: Generate (the pipeline in a worker process, the bake on the main thread), Preview
-style, and the edit-prompt list. Heavy imports happen inside the operators, never at register.
+style, and the edit-prompt list. The steps of a take (request, generate, bake) are ``take.py``'s,
+shared with the headless batch; this module gathers the panel's settings and runs the steps
+without freezing the UI. Heavy imports happen inside the operators, never at register:
+onnxruntime (the CUDA check), ``talkclip_cli.worker`` (it imports the pipeline) and the pipeline
+itself (in ``take.py``).
 
 Generate from the UI runs the pipeline in a child Python process (``talkclip_cli.worker``):
 PocketSphinx holds the GIL for seconds at a time, so a thread would freeze Blender and delay
@@ -16,7 +20,6 @@ import os
 import shutil
 import sys
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import bpy
@@ -24,9 +27,18 @@ import bpy
 from talkclip_model.errors import TalkclipError, one_line
 
 from . import preferences
+from .bake import pose_style
 from .jobs import compose_prompt
+from .scene import check_audio_file, check_target, strip_audio, strips_collection_name
+from .take import (
+    Request,
+    bake_request,
+    build_request,
+    generate_track,
+    shared_pipeline,
+    worker_request,
+)
 
-_PIPELINES: dict = {}  # (encoder, providers) -> Pipeline: models load once per session
 _RUNNING: list = []  # the generate operator in flight (one at a time)
 
 
@@ -57,32 +69,7 @@ def pipeline_settings(context=None) -> tuple[str | None, list[str] | None, list[
 def get_pipeline(context=None) -> tuple[object, list[str]]:
     """The shared Pipeline for the current preferences, and warnings (e.g. no CUDA)."""
     encoder, providers, warnings = pipeline_settings(context)
-    key = (encoder, tuple(providers or ()))
-    if key not in _PIPELINES:
-        from talkclip_model import pipeline
-        _PIPELINES[key] = pipeline.Pipeline(encoder=encoder, providers=providers)
-    return _PIPELINES[key], warnings
-
-
-@dataclass
-class Request:
-    """Everything one take needs, gathered on the main thread into plain values."""
-
-    target: str
-    audio: Path
-    take: str
-    start_frame: float
-    fps: float
-    prompt: str | None
-    intensity: float
-    transcript: str | None
-    seed: int
-    schedule: list = field(default_factory=list)
-    profile: str | None = None
-    armature: str | None = None
-    head_bone: str | None = None
-    tolerance: float = 0.0
-    layers: bool = False
+    return shared_pipeline(encoder, providers), warnings
 
 
 def take_start(scene) -> tuple[float | None, str]:
@@ -93,74 +80,36 @@ def take_start(scene) -> tuple[float | None, str]:
     if s.use_start_frame:
         return float(s.start_frame), "set"
     if s.audio_source == "STRIP":
-        from .scene import strips_collection_name
-
         ed = scene.sequence_editor
         strip = getattr(ed, strips_collection_name(ed)).get(s.sound_strip) if ed and s.sound_strip else None
         return (float(strip.frame_start) if strip is not None else None), "sound strip start"
     return float(scene.frame_current), "playhead"
 
 
-def gather_request(context) -> Request:
-    """Check the panel settings and turn them into a Request; raises TalkclipError."""
-    from . import binding as binding_mod
-    from . import scene as scene_mod
-    scene = context.scene
+def panel_audio(scene) -> Path:
+    """The audio file the panel names: the chosen sound strip's, or the file field's."""
     s = scene.talkclip
-    obj = s.target_object(context)
-    scene_mod.check_target(obj)
-    profile = None if s.profile.strip() in ("", "auto") else s.profile.strip()
-    binding_mod.bind(scene_mod.shape_key_names(obj), profile)  # fails early when nothing maps
     if s.audio_source == "STRIP":
         if not s.sound_strip:
             raise TalkclipError("no sound strip chosen: pick one in the TalkCLIP panel")
-        audio = scene_mod.strip_audio(scene, s.sound_strip).path
-    else:
-        audio = scene_mod.check_audio_file(s.audio_path, "audio file")
-    start = take_start(scene)[0]
-    if s.armature is not None:
-        if not s.head_bone:
-            raise TalkclipError(f"armature {s.armature.name!r} is set but no head bone is chosen")
-        scene_mod.check_head_bone(s.armature, s.head_bone)
-    return Request(
-        target=obj.name, audio=audio, take=audio.stem, start_frame=start, fps=scene_mod.scene_fps(scene),
-        prompt=compose_prompt(s.prompt, s.edit_pairs()), intensity=s.intensity,
-        transcript=s.transcript.strip() or None, seed=s.seed,
-        schedule=scene_mod.style_schedule(scene, start) if s.use_markers else [],
-        profile=profile, armature=s.armature.name if s.armature else None,
-        head_bone=s.head_bone or None, tolerance=s.tolerance if s.reduce_keys else 0.0,
-        layers=s.bake_layers)
+        return strip_audio(scene, s.sound_strip).path
+    return check_audio_file(s.audio_path, "audio file")
 
 
-def generate_track(pipeline, req: Request, progress=None):
-    """Run the pipeline for a request (no bpy: safe on a worker thread)."""
-    from talkclip_model.pipeline import GenerateOptions
-
-    options = GenerateOptions(
-        fps=req.fps, seed=req.seed, transcript=req.transcript, prompt=req.prompt,
-        intensity=req.intensity, schedule=list(req.schedule))
-    return pipeline.generate(req.audio, options, progress=progress)
-
-
-def worker_request(req: Request, encoder=None, providers=None) -> dict:
-    """The JSON request talkclip_cli.worker reads for ``req``."""
-    return {"audio": os.path.abspath(req.audio), "fps": req.fps, "seed": req.seed, "transcript": req.transcript,
-            "prompt": req.prompt, "intensity": req.intensity,
-            "schedule": [[float(t), p] for t, p in req.schedule], "encoder": encoder, "providers": providers}
-
-
-def bake_request(context, req: Request, track):
-    """Bake a generated track as the request says (main thread). Returns the BakeSummary."""
-    from . import bake
-    obj = bpy.data.objects.get(req.target)
-    summary = bake.bake_shape_keys(obj, track, take=req.take, start_frame=req.start_frame,
-                                   profile=req.profile, reduce_tolerance=req.tolerance,
-                                   layers=req.layers, scene=context.scene)
-    if req.armature:
-        summary.head_action = bake.bake_head(bpy.data.objects.get(req.armature), req.head_bone, track,
-                                             take=req.take, start_frame=req.start_frame,
-                                             reduce_tolerance=req.tolerance, scene=context.scene)
-    return summary
+def gather_request(context) -> Request:
+    """Check the panel settings and turn them into a Request (take.build_request); raises
+    TalkclipError."""
+    scene = context.scene
+    s = scene.talkclip
+    obj = s.target_object(context)
+    check_target(obj)  # the character first, as the panel lists it
+    audio = panel_audio(scene)
+    req, _ = build_request(
+        scene, obj, audio, start_frame=take_start(scene)[0], prompt=compose_prompt(s.prompt, s.edit_pairs()),
+        intensity=s.intensity, transcript=s.transcript.strip() or None, seed=s.seed, use_markers=s.use_markers,
+        profile=s.profile, armature=s.armature, head_bone=s.head_bone,
+        tolerance=s.tolerance if s.reduce_keys else 0.0, layers=s.bake_layers)
+    return req
 
 
 def _report_summary(op, summary, warnings=()):
@@ -216,6 +165,7 @@ class ThreadJob(threading.Thread):
         self.track = None
 
     def progress(self, stage: str, fraction: float) -> None:
+        # talkclip_cli.worker imports the pipeline: not at registration
         from talkclip_cli.worker import overall
 
         if self.cancelled.is_set():
@@ -248,6 +198,7 @@ class ThreadJob(threading.Thread):
 def start_job(context, req: Request) -> tuple[object, list[str]]:
     """Start generating ``req`` off the UI thread: (job, warnings). A worker process where a
     Python binary can run one, else a thread of this process (never a refusal on a guess)."""
+    # talkclip_cli.worker imports the pipeline: not at registration
     from talkclip_cli.worker import WorkerProcess, child_env
 
     python = python_executable()
@@ -290,7 +241,7 @@ class TALKCLIP_OT_generate(bpy.types.Operator):
             req = gather_request(context)
             pipeline, warnings = get_pipeline(context)
             track = generate_track(pipeline, req)
-            summary = bake_request(context, req, track)
+            summary = bake_request(context.scene, req, track)
         except Exception as exc:
             return _user_error(self, exc, context.scene.talkclip)
         context.scene.talkclip.status = f"baked {summary.action}"
@@ -348,7 +299,7 @@ class TALKCLIP_OT_generate(bpy.types.Operator):
                 redraw_panels(context)
             return {"PASS_THROUGH"}
         try:
-            summary = bake_request(context, self._req, job.result())
+            summary = bake_request(context.scene, self._req, job.result())
         except Exception as exc:
             self._finish(context)
             return _user_error(self, exc, context.scene.talkclip)
@@ -373,14 +324,12 @@ class TALKCLIP_OT_preview_style(bpy.types.Operator):
     def execute(self, context):
         s = context.scene.talkclip
         try:
-            from . import bake
-            from . import scene as scene_mod
             obj = s.target_object(context)
-            scene_mod.check_target(obj)
+            check_target(obj)
             pipeline, warnings = get_pipeline(context)
             style = pipeline.style(compose_prompt(s.prompt, s.edit_pairs()), s.intensity)
             profile = None if s.profile.strip() in ("", "auto") else s.profile.strip()
-            n = bake.pose_style(obj, style.arkit, profile=profile)
+            n = pose_style(obj, style.arkit, profile=profile)
         except Exception as exc:
             return _user_error(self, exc)
         for w in warnings:

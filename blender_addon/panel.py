@@ -4,9 +4,12 @@ or one strip lookup)."""
 
 from __future__ import annotations
 
+import textwrap
+
 import bpy
 
 from . import operators
+from .binding import bind
 
 _DETECTIONS: dict = {}  # (names, profile) -> (ok, one-line text)
 CHAR_WIDTH_PX = 7  # average label character width at UI scale 1
@@ -21,10 +24,7 @@ def detection_text(obj, profile: str) -> tuple[bool, str]:
     cache_key = (names, profile)
     if cache_key not in _DETECTIONS:
         try:
-            from . import binding as blender_binding
-
-            binding = blender_binding.bind(
-                names, None if profile in ("", "auto") else profile)
+            binding = bind(names, None if profile in ("", "auto") else profile)
             _DETECTIONS[cache_key] = (True, binding.describe())
         except Exception as exc:  # shown, never raised while drawing
             _DETECTIONS[cache_key] = (False, " ".join(str(exc).split()))
@@ -36,8 +36,6 @@ def detection_text(obj, profile: str) -> tuple[bool, str]:
 def wrap_lines(text: str, width_px: float, ui_scale: float = 1.0, max_lines: int = 10) -> list[str]:
     """``text`` as label lines that fit a region ``width_px`` wide: a label cuts a long line
     short, and a failure reason must stay readable."""
-    import textwrap
-
     chars = max(16, int(width_px / (CHAR_WIDTH_PX * ui_scale)) - 4)
     return textwrap.wrap(text, chars, break_on_hyphens=False, max_lines=max_lines, placeholder=" ...") or [""]
 

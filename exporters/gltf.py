@@ -18,6 +18,7 @@ pygltflib, for tests and for pipelines that start from a neutral mesh plus delta
 
 from __future__ import annotations
 
+import base64
 import json
 import struct
 from pathlib import Path
@@ -47,28 +48,34 @@ def read_glb(path) -> tuple[dict, bytes]:
         data = path.read_bytes()
     except OSError as exc:
         raise TalkclipError(f"{path}: cannot read ({exc.strerror})") from None
-    if data[:4] != b"glTF":
-        try:
-            doc = json.loads(data.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise TalkclipError(f"{path}: not a glTF or GLB file") from None
-        doc = _check_doc(doc, path)
-        buffers = doc.get("buffers") or []
-        if any("uri" in b and not str(b["uri"]).startswith("data:") for b in buffers):
-            raise TalkclipError(f"{path}: .gltf with external buffers is not supported; convert it to .glb")
-        binary = b""
-        if buffers and "uri" in buffers[0]:  # buffer 0 becomes the GLB binary chunk
-            import base64
+    return _read_glb_container(data, path) if data[:4] == b"glTF" else _read_gltf_json(data, path)
 
-            header, _, payload = str(buffers[0]["uri"]).partition(",")
-            if not header.endswith(";base64"):
-                raise TalkclipError(f"{path}: buffer 0 data URI is not base64")
-            try:
-                binary = base64.b64decode(payload, validate=True)
-            except ValueError:
-                raise TalkclipError(f"{path}: buffer 0 data URI is not valid base64") from None
-            del buffers[0]["uri"]
-        return doc, binary
+
+def _read_gltf_json(data: bytes, path: Path) -> tuple[dict, bytes]:
+    """A .gltf: its JSON, and buffer 0's data URI decoded as the binary chunk."""
+    try:
+        doc = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise TalkclipError(f"{path}: not a glTF or GLB file") from None
+    doc = _check_doc(doc, path)
+    buffers = doc.get("buffers") or []
+    if any("uri" in b and not str(b["uri"]).startswith("data:") for b in buffers):
+        raise TalkclipError(f"{path}: .gltf with external buffers is not supported; convert it to .glb")
+    binary = b""
+    if buffers and "uri" in buffers[0]:  # buffer 0 becomes the GLB binary chunk
+        header, _, payload = str(buffers[0]["uri"]).partition(",")
+        if not header.endswith(";base64"):
+            raise TalkclipError(f"{path}: buffer 0 data URI is not base64")
+        try:
+            binary = base64.b64decode(payload, validate=True)
+        except ValueError:
+            raise TalkclipError(f"{path}: buffer 0 data URI is not valid base64") from None
+        del buffers[0]["uri"]
+    return doc, binary
+
+
+def _read_glb_container(data: bytes, path: Path) -> tuple[dict, bytes]:
+    """A .glb: the header checked, the first JSON and binary chunks."""
     if len(data) < 20:
         raise TalkclipError(f"{path}: truncated GLB")
     magic, version, length = struct.unpack_from("<III", data, 0)

@@ -24,7 +24,12 @@ from typing import Callable
 
 import numpy as np
 
-from talkclip_model.arkit import ARKIT_NAMES, INDEX, capitalised
+from talkclip_model.arkit import (
+    ARKIT_NAMES,
+    EYE_RANGE_RAD,
+    capitalised,
+    eye_look_to_gaze,
+)
 from talkclip_model.errors import TalkclipError
 from talkclip_model.files import atomic_output
 from talkclip_model.types import ExpressionTrack
@@ -33,8 +38,6 @@ LLF_HEAD = ("HeadYaw", "HeadPitch", "HeadRoll")
 LLF_EYES = ("LeftEyeYaw", "LeftEyePitch", "LeftEyeRoll", "RightEyeYaw", "RightEyePitch", "RightEyeRoll")
 COUNT_SPELLINGS = ("BlendShapeCount", "BlendshapeCount")
 LLF_HEADER = ("Timecode", "BlendShapeCount") + tuple(capitalised(n) for n in ARKIT_NAMES) + LLF_HEAD + LLF_EYES
-# How far the eyes turn at eyeLook* = 1, radians (ARKit's eye transforms reach about +-0.6).
-EYE_RANGE_RAD = 0.6
 # Live Link Face counts timecode frames at 60 per second; faster takes use the next base up.
 TIMECODE_BASE = 60
 _TIMECODE_BASES = (60, 120, 240)
@@ -72,14 +75,9 @@ def parse_timecode(text: str, base: int = TIMECODE_BASE) -> float:
 
 def eye_angles(arkit: np.ndarray) -> np.ndarray:
     """(T, 6) eye yaw/pitch/roll for the left and right eye from the eyeLook channels, radians."""
-    g = lambda n: arkit[:, INDEX[n]]  # noqa: E731
-    # Yaw positive = looking to the character's left; the left eye looks left when it looks "out".
-    l_yaw = (g("eyeLookOutLeft") - g("eyeLookInLeft")) * EYE_RANGE_RAD
-    r_yaw = (g("eyeLookInRight") - g("eyeLookOutRight")) * EYE_RANGE_RAD
-    l_pitch = (g("eyeLookDownLeft") - g("eyeLookUpLeft")) * EYE_RANGE_RAD
-    r_pitch = (g("eyeLookDownRight") - g("eyeLookUpRight")) * EYE_RANGE_RAD
-    zero = np.zeros_like(l_yaw)
-    return np.stack([l_yaw, l_pitch, zero, r_yaw, r_pitch, zero], axis=1)
+    gaze = eye_look_to_gaze(arkit) * EYE_RANGE_RAD  # (T, eye, yaw/pitch)
+    zero = np.zeros(len(gaze), gaze.dtype)
+    return np.stack([gaze[:, 0, 0], gaze[:, 0, 1], zero, gaze[:, 1, 0], gaze[:, 1, 1], zero], axis=1)
 
 
 def _snap_fps(fps: float) -> float:

@@ -17,6 +17,7 @@ Formats (both store float32 xyz per point per frame; Blender imports both):
 
 from __future__ import annotations
 
+import io
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,8 +121,6 @@ def load_mesh(path) -> tuple[np.ndarray, np.ndarray]:
     OBJ files are read with their texture and normal indices dropped first: trimesh otherwise
     splits vertices at UV seams, and blendshape deltas index the file's own vertex list.
     """
-    import io
-
     import trimesh
 
     path = Path(path)

@@ -1,4 +1,5 @@
-"""Reference takes: a SpeakingStyle from real animation ("make it look like this take").
+"""Reference takes: a SpeakingStyle from real animation ("make it look like this take";
+``talkclip generate --style-from TAKE`` calls ``style_from_capture``).
 
 ``style_from_track`` reads what a take holds and how it moves:
 
@@ -14,8 +15,8 @@
 - head (only when the take has head rotation, i.e. not all zeros): pose bias from the median
   pitch/yaw/roll, ``head_motion`` from the rotation's standard deviation relative to
   ``HEAD_STD_REF``, ``nod``/``shake`` from pitch/yaw angular speed.
-- gaze: ``gaze_pitch`` from the median up-minus-down look, ``gaze_aversion`` as the share of
-  frames where any eyeLook channel exceeds 0.35.
+- gaze: ``gaze_pitch`` from the median upward look of both eyes (``eye_look_to_gaze``),
+  ``gaze_aversion`` as the share of frames where any eyeLook channel exceeds 0.35.
 
 ``track_from_channels(names, values, fps)`` turns a character's own channels (a baked shape-key
 action, read by the Blender layer) back into an ARKit track through the retarget profiles, so any
@@ -34,7 +35,15 @@ from typing import Iterable
 
 import numpy as np
 
-from talkclip_model.arkit import ARKIT_NAMES, ARTICULATION_CHANNELS, INDEX, NUM_CHANNELS
+from exporters.formats import read_track
+from exporters.retarget import detect_profile, load_profile, to_arkit
+from talkclip_model.arkit import (
+    ARKIT_NAMES,
+    ARTICULATION_CHANNELS,
+    INDEX,
+    NUM_CHANNELS,
+    eye_look_to_gaze,
+)
 from talkclip_model.errors import TalkclipError
 from talkclip_model.types import (
     DYNAMICS,
@@ -91,10 +100,8 @@ def style_from_track(track: ExpressionTrack, prompt: str = "") -> SpeakingStyle:
         speed = np.abs(np.diff(head, axis=0)) * track.fps  # (T-1, 3) rad/s
         dyn["nod"] = float(np.percentile(speed[:, 0], 90)) / HEAD_SPEED_REF
         dyn["shake"] = float(np.percentile(speed[:, 1], 90)) / HEAD_SPEED_REF
-    g = lambda n: a[:, INDEX[n]]  # noqa: E731
-    up = (g("eyeLookUpLeft") + g("eyeLookUpRight")) / 2
-    down = (g("eyeLookDownLeft") + g("eyeLookDownRight")) / 2
-    dyn["gaze_pitch"] = float(np.median(up - down))
+    down = eye_look_to_gaze(a)[:, :, 1].mean(axis=1)  # (T,) pitch of both eyes, + = down
+    dyn["gaze_pitch"] = float(np.median(-down))
     dyn["gaze_aversion"] = float(np.mean(a[:, _LOOK].max(axis=1) > GAZE_AWAY))
     return SpeakingStyle(arkit=held, dynamics=clamp_dynamics(dyn), prompt=prompt)
 
@@ -104,8 +111,6 @@ def track_from_channels(names: list[str], values: np.ndarray, fps: float, profil
     """An ARKit ExpressionTrack from a character's own channels, e.g. a baked shape-key action
     gathered by the Blender layer: ``values`` (T, len(names)) are bound through ``profile``
     (detected when None) and mapped back with ``retarget.to_arkit`` (exact for ARKit spellings)."""
-    from exporters.retarget import detect_profile, load_profile, to_arkit
-
     values = np.asarray(values, dtype=np.float32)
     if values.ndim != 2 or values.shape[1] != len(names):
         raise TalkclipError(f"channel values have shape {values.shape}, expected (frames, {len(names)})")
@@ -129,8 +134,6 @@ def track_from_channels(names: list[str], values: np.ndarray, fps: float, profil
 
 def style_from_capture(path, prompt: str | None = None) -> SpeakingStyle:
     """SpeakingStyle of a take file: Live Link Face CSV (.csv, .csv.gz), track JSON or NPZ."""
-    from exporters.track_io import read_track
-
     track = read_track(path)
     return style_from_track(track, prompt=prompt if prompt is not None else f"like {Path(path).name}")
 

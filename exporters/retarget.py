@@ -33,7 +33,7 @@ Public API (stable; the Blender layer calls it)::
     scores(profile, arkit (T, 52), head (T, 3) | None) -> (T, n) float32   # before selection
     select_exclusive(scores (T, n), fps, min_hold=0.08, margin=0.04) -> (T,) int
     to_arkit(profile_or_detection, values (T, n)) -> (T, 52)   # least-squares inverse (imports)
-    normalise_arkit_name(name) -> str | None                   # 'A25_Jaw_Open' -> 'jawOpen'
+    normalise_arkit_name(name) -> str | None    # 'A25_Jaw_Open' -> 'jawOpen' (talkclip_model.arkit's)
 
 ``Detection`` has ``profile`` (the bound Profile: its target names are the character's real
 names), ``binding`` {character name: profile target}, ``mapped_arkit``, ``lost_arkit``,
@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -52,7 +51,15 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from talkclip_model.arkit import ARKIT_NAMES, HEAD_CHANNELS, INDEX, NUM_CHANNELS
+from talkclip_model.arkit import (
+    ARKIT_NAMES,
+    HEAD_CHANNELS,
+    INDEX,
+    NUM_CHANNELS,
+    normalise_arkit_name,
+    spelling_key,
+    strip_namespace,
+)
 from talkclip_model.errors import TalkclipError
 
 SOURCES: tuple[str, ...] = ARKIT_NAMES + tuple(f"head.{h}" for h in HEAD_CHANNELS)  # matrix columns
@@ -63,57 +70,14 @@ MODES = ("blend", "exclusive")
 PROFILE_DIR = "profiles"
 
 # --- name matching --------------------------------------------------------------------------
-
-_ARKIT_KEYS = {n.lower(): n for n in ARKIT_NAMES}
-_ARKIT_BY_LENGTH = sorted(_ARKIT_KEYS, key=len, reverse=True)
-_SIDE_SUFFIX = re.compile(r"(?:[_.\-\s](L|R|Left|Right|LEFT|RIGHT|l|r|left|right)|(?<=[a-z0-9])(L|R|Left|Right))$")
-_SIDE_PREFIX = re.compile(r"^(L|R|Left|Right|LEFT|RIGHT|l|r|left|right)[_.\-\s]")
-_NAMESPACE = re.compile(r"^.*[.:|/]")
-
-
-def _alnum(text: str) -> str:
-    return re.sub(r"[^0-9a-z]", "", text.lower())
-
-
-def _side_word(letter: str) -> str:
-    return "left" if letter.lower().startswith("l") else "right"
-
-
-def normalise_arkit_name(name: str) -> str | None:
-    """The ARKit channel a character's shape-key name means, or None.
-
-    Handles case and separators (``jaw_open``), sides (``eyeBlink_L``, ``eyeBlink.R``,
-    ``eyeBlinkL``, ``L_eyeBlink``), namespaces (``blendShape1.jawOpen``, ``Face:jawOpen``) and tool
-    prefixes (``BS_jawOpen``, ``ARKit_jawOpen``, CC4 ``A25_Jaw_Open``): after normalising, the
-    longest ARKit name the text ends with wins.
-    """
-    for candidate in (name, _NAMESPACE.sub("", name)):
-        text = candidate.strip()
-        side = ""
-        m = _SIDE_SUFFIX.search(text)
-        if m:
-            side = _side_word(m.group(1) or m.group(2))
-            text = text[: m.start()]
-        else:
-            m = _SIDE_PREFIX.match(text)
-            if m:
-                side = _side_word(m.group(1))
-                text = text[m.end():]
-        # a side on a channel ARKit has only once (browInnerUp_L, cheekPuff_R) means that channel
-        for key in (_alnum(text) + side, _alnum(candidate), _alnum(text)):
-            if key in _ARKIT_KEYS:
-                return _ARKIT_KEYS[key]
-            for arkit_key in _ARKIT_BY_LENGTH:
-                if key.endswith(arkit_key) and not key[: -len(arkit_key)].endswith(("left", "right")):
-                    return _ARKIT_KEYS[arkit_key]
-    return None
-
+# How a spelling reads is talkclip_model.arkit's (spelling_key, strip_namespace,
+# normalise_arkit_name); a profile adds its own target names, aliases and prefixes.
 
 def _name_keys(name: str, prefixes: Sequence[str]) -> list[str]:
     """Normalised spellings of a character's channel name, most specific first."""
     keys = []
-    for candidate in (name, _NAMESPACE.sub("", name)):
-        key = _alnum(candidate)
+    for candidate in (name, strip_namespace(name)):
+        key = spelling_key(candidate)
         if key and key not in keys:
             keys.append(key)
         for p in prefixes:
@@ -217,7 +181,7 @@ def profile_from_dict(data: Mapping, source: str = "profile") -> Profile:
     return Profile(name=name, targets=tuple(targets), matrix=np.stack(rows), bias=np.array(bias),
                    clamp=(lo, hi), mode=str(data.get("mode", "blend")), title=str(data.get("title", "")),
                    description=str(data.get("description", "")), aliases=aliases,
-                   prefixes=tuple(_alnum(p) for p in match.get("prefixes", ()) if _alnum(p)),
+                   prefixes=tuple(spelling_key(p) for p in match.get("prefixes", ()) if spelling_key(p)),
                    arkit_spellings=bool(match.get("arkit_spellings", False)), source=source)
 
 
@@ -285,6 +249,7 @@ class Detection:
         ])
 
 
+_ARKIT_BY_KEY = {spelling_key(n): n for n in ARKIT_NAMES}
 # stems of ARKit channels that come in Left/Right pairs; mouth/jaw Left/Right are directions
 _SIDED_STEMS = sorted((n[:-4].lower() for n in ARKIT_NAMES
                        if n.endswith("Left") and n[:-4] + "Right" in INDEX and n[:-4] not in ("mouth", "jaw")),
@@ -294,10 +259,10 @@ _SIDED_STEMS = sorted((n[:-4].lower() for n in ARKIT_NAMES
 def _unsided_pair(name: str) -> tuple[str, str] | None:
     """(Left, Right) ARKit channels for a name that means both sides at once (``eyeBlink``,
     ``Mouth_Smile``, ``BS_browDown``), or None."""
-    key = _alnum(_NAMESPACE.sub("", name))
+    key = spelling_key(strip_namespace(name))
     for stem in _SIDED_STEMS:
         if key.endswith(stem):
-            return _ARKIT_KEYS[stem + "left"], _ARKIT_KEYS[stem + "right"]
+            return _ARKIT_BY_KEY[stem + "left"], _ARKIT_BY_KEY[stem + "right"]
     return None
 
 
@@ -305,7 +270,7 @@ def _bind(profile: Profile, names: list[str]) -> Detection:
     keys: dict[str, str] = {}
     for t in profile.targets:
         for spelling in (t, *profile.aliases.get(t, ())):
-            keys.setdefault(_alnum(spelling), t)
+            keys.setdefault(spelling_key(spelling), t)
     row_of = {t: i for i, t in enumerate(profile.targets)}
     binding: dict[str, str] = {}
     rows: dict[str, np.ndarray] = {}  # character name -> (55,) row; bias beside it
@@ -433,10 +398,3 @@ def to_arkit(profile: Profile | Detection, values: np.ndarray) -> np.ndarray:
     out = (values - prof.bias) @ pinv.T.astype(np.float32)
     return np.clip(out, 0.0, 1.0).astype(np.float32)
 
-
-def arkit_index(name: str) -> int:
-    """Index of an ARKit channel from any spelling ``normalise_arkit_name`` accepts."""
-    arkit = normalise_arkit_name(name)
-    if arkit is None:
-        raise TalkclipError(f"{name!r} is not an ARKit channel in any known spelling")
-    return INDEX[arkit]

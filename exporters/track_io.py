@@ -1,11 +1,11 @@
-"""Read and write ExpressionTrack files: our JSON and NPZ, and the Live Link Face CSV layout.
+"""Our own track files: the JSON and NPZ layouts of an ExpressionTrack (reader and writer of each).
 
-Writers are atomic (temporary file, then rename); readers name the file and the problem on
-failure. The CSV layer lives in ``exporters.livelink`` (re-exported here).
+``exporters.formats`` picks the format from a file name (``read_track``, ``write_track``); the
+Live Link Face CSV layout lives in ``exporters.livelink``. Writers are atomic (temporary file,
+then rename); readers name the file and the problem on failure.
 
 Round-trips are exact at float32 precision: JSON holds the shortest decimal that reads back as
-the same float32, NPZ the arrays themselves, and a Live Link Face capture read and written again
-is byte-identical (its timecodes and eye columns ride along in ``meta["livelink"]``).
+the same float32, NPZ the arrays themselves.
 
 JSON layout (a contract): ``{"fps", "channels": [52 lowerCamel names], "frames": [[52 floats]],
 "head": {"channels": ["pitch", "yaw", "roll"], "frames"}, "phones": [{"phone", "start", "end"}],
@@ -20,48 +20,19 @@ from typing import Any
 
 import numpy as np
 
-from exporters.livelink import (  # noqa: F401  (re-exported: the CSV layer lives in exporters.livelink)
-    EYE_RANGE_RAD,
-    LLF_EYES,
-    LLF_HEAD,
-    LLF_HEADER,
-    eye_angles,
-    format_timecode,
-    parse_timecode,
-    read_livelink_csv,
-    write_livelink_csv,
-)
 from talkclip_model import __version__
 from talkclip_model.arkit import ARKIT_NAMES, HEAD_CHANNELS, INDEX
 from talkclip_model.errors import TalkclipError
 from talkclip_model.files import atomic_output
 from talkclip_model.types import ExpressionTrack, PhoneTrack
 
-FORMATS = {".json": "json", ".npz": "npz", ".csv": "csv", ".csv.gz": "csv"}
+# Meta that describes one run rather than the take (seconds per stage): kept on the track in
+# memory, never written, so the same input gives the same file.
+RUN_ONLY_META = ("timings",)
 
 
-def format_for(path: str | Path) -> str:
-    """``json``, ``npz`` or ``csv`` (Live Link Face; ``.csv.gz`` too) from the file name."""
-    name = Path(path).name.lower()
-    suffix = ".csv.gz" if name.endswith(".csv.gz") else Path(name).suffix
-    if suffix not in FORMATS:
-        raise TalkclipError(f"{path}: unknown track format {suffix or '(none)'}; use .json, .npz or .csv")
-    return FORMATS[suffix]
-
-
-def write_track(track: ExpressionTrack, path: str | Path, overwrite: bool = True) -> Path:
-    """Write ``track`` in the format its suffix names."""
-    writer = {"json": write_json, "npz": write_npz, "csv": write_livelink_csv}[format_for(path)]
-    writer(track, path, overwrite=overwrite)
-    return Path(path)
-
-
-def read_track(path: str | Path) -> ExpressionTrack:
-    path = Path(path)
-    if not path.is_file():
-        raise TalkclipError(f"{path}: no such file")
-    reader = {"json": read_json, "npz": read_npz, "csv": read_livelink_csv}[format_for(path)]
-    return reader(path)
+def stored_meta(track: ExpressionTrack) -> dict[str, Any]:
+    return {k: v for k, v in track.meta.items() if k not in RUN_ONLY_META}
 
 
 # --- JSON ---------------------------------------------------------------------------------
@@ -70,7 +41,7 @@ def track_to_dict(track: ExpressionTrack, arrays=None) -> dict[str, Any]:
     """The JSON layout as a dict; ``arrays`` (default ``float32_list``) turns each frame array
     into its JSON value."""
     arrays = arrays or float32_list
-    meta = {"generator": f"talkclip {__version__}", **track.meta}
+    meta = {"generator": f"talkclip {__version__}", **stored_meta(track)}
     out: dict[str, Any] = {
         "fps": track.fps,
         "channels": list(ARKIT_NAMES),
@@ -237,7 +208,7 @@ def write_npz(track: ExpressionTrack, path, overwrite: bool = True) -> None:
         "frames": track.arkit,
         "head_channels": np.array(HEAD_CHANNELS),
         "head": track.head,
-        "meta": np.array(json.dumps(dict(track.meta), default=_json_default)),
+        "meta": np.array(json.dumps(stored_meta(track), default=_json_default)),
     }
     if track.phones is not None:
         arrays["phones"] = np.array(track.phones.phones, dtype=str)

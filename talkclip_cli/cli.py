@@ -8,13 +8,26 @@ the traceback instead.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import warnings
 from pathlib import Path
 
+from tqdm import tqdm
+
+from exporters import formats
+from exporters.reference import style_from_capture
 from talkclip_cli import export, plot, style
 from talkclip_model._version import __version__
 from talkclip_model.errors import TalkclipError
+from talkclip_model.files import check_output_path
+from talkclip_model.pipeline import (
+    GenerateOptions,
+    Pipeline,
+    check_fps,
+    overall_fraction,
+)
+from talkclip_model.types import SpeakingStyle
 
 # Modules that add subcommands (each defines register(subparsers); their heavy imports are lazy).
 SUBCOMMAND_MODULES = (style, export, plot)
@@ -25,19 +38,14 @@ EXIT_ERROR = 2
 class ProgressBar:
     """A terminal progress bar over pipeline stages (tqdm; silent when stderr is not a terminal)."""
 
-    STAGES = {"audio": (0.0, 0.1), "phonemes": (0.1, 0.8), "style": (0.8, 0.85), "decode": (0.85, 1.0)}
-
     def __init__(self, label: str, enabled: bool | None = None):
-        from tqdm import tqdm
-
         self._label = label
         self._bar = tqdm(total=100, desc=label, unit="%", file=sys.stderr, leave=False,
                          disable=(not sys.stderr.isatty()) if enabled is None else not enabled,
                          bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}")
 
     def __call__(self, stage: str, fraction: float) -> None:
-        lo, hi = self.STAGES.get(stage, (0.0, 1.0))
-        value = 100 * (lo + (hi - lo) * min(max(fraction, 0.0), 1.0))
+        value = 100 * overall_fraction(stage, fraction)
         self._bar.set_description_str(f"{self._label} [{stage}]", refresh=False)
         self._bar.update(max(0.0, value - self._bar.n))
 
@@ -49,7 +57,9 @@ def _add_generate(sub) -> None:
     p = sub.add_parser(
         "generate", help="speech (+ transcript, + style prompt) -> ARKit animation file",
         description="Turn a speech recording into per-frame ARKit blendshape animation plus head "
-                    "rotation. The output suffix picks the format: .json, .csv (Live Link Face) or .npz.")
+                    "rotation. The output suffix picks the format: .json, .csv (Live Link Face) or .npz. "
+                    "The style comes from --prompt, a saved style (--style-json) or a captured take "
+                    "(--style-from).")
     p.add_argument("--audio", required=True, metavar="PATH", help="speech recording (WAV, FLAC, OGG, MP3; any rate/channels)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--transcript", metavar="TEXT", help="what is said; enables forced alignment (more accurate)")
@@ -60,6 +70,10 @@ def _add_generate(sub) -> None:
                    help="change style at a time, e.g. --prompt-at 0:calm --prompt-at 3.2:furious (repeatable)")
     p.add_argument("--schedule", metavar="PATH", help="JSON list of {\"time\": s, \"prompt\": text} style changes")
     p.add_argument("--style-json", metavar="PATH", help="use a saved SpeakingStyle JSON instead of a prompt")
+    p.add_argument("--style-from", metavar="TAKE",
+                   help="make it look like this captured take: its held expression, blink rate, head and "
+                        "gaze become the style (" + formats.or_list(formats.suffixes_of(formats.TAKE_FORMATS))
+                        + ", e.g. a Live Link Face capture); not with --prompt or --style-json")
     p.add_argument("--intensity", type=float, default=1.0, help="global style intensity multiplier (default 1.0)")
     p.add_argument("--recognizer", choices=("words", "phones"), default="words",
                    help="without a transcript: recognise words then align them (accurate, default) or "
@@ -92,8 +106,6 @@ def parse_prompt_at(items: list[str]) -> list[tuple[float, str]]:
 
 
 def load_schedule(path: str) -> list[tuple[float, str]]:
-    import json
-
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         items = [(float(d["time"]), str(d["prompt"])) for d in data]
@@ -104,27 +116,35 @@ def load_schedule(path: str) -> list[tuple[float, str]]:
     return sorted(items)
 
 
-def cmd_generate(args) -> int:
-    from exporters.track_io import format_for, write_track
-    from talkclip_model.files import check_output_path
-    from talkclip_model.pipeline import GenerateOptions, Pipeline, check_fps
-    from talkclip_model.types import SpeakingStyle
+def read_transcript(args) -> str | None:
+    if not args.transcript_file:
+        return args.transcript
+    try:
+        return Path(args.transcript_file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TalkclipError(f"{args.transcript_file}: cannot read transcript ({exc})") from None
 
-    format_for(args.out)
+
+def read_style(args) -> SpeakingStyle | None:
+    """The style --style-json or --style-from gives (None: the prompt decides)."""
+    if args.style_from:
+        if args.prompt is not None or args.style_json:
+            raise TalkclipError("--style-from takes the style from a take: leave out --prompt and --style-json")
+        return style_from_capture(args.style_from)
+    if not args.style_json:
+        return None
+    try:
+        return SpeakingStyle.from_json(Path(args.style_json).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise TalkclipError(f"{args.style_json}: not a style JSON ({exc})") from None
+
+
+def cmd_generate(args) -> int:
+    formats.format_for(args.out)
     check_output_path(args.out, overwrite=args.force)  # fail before the work, not after it
     check_fps(args.fps)
-    transcript = args.transcript
-    if args.transcript_file:
-        try:
-            transcript = Path(args.transcript_file).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise TalkclipError(f"{args.transcript_file}: cannot read transcript ({exc})") from None
-    style = None
-    if args.style_json:
-        try:
-            style = SpeakingStyle.from_json(Path(args.style_json).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise TalkclipError(f"{args.style_json}: not a style JSON ({exc})") from None
+    transcript = read_transcript(args)
+    style = read_style(args)
     schedule = parse_prompt_at(args.prompt_at)
     if args.schedule:
         schedule = sorted(schedule + load_schedule(args.schedule))
@@ -137,7 +157,7 @@ def cmd_generate(args) -> int:
         track = Pipeline(encoder=args.encoder, providers=providers).generate(args.audio, opts, progress=bar)
     finally:
         bar.close()
-    write_track(track, args.out, overwrite=True)
+    formats.write_track(track, args.out, overwrite=True)
     if not args.quiet:
         for note in track.meta.get("notes", []):
             print(f"talkclip: note: {note}", file=sys.stderr)

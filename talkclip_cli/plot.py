@@ -11,8 +11,10 @@ from typing import Sequence
 
 import numpy as np
 
-from talkclip_model.arkit import INDEX
+from exporters.formats import read_track
+from talkclip_model.arkit import INDEX, eye_look_to_gaze
 from talkclip_model.errors import TalkclipError
+from talkclip_model.files import atomic_path, check_output_path
 
 # Default panels for a track without layers: title -> [(label, channels averaged)].
 PANELS: dict[str, list[tuple[str, tuple[str, ...]]]] = {
@@ -30,10 +32,8 @@ HEAD_COLOURS = ("tab:red", "tab:green", "tab:blue")
 
 def _gaze(arkit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Gaze yaw (+ = character's left) and pitch (+ = down) in eyeLook units, both eyes averaged."""
-    g = lambda n: arkit[:, INDEX[n]]  # noqa: E731
-    yaw = 0.5 * ((g("eyeLookOutLeft") - g("eyeLookInLeft")) + (g("eyeLookInRight") - g("eyeLookOutRight")))
-    pitch = 0.5 * ((g("eyeLookDownLeft") - g("eyeLookUpLeft")) + (g("eyeLookDownRight") - g("eyeLookUpRight")))
-    return yaw, pitch
+    gaze = eye_look_to_gaze(arkit)  # (T, eye, yaw/pitch)
+    return 0.5 * (gaze[:, 0, 0] + gaze[:, 1, 0]), 0.5 * (gaze[:, 0, 1] + gaze[:, 1, 1])
 
 
 def _channel_indices(channels: Sequence[str]) -> list[tuple[str, int]]:
@@ -45,6 +45,34 @@ def _channel_indices(channels: Sequence[str]) -> list[tuple[str, int]]:
             raise TalkclipError(f"--channels: {name.strip()!r} is not an ARKit blendshape name")
         out.append((key, INDEX[key]))
     return out
+
+
+Panel = tuple[str, list[tuple[str, np.ndarray]]]  # (title, [(label, values (T,))])
+
+
+def _panels(track, chosen: list[tuple[str, int]] | None) -> list[Panel]:
+    """The named channels; else each layer's most active channels (or the default mouth and
+    expression panels) and the eyes; then the head."""
+    arkit = track.arkit
+    panels: list[Panel] = []
+    if chosen:
+        panels.append(("channels", [(n, arkit[:, i]) for n, i in chosen]))
+    elif track.layers:
+        for name, layer in track.layers.items():
+            spread = layer.max(axis=0) - layer.min(axis=0)
+            top = [i for i in np.argsort(-spread)[:MAX_LAYER_CHANNELS] if spread[i] > 1e-4]
+            panels.append((f"layer: {name}", [(track.channels[i], layer[:, i]) for i in sorted(top)]))
+    else:
+        for name, items in PANELS.items():
+            panels.append((name, [(label, arkit[:, [INDEX[c] for c in chans]].mean(axis=1))
+                                  for label, chans in items]))
+    if not chosen:
+        yaw, pitch = _gaze(arkit)
+        blink = 0.5 * (arkit[:, INDEX["eyeBlinkLeft"]] + arkit[:, INDEX["eyeBlinkRight"]])
+        panels.append(("eyes", [("blink", blink), ("gaze yaw (+left)", yaw), ("gaze pitch (+down)", pitch)]))
+    panels.append(("head (deg)", [(f"{n}", np.degrees(track.head[:, k]))
+                                  for k, n in enumerate(("pitch (+down)", "yaw (+left)", "roll (+left)"))]))
+    return panels
 
 
 def plot_track(track, out_png, channels: Sequence[str] | None = None, title: str | None = None,
@@ -63,33 +91,11 @@ def plot_track(track, out_png, channels: Sequence[str] | None = None, title: str
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from talkclip_model.files import atomic_path
-
     out = Path(out_png)
     if out.suffix.lower() != ".png":
         raise TalkclipError(f"{out}: plot output must be a .png file")
-    chosen = _channel_indices(channels) if channels else None
     t = track.times
-    arkit = track.arkit
-
-    panels: list[tuple[str, list[tuple[str, np.ndarray]]]] = []
-    if chosen:
-        panels.append(("channels", [(n, arkit[:, i]) for n, i in chosen]))
-    elif track.layers:
-        for name, layer in track.layers.items():
-            spread = layer.max(axis=0) - layer.min(axis=0)
-            top = [i for i in np.argsort(-spread)[:MAX_LAYER_CHANNELS] if spread[i] > 1e-4]
-            panels.append((f"layer: {name}", [(track.channels[i], layer[:, i]) for i in sorted(top)]))
-    else:
-        for name, items in PANELS.items():
-            panels.append((name, [(label, arkit[:, [INDEX[c] for c in chans]].mean(axis=1))
-                                  for label, chans in items]))
-    if not chosen:
-        yaw, pitch = _gaze(arkit)
-        blink = 0.5 * (arkit[:, INDEX["eyeBlinkLeft"]] + arkit[:, INDEX["eyeBlinkRight"]])
-        panels.append(("eyes", [("blink", blink), ("gaze yaw (+left)", yaw), ("gaze pitch (+down)", pitch)]))
-    panels.append(("head (deg)", [(f"{n}", np.degrees(track.head[:, k]))
-                                  for k, n in enumerate(("pitch (+down)", "yaw (+left)", "roll (+left)"))]))
+    panels = _panels(track, _channel_indices(channels) if channels else None)
 
     width = float(np.clip(4.0 + 0.55 * track.duration, 10.0, 40.0))
     has_phones = track.phones is not None and len(track.phones) > 0
@@ -162,9 +168,6 @@ def register(subparsers) -> None:
 
 
 def cmd_plot(args) -> int:
-    from exporters.track_io import read_track
-    from talkclip_model.files import check_output_path
-
     channels = [c for c in args.channels.split(",") if c.strip()] if args.channels else None
     if args.channels is not None and not channels:
         raise TalkclipError("--channels: give at least one ARKit name")

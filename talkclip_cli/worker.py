@@ -9,13 +9,15 @@ Protocol: one JSON request on stdin (one line), JSON lines on stdout:
              "intensity", "schedule": [[seconds, prompt], ...], "encoder", "providers"}
   progress  {"stage": "phonemes", "fraction": 0.42}  (fraction of the whole take, non-decreasing)
   last      {"done": output path} (exit 0) or {"error": "one line"} (exit 1)
-The track is written with exporters.track_io's NPZ writer (atomic: a killed worker leaves none).
+The track is written with exporters.formats' NPZ writer (atomic: a killed worker leaves none).
+Progress fractions come from ``talkclip_model.pipeline.overall_fraction``.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -23,10 +25,16 @@ import threading
 import time
 from pathlib import Path
 
-from talkclip_model.errors import one_line
+from exporters.formats import read_track, write_track
+from talkclip_model.errors import TalkclipError, one_line
+from talkclip_model.pipeline import (
+    STAGE_SPANS,
+    STAGES,
+    GenerateOptions,
+    Pipeline,
+    overall_fraction,
+)
 
-# (stage, start, end) of each pipeline stage within the whole take, in the order they run
-STAGES = (("audio", 0.0, 0.1), ("phonemes", 0.1, 0.8), ("style", 0.8, 0.85), ("decode", 0.85, 1.0))
 REQUEST_KEYS = ("fps", "seed", "transcript", "prompt", "intensity", "schedule")
 
 
@@ -34,27 +42,20 @@ def overall(stage: str, fraction: float) -> tuple[str, float]:
     """(stage shown, fraction of the take) for a pipeline progress report. A finished stage is
     shown as the next one: stages run back to back, and the next may not report for a while
     (recognition reports only at the end of each piece of audio)."""
-    names = [name for name, _, _ in STAGES]
-    if stage not in names:
+    if stage not in STAGE_SPANS:
         return stage, 0.0
-    i = names.index(stage)
-    _, lo, hi = STAGES[i]
     fraction = min(max(float(fraction), 0.0), 1.0)
+    i = STAGES.index(stage)
     if fraction >= 1.0 and i + 1 < len(STAGES):
-        return names[i + 1], hi
-    return stage, lo + (hi - lo) * fraction
+        return STAGES[i + 1], STAGE_SPANS[stage][1]
+    return stage, overall_fraction(stage, fraction)
 
 
 # --- child side ---------------------------------------------------------------------------
 
 def generate(request: dict, progress=None) -> Path:
-    """Run the pipeline for a request and write the track to ``request["output"]``."""
-    from exporters.track_io import (
-        write_track,  # the one NPZ layout, read back by the parent
-    )
-    from talkclip_model.errors import TalkclipError
-    from talkclip_model.pipeline import GenerateOptions, Pipeline
-
+    """Run the pipeline for a request and write the track to ``request["output"]`` (an .npz: the
+    one layout the parent reads back)."""
     missing = [k for k in ("audio", "output") if not request.get(k)]
     if missing:
         raise TalkclipError(f"worker request has no {', '.join(missing)}")
@@ -180,9 +181,6 @@ class WorkerProcess:
 
     def result(self):
         """The generated ExpressionTrack (main thread, after poll() is True)."""
-        from exporters.track_io import read_track
-        from talkclip_model.errors import TalkclipError
-
         if self.error is not None:
             raise TalkclipError(self.error)
         return read_track(self._done)
@@ -200,8 +198,6 @@ class WorkerProcess:
 
     def close(self) -> None:
         """Remove the temporary folder (track and log)."""
-        import shutil
-
         shutil.rmtree(self.folder, ignore_errors=True)
 
 

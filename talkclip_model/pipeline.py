@@ -1,13 +1,16 @@
 """The one function every front end calls: audio (+ transcript, + style) -> ExpressionTrack.
 
 The CLI, the Blender operator and the headless batch all go through ``Pipeline``; it loads the
-style model once and reuses it for every take.
+style model once and reuses it for every take. ``GenerateOptions`` (frozen) says what to make;
+the track that comes back carries what happened, including ``meta["timings"]`` (seconds per
+stage). ``STAGE_SPANS`` and ``overall_fraction`` turn a stage's progress into progress through
+the whole take for every progress display.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -15,11 +18,26 @@ from talkclip_model.animate import decoder
 from talkclip_model.errors import TalkclipError
 from talkclip_model.speech import audio as audio_mod
 from talkclip_model.speech import phonemes
+from talkclip_model.style import load_style_model
 from talkclip_model.style.model import scale_style
 from talkclip_model.types import ExpressionTrack, SpeakingStyle
 
-# progress(stage, fraction in 0..1); stages: "audio", "phonemes", "style", "decode"
+# progress(stage, fraction of that stage in 0..1), the stages in the order they run
 Progress = Callable[[str, float], None]
+
+# (start, end) of each stage within the whole take, in the order they run: recognition and
+# alignment take most of the time
+STAGE_SPANS: dict[str, tuple[float, float]] = {
+    "audio": (0.0, 0.1), "phonemes": (0.1, 0.8), "style": (0.8, 0.85), "decode": (0.85, 1.0)}
+STAGES: tuple[str, ...] = tuple(STAGE_SPANS)
+
+
+def overall_fraction(stage: str, fraction: float) -> float:
+    """Fraction of the whole take done when ``stage`` has done ``fraction`` (clamped to 0..1) of
+    its own work; a stage not in STAGE_SPANS counts as the whole take."""
+    lo, hi = STAGE_SPANS.get(stage, (0.0, 1.0))
+    return lo + (hi - lo) * min(max(fraction, 0.0), 1.0)
+
 
 MIN_FPS, MAX_FPS = 1.0, 240.0
 
@@ -28,9 +46,10 @@ def _no_progress(stage: str, fraction: float) -> None:
     pass
 
 
-@dataclass
+@dataclass(frozen=True)
 class GenerateOptions:
-    """Everything that shapes one take, besides the audio."""
+    """Everything that shapes one take, besides the audio (what happened comes back in the
+    track's meta)."""
 
     fps: float = 30.0
     seed: int = 0
@@ -41,7 +60,9 @@ class GenerateOptions:
     schedule: Sequence[tuple[float, str]] = ()  # (seconds, prompt) pairs: style changes over time
     audio_arousal: bool = True  # let prosody modulate expression intensity
     recognizer: str = "words"  # without a transcript: "words" (accurate) or "phones" (fast)
-    timings: dict = field(default_factory=dict)  # filled in: seconds per stage
+
+    def __post_init__(self):
+        object.__setattr__(self, "schedule", tuple(self.schedule))  # frozen all the way down
 
 
 def check_fps(fps: float) -> float:
@@ -65,11 +86,7 @@ class Pipeline:
     # --- style ------------------------------------------------------------------------
     @property
     def style_model(self):
-        if self._style_model is None:
-            from talkclip_model.style import (
-                load_style_model,  # heavy: onnxruntime + tokenizer
-            )
-
+        if self._style_model is None:  # loads onnxruntime and the tokenizer
             self._style_model = load_style_model(encoder=self.encoder, providers=self.providers)
         return self._style_model
 
@@ -86,7 +103,7 @@ class Pipeline:
         opts = options or GenerateOptions()
         report = progress or _no_progress
         fps = check_fps(opts.fps)
-        timings = opts.timings
+        timings: dict[str, float] = {}  # seconds per stage, returned in meta["timings"]
 
         t0 = time.perf_counter()
         report("audio", 0.0)
@@ -130,6 +147,7 @@ class Pipeline:
             "transcript": opts.transcript is not None,
             "phone_source": track.source,
             "notes": list(track.notes),
+            "timings": timings,
         })
         if opts.schedule:
             meta["schedule"] = [{"time": t, "prompt": p} for t, p in opts.schedule]

@@ -25,7 +25,7 @@ from test_blender_bake import (  # noqa: E402
 )
 
 import blender_addon  # noqa: E402
-from blender_addon import operators, panel  # noqa: E402
+from blender_addon import batch, jobs, operators, panel, take  # noqa: E402
 from talkclip_cli.worker import WorkerProcess  # noqa: E402
 
 pytestmark = pytest.mark.bpy
@@ -102,10 +102,27 @@ def test_sound_strip_gives_audio_and_start_frame(addon, wav):
     s.target, s.audio_source, s.sound_strip = face, "STRIP", "Dialogue"
     req = operators.gather_request(bpy.context)
     assert req.audio == wav and req.start_frame == 25 and req.take == "line07"
-    assert req.schedule == [(1.0, "furious")]
+    assert req.schedule == ((1.0, "furious"),)
     s.use_start_frame, s.start_frame = True, 3
     assert operators.gather_request(bpy.context).start_frame == 3
     assert bpy.ops.talkclip.generate() == {"FINISHED"}
+
+
+def test_batch_builds_the_request_the_panel_builds(addon, wav, tmp_path):
+    """The panel's Generate and a batch row with the same settings make the same take."""
+    scene = bpy.context.scene
+    face = build_face()
+    scene.timeline_markers.new("style: furious", frame=31)
+    s = scene.talkclip
+    s.target, s.audio_path, s.transcript, s.seed, s.intensity = face, str(wav), " hello there ", 4, 0.5
+    s.prompt, s.use_start_frame, s.start_frame = "calm", True, 1
+    panel_req = operators.gather_request(bpy.context)
+    job = jobs.Job(index=1, name="row", blend=tmp_path / "face.blend", object="Face", audio=wav, transcript="hello there",
+                   prompt='"calm"', seed=4, intensity=0.5, start_frame=1.0, output=tmp_path / "out.blend")
+    result = jobs.JobResult(job=1, name="row", status="pending")
+    assert batch.job_request(job, scene, result) == panel_req
+    assert panel_req.schedule == ((1.0, "furious"),) and panel_req.take == "line07" and panel_req.profile is None
+    assert (result.profile, result.channels_mapped) == ("arkit", 52)  # reported before the generation
 
 
 @pytest.mark.parametrize("case,message", [
@@ -181,8 +198,8 @@ def test_edit_list_operators(addon):
 
 
 def test_thread_job_reports_progress_and_cancels():
-    req = operators.Request(target="Face", audio=EXAMPLES / "hello.wav", take="t", start_frame=1, fps=30,
-                            prompt=None, intensity=1.0, transcript=None, seed=0)
+    req = take.Request(target="Face", audio=EXAMPLES / "hello.wav", take="t", start_frame=1, fps=30,
+                       prompt=None, intensity=1.0, transcript=None, seed=0)
     job = operators.ThreadJob(FakePipeline(delay=0.01), req)
     job.start()
     job.join(5)

@@ -227,7 +227,7 @@ def test_29_97_scene_rate_and_start_frame():
 
 
 def test_key_reduction_stays_within_tolerance():
-    scene = empty_scene()
+    empty_scene()
     face = build_face()
     track = synthetic_track(300, seed=4)
     summary = bake.bake_shape_keys(face, track, take="reduced", start_frame=1, reduce_tolerance=0.01)

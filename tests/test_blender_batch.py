@@ -47,9 +47,10 @@ def test_manifest_resolves_relative_paths_and_refuses_escapes(tmp_path, kind):
         {"blend": "a.blend", "object": "Face", "audio": "a.wav", "output": "d.fbx", "start_frame": "soon"},
         {"blend": "a.blend", "object": "Face", "audio": str(tmp_path.parent / "shared.wav"), "output": "e.csv"},
         {"blend": "a.blend", "object": "Face", "audio": "sub/../../x.wav", "output": "f.csv"},
+        {"blend": "a.blend", "object": "Face", "track": "t.json", "output": "t.json"},
     ]
     parsed = jobs.read_manifest(write_manifest(tmp_path, rows, kind))
-    assert [j.index for j in parsed] == [1, 2, 3, 4, 5, 6, 7]
+    assert [j.index for j in parsed] == [1, 2, 3, 4, 5, 6, 7, 8]
     good = parsed[0]
     assert good.error is None
     assert good.blend == (tmp_path / "sub" / "a.blend").resolve()
@@ -57,10 +58,11 @@ def test_manifest_resolves_relative_paths_and_refuses_escapes(tmp_path, kind):
     assert good.start_frame == 12.0 and good.prompt == "calm" and good.transcript == "hello there"
     assert "path outside its folder" in parsed[1].error
     assert "missing 'audio'" in parsed[2].error
-    assert ".blend, .glb, .fbx, .csv" in parsed[3].error
+    assert "use one of .blend, .glb, .fbx, .json, .npz, .csv, .csv.gz" in parsed[3].error  # exporters.formats
     assert "not a number" in parsed[4].error
     assert parsed[5].error is None and parsed[5].audio == (tmp_path.parent / "shared.wav").resolve()
     assert "path outside its folder" in parsed[6].error
+    assert "output is the input track" in parsed[7].error
     strict = jobs.read_manifest(tmp_path / f"jobs.{kind}", strict=True)
     assert "path outside its folder" in strict[5].error
     loose = jobs.read_manifest(tmp_path / f"jobs.{kind}", allow_outside=True)
@@ -169,7 +171,7 @@ def test_batch_report_for_good_and_bad_jobs(batch_folder):
     track = synthetic_track(45, seed=7)
     assert fc.evaluate(5 + 10) == pytest.approx(float(track.channel("jawOpen")[10]), abs=1e-5)
     # the CSV output is a Live Link Face CSV of the same take
-    from exporters.track_io import read_livelink_csv
+    from exporters.livelink import read_livelink_csv
 
     back = read_livelink_csv(batch_folder / "out" / "line01.csv", fps=30)
     assert back.num_frames == 45
@@ -190,11 +192,16 @@ def test_batch_skips_existing_outputs_unless_forced(batch_folder):
 
 
 @bpy_mark
-def test_batch_glb_and_fbx_outputs(batch_folder):
-    from blender_addon import batch
+def test_batch_glb_fbx_and_take_outputs(batch_folder):
+    """Every output format of exporters.formats the batch writes: the scene by Blender's
+    exporters, the take by the format's own writer."""
+    from test_blender_bake import synthetic_track
 
-    rows = [{"blend": "face.blend", "object": "Face", "track": "line01.json", "output": "out/a.glb"},
-            {"blend": "face.blend", "object": "Face", "track": "line01.json", "output": "out/a.fbx"}]
+    from blender_addon import batch
+    from exporters.formats import read_track
+
+    rows = [{"blend": "face.blend", "object": "Face", "track": "line01.json", "output": f"out/a.{suffix}"}
+            for suffix in ("glb", "fbx", "json", "npz", "csv.gz")]
     manifest = write_manifest(batch_folder, rows)
     assert batch.main([str(manifest), "--quiet"]) == 0, (batch_folder / "jobs.json.report.json").read_text()
     glb = (batch_folder / "out" / "a.glb").read_bytes()
@@ -202,6 +209,10 @@ def test_batch_glb_and_fbx_outputs(batch_folder):
     gltf = json.loads(glb[20:20 + int.from_bytes(glb[12:16], "little")])
     assert any(ch["target"]["path"] == "weights" for a in gltf.get("animations", []) for ch in a["channels"])
     assert (batch_folder / "out" / "a.fbx").stat().st_size > 1000
+    track = synthetic_track(45, seed=7)
+    for suffix in ("json", "npz", "csv.gz"):
+        back = read_track(batch_folder / "out" / f"a.{suffix}")
+        np.testing.assert_allclose(back.arkit, track.arkit, atol=1e-6)
 
 
 def _run_module(args, cwd=ROOT):

@@ -16,7 +16,7 @@ from exporters.cues import (
     read_cues,
     write_cues,
 )
-from exporters.track_io import read_track
+from exporters.formats import read_track
 from talkclip_model.arkit import INDEX
 from talkclip_model.types import ExpressionTrack
 

@@ -7,7 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from exporters.track_io import format_for, read_track, track_to_dict, write_track
+from exporters.formats import format_for, read_track, write_track
+from exporters.track_io import track_to_dict
 from talkclip_model.arkit import ARKIT_NAMES
 from talkclip_model.errors import TalkclipError
 from talkclip_model.types import ExpressionTrack, PhoneTrack
@@ -100,3 +101,26 @@ def test_bad_npz_and_suffix(tmp_path):
     with pytest.raises(TalkclipError, match="unknown track format .fbx"):
         format_for("x.fbx")
     assert format_for("take.CSV.gz") == "csv"
+
+
+def test_one_table_of_formats(tmp_path):
+    """exporters.formats is the one place a format is named: the export command, the suffix
+    dispatch and the batch's outputs all read it."""
+    pytest.importorskip("bpy")  # the blender_addon package imports it
+    from blender_addon.jobs import OUTPUT_SUFFIXES, output_format
+    from exporters import formats
+    from talkclip_cli.export import EXPORT_FORMATS
+
+    names = [f.name for f in formats.FORMATS]
+    assert len(names) == len(set(names))
+    assert all(s.startswith(".") and s == s.lower() for f in formats.FORMATS for s in f.suffixes)
+    assert [f.name for f in formats.TAKE_FORMATS] == ["json", "npz", "csv"]
+    take_suffixes = formats.suffixes_of(formats.TAKE_FORMATS)
+    assert len(take_suffixes) == len(set(take_suffixes))  # a take's suffix names one format
+    assert EXPORT_FORMATS == ("json", "npz", "csv", "glb", "cues", "mdd", "pc2")
+    assert OUTPUT_SUFFIXES == (".blend", ".glb", ".fbx", ".json", ".npz", ".csv", ".csv.gz")
+    assert output_format("a/take.CSV.GZ").name == "csv" and output_format("x.glb").blender
+    assert output_format("x.mdd") is None
+    with pytest.raises(TalkclipError, match="written by Blender"):
+        formats.BY_NAME["fbx"].save(full_track(), tmp_path / "x.fbx")
+    assert not (tmp_path / "x.fbx").exists()

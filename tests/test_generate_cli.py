@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 import subprocess
@@ -14,8 +15,10 @@ import pytest
 import soundfile as sf
 from conftest import EXAMPLES, ROOT
 
+from exporters.formats import read_track
 from talkclip_cli.cli import main
 from talkclip_model.arkit import ARKIT_NAMES
+from talkclip_model.pipeline import GenerateOptions
 
 HELLO = EXAMPLES / "hello.wav"
 TEXT = (EXAMPLES / "hello.txt").read_text()
@@ -42,6 +45,8 @@ def test_json_contract(tmp_path):
     assert phones and set(phones[0]) == {"phone", "start", "end"}
     assert all(p["end"] >= p["start"] for p in phones)
     assert data["meta"]["phone_source"] == "alignment"
+    timings = data["meta"]["timings"]  # seconds per stage come back with the take
+    assert set(timings) == {"audio", "phonemes", "style", "decode"} and all(t >= 0 for t in timings.values())
     # the mouth really moves and really closes
     jaw = frames[:, ARKIT_NAMES.index("jawOpen")]
     assert jaw.max() > 0.3 and jaw.min() < 0.05
@@ -66,6 +71,8 @@ def test_npz_and_determinism(tmp_path):
     assert list(za["channels"]) == list(ARKIT_NAMES)
     assert np.array_equal(za["frames"], zb["frames"]) and np.array_equal(za["head"], zb["head"])
     assert not np.array_equal(za["frames"], zc["frames"])  # blinks/gaze/head differ by seed
+    # the same input gives the same file: run-only measurements (stage timings) are not written
+    assert a.read_bytes() == b.read_bytes()
 
 
 @pytest.mark.parametrize("fps", ["24", "25", "29.97", "60"])
@@ -138,12 +145,19 @@ def test_read_only_folder(tmp_path):
 
 def test_help_documents_everything():
     res = run("generate", "--help")
-    for flag in ("--audio", "--transcript", "--transcript-file", "--prompt", "--fps", "--seed", "--out"):
+    for flag in ("--audio", "--transcript", "--transcript-file", "--prompt", "--fps", "--seed", "--out",
+                 "--style-json", "--style-from"):
         assert flag in res.stdout
 
 
+def test_options_are_frozen():
+    opts = GenerateOptions(schedule=[(1.0, "calm")])
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        opts.fps = 60.0
+    assert opts.schedule == ((1.0, "calm"),)  # a tuple: nothing inside changes either
+
+
 def test_prompt_styles_the_face_and_keeps_lips_readable(tmp_path):
-    from exporters.track_io import read_track
     from talkclip_model.evaluation import lips as ev
     from talkclip_model.evaluation import references
 
@@ -172,7 +186,6 @@ def test_prompt_styles_the_face_and_keeps_lips_readable(tmp_path):
 
 def test_intensity_scales_a_saved_style_json(tmp_path):
     """--intensity applies to --style-json styles as it does to prompts."""
-    from exporters.track_io import read_track
     from talkclip_model.types import SpeakingStyle
 
     base = SpeakingStyle.neutral()

@@ -14,11 +14,12 @@ import numpy as np
 import pytest
 from conftest import EXAMPLES, ROOT
 
-from exporters.track_io import read_track
+from exporters.formats import read_track
 from talkclip_cli import worker
-from talkclip_cli.worker import STAGES, WorkerProcess, overall
+from talkclip_cli.worker import WorkerProcess, overall
+from talkclip_model.pipeline import STAGE_SPANS, STAGES, overall_fraction
 
-STAGE_ORDER = [name for name, _, _ in STAGES]
+STAGE_ORDER = list(STAGES)
 TRANSCRIPT = (EXAMPLES / "hello.txt").read_text(encoding="utf-8")
 
 
@@ -53,6 +54,15 @@ def test_overall_progress_names_the_stage_in_progress():
     assert overall("phonemes", 0.5) == ("phonemes", pytest.approx(0.45))
     assert overall("decode", 1.0) == ("decode", 1.0)
     assert overall("phonemes", 7) == ("style", 0.8)
+    assert overall("loading", 0.5) == ("loading", 0.0)  # not a pipeline stage
+
+
+def test_stage_spans_cover_the_take_in_order():
+    ends = [STAGE_SPANS[s] for s in STAGES]
+    assert ends[0][0] == 0.0 and ends[-1][1] == 1.0
+    assert all(a[1] == b[0] for a, b in zip(ends, ends[1:]))  # back to back, no gaps
+    assert overall_fraction("phonemes", 0.5) == pytest.approx(0.45)
+    assert overall_fraction("style", 2.0) == 0.85 and overall_fraction("audio", -1) == 0.0
 
 
 def test_worker_reports_stages_in_order_and_writes_the_track(tmp_path):

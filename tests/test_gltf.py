@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from conftest import ROOT, need_tool, shared
 
+from exporters.formats import read_track
 from exporters.gltf import (
     add_animation,
     character_channels,
@@ -21,7 +22,6 @@ from exporters.gltf import (
 )
 from exporters.pointcache import load_deltas_npz, load_mesh
 from exporters.retarget import apply, load_profile
-from exporters.track_io import read_track
 from talkclip_model.arkit import ARKIT_NAMES
 from talkclip_model.errors import TalkclipError
 from talkclip_model.types import ExpressionTrack

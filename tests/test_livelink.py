@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from conftest import SHARED_DATA, shared
 
+from exporters.formats import read_track, write_track
 from exporters.livelink import (
     LLF_HEADER,
     format_timecode,
@@ -16,7 +17,6 @@ from exporters.livelink import (
     read_livelink_csv,
     write_livelink_csv,
 )
-from exporters.track_io import read_track, write_track
 from talkclip_model.arkit import ARKIT_NAMES, INDEX
 from talkclip_model.errors import TalkclipError
 from talkclip_model.types import ExpressionTrack

@@ -25,7 +25,7 @@ def real_track():
     """A take built from real speech: nonverbal layers plus a crude jaw from loudness as 'lips'."""
     from test_nonverbal import CORPUS, CORPUS_GRID, dynamics, load_take
 
-    from talkclip_model.animate.nonverbal import nonverbal_layers
+    from talkclip_model.animate.nonverbal.layers import nonverbal_layers
     from talkclip_model.arkit import INDEX
 
     phones, pros = load_take(CORPUS, CORPUS_GRID)
@@ -82,7 +82,7 @@ def test_plot_channels_and_errors(tmp_path):
 
 
 def test_plot_cli(tmp_path, capsys):
-    from exporters.track_io import write_track
+    from exporters.formats import write_track
     from talkclip_cli.cli import main
 
     take = tmp_path / "take.json"
@@ -105,7 +105,7 @@ def test_importing_plot_is_cheap():
 
 
 def test_plots_never_replace_a_file_without_force(tmp_path, capsys, monkeypatch):
-    from exporters.track_io import write_track
+    from exporters.formats import write_track
     from talkclip_cli.cli import main
 
     take = tmp_path / "take.json"

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from conftest import shared
 
+from exporters.formats import read_track
 from exporters.pointcache import (
     BlendshapeMesh,
     load_deltas_npz,
@@ -18,7 +19,6 @@ from exporters.pointcache import (
     write_pc2,
     write_point_cache,
 )
-from exporters.track_io import read_track
 from talkclip_model.errors import TalkclipError
 from talkclip_model.types import ExpressionTrack
 

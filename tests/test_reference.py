@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
-from conftest import shared
+from conftest import EXAMPLES, shared
 
 from exporters.reference import (
     count_blinks,
@@ -13,6 +15,7 @@ from exporters.reference import (
     style_from_track,
     track_from_channels,
 )
+from talkclip_cli.cli import main
 from talkclip_model.arkit import INDEX
 from talkclip_model.errors import TalkclipError
 from talkclip_model.types import ExpressionTrack, SpeakingStyle
@@ -116,3 +119,29 @@ def test_style_from_a_baked_shape_key_take():
         track_from_channels(names, values[:, :3], fps=30)
     with pytest.raises(TalkclipError, match="NaN"):
         track_from_channels(names, np.full_like(values, np.nan), fps=30)
+
+
+def test_generate_style_from_a_capture(tmp_path, capsys):
+    """``talkclip generate --style-from TAKE``: a Live Link Face capture styles a new line."""
+    fearful = shared("livelink_face_neurosync", "Fearful_MySlate_161_iPhone_cal.csv.gz")
+    neutral = shared("livelink_face_neurosync", "Neutral_default_Happy.csv.gz")
+    hello = ["--audio", str(EXAMPLES / "hello.wav"), "--transcript", (EXAMPLES / "hello.txt").read_text(), "--quiet"]
+    takes = {}
+    for capture in (fearful, neutral):
+        out = tmp_path / f"{capture.name}.json"
+        assert main(["generate", *hello, "--style-from", str(capture), "--out", str(out)]) == 0
+        takes[capture.name] = json.loads(out.read_text())
+    a, b = takes[fearful.name], takes[neutral.name]
+    assert a["meta"]["style"]["prompt"] == f"like {fearful.name}" and a["meta"]["prompt"] == ""
+    assert a["meta"]["style"]["arkit"]["eyeWideLeft"] == pytest.approx(style_from_capture(fearful).get("eyeWideLeft"), abs=1e-4)
+    wide = lambda take: np.asarray(take["frames"])[:, take["channels"].index("eyeWideLeft")].mean()  # noqa: E731
+    assert wide(a) > wide(b) + 0.1  # the fearful capture's wide eyes carry over to the new line
+
+    capsys.readouterr()
+    for extra in (["--prompt", "calm"], ["--style-json", str(tmp_path / "s.json")]):
+        assert main(["generate", *hello, "--style-from", str(fearful), *extra, "--out", str(tmp_path / "x.json")]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and "--style-from" in err and err.startswith("talkclip: error:")
+    assert main(["generate", *hello, "--style-from", str(tmp_path / "none.csv"), "--out", str(tmp_path / "x.json")]) == 2
+    assert "none.csv: no such file" in capsys.readouterr().err
+    assert not (tmp_path / "x.json").exists()

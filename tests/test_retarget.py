@@ -43,6 +43,9 @@ def _track(values: dict[str, float] | None = None, n=10, fps=30.0, seed=None):
     ("eyeBlink_Left", "eyeBlinkLeft"), ("L_eyeBlink", "eyeBlinkLeft"), ("Face:noseSneer_R", "noseSneerRight"),
     ("mouthFunnel", "mouthFunnel"), ("browInnerUp_L", "browInnerUp"), ("A52_Tongue_Out", "tongueOut"),
     ("mouthLeft", "mouthLeft"), ("eyeLookOut_Left", "eyeLookOutLeft"),
+    # spellings the Blender binding's own matcher read before there was one normaliser
+    ("EYEBLINKL", "eyeBlinkLeft"), ("BROW_DOWNR", "browDownRight"), ("cheekPuffleft", "cheekPuff"),
+    ("JAW_OPENRight", "jawOpen"), ("MOUTHFUNNEL", "mouthFunnel"), ("L NOSESNEER", "noseSneerLeft"),
     ("cheekRaiser_L", None), ("PupilDilate_R", None), ("Blink", None), ("aa", None), ("vrc.v_aa", None),
 ])
 def test_arkit_spellings(spelling, arkit):
@@ -240,3 +243,17 @@ def test_both_sides_shapes_take_the_mean_unless_sided_ones_exist():
     blink = (track.channel("eyeBlinkLeft") + track.channel("eyeBlinkRight")) / 2
     np.testing.assert_allclose(values[:, names.index("eyeBlink")], blink, atol=1e-6)
     assert "eyeBlinkRight" not in det.missing_targets and "browDownRight" in det.lost_arkit
+
+
+def test_one_name_normaliser_for_every_path():
+    """Profile binding and the Blender layer's plain name matching read a name the same way."""
+    pytest.importorskip("bpy")  # the blender_addon package imports it
+    from blender_addon.binding import match_by_name
+    from talkclip_model import arkit
+
+    names = ["EYEBLINKL", "eyeBlink.R", "A25_Jaw_Open", "browInnerUp_L", "Face:noseSneer_R", "Hair"]
+    bound = match_by_name(names)
+    assert bound.targets == tuple(n for n in names if arkit.normalise_arkit_name(n))
+    for target, row in zip(bound.targets, bound.weights):
+        assert ARKIT_NAMES[int(row.argmax())] == arkit.normalise_arkit_name(target)
+    assert normalise_arkit_name is arkit.normalise_arkit_name

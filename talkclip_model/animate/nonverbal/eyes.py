@@ -34,7 +34,6 @@ AWAY_YAW = (0.22, 0.45)
 AWAY_PITCH = (0.05, 0.30)  # look-aways drift down a little
 GAZE_PITCH_GAIN = 0.35  # gaze_pitch = -1 looks down by this much
 VOR_GAIN = 0.6  # share of the head's own motion the eyes cancel to hold the target
-EYE_RANGE_RAD = 0.6
 LID_FOLLOW = 0.3  # upper lid follows a downward gaze (eyeBlink per unit of eyeLookDown)
 
 

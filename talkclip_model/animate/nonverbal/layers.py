@@ -18,7 +18,6 @@ from talkclip_model.animate.nonverbal.cues import (
 )
 from talkclip_model.animate.nonverbal.emphasis import brow_raises, emphasis_layer
 from talkclip_model.animate.nonverbal.eyes import (
-    EYE_RANGE_RAD,
     VOR_GAIN,
     blink_curve,
     blink_events,
@@ -27,6 +26,7 @@ from talkclip_model.animate.nonverbal.eyes import (
     gaze_events,
 )
 from talkclip_model.animate.nonverbal.head import head_track
+from talkclip_model.arkit import EYE_RANGE_RAD
 from talkclip_model.types import PhoneTrack, Prosody
 
 WIDE_PER_BROW = 0.2  # eyes widen a little with a brow raise
