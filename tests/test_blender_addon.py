@@ -14,15 +14,9 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
+from bpy_scenes import build_face, empty_scene, fcurve_of, keyed, mesh_object  # noqa: E402
 from conftest import EXAMPLES  # noqa: E402
-from test_blender_bake import (  # noqa: E402
-    build_face,
-    empty_scene,
-    fcurve_of,
-    keyed,
-    mesh_object,
-    synthetic_track,
-)
+from helpers import synthetic_track  # noqa: E402
 
 import blender_addon  # noqa: E402
 from blender_addon import batch, jobs, operators, panel, take  # noqa: E402

@@ -105,7 +105,8 @@ def _sha(path: Path) -> str:
 def batch_folder(tmp_path):
     """A folder with a face .blend, a .blend whose mesh has no shape keys, and a track file."""
     bpy = pytest.importorskip("bpy")
-    from test_blender_bake import build_face, empty_scene, mesh_object, synthetic_track
+    from bpy_scenes import build_face, empty_scene, mesh_object
+    from helpers import synthetic_track
 
     from exporters.track_io import write_json
 
@@ -137,7 +138,8 @@ def _rows():
 @bpy_mark
 def test_batch_report_for_good_and_bad_jobs(batch_folder):
     import bpy
-    from test_blender_bake import fcurve_of, synthetic_track
+    from bpy_scenes import fcurve_of
+    from helpers import synthetic_track
 
     from blender_addon import batch
 
@@ -195,7 +197,7 @@ def test_batch_skips_existing_outputs_unless_forced(batch_folder):
 def test_batch_glb_fbx_and_take_outputs(batch_folder):
     """Every output format of exporters.formats the batch writes: the scene by Blender's
     exporters, the take by the format's own writer."""
-    from test_blender_bake import synthetic_track
+    from helpers import synthetic_track
 
     from blender_addon import batch
     from exporters.formats import read_track
@@ -313,7 +315,7 @@ def _pipeline_missing(style: bool) -> str | None:
 def test_batch_generates_from_audio_on_a_real_head(tmp_path, prompt):
     """End to end through the real pipeline on the SAiD ARKit head, into .blend and .csv."""
     import bpy
-    from test_blender_bake import build_said_head, empty_scene, fcurve_of
+    from bpy_scenes import build_said_head, empty_scene, fcurve_of
 
     from blender_addon import batch
 
@@ -339,7 +341,7 @@ def test_batch_generates_from_audio_on_a_real_head(tmp_path, prompt):
 
 
 def keyed_values(fc):
-    from test_blender_bake import keyed
+    from bpy_scenes import keyed
 
     return keyed(fc)
 
@@ -347,13 +349,8 @@ def keyed_values(fc):
 @bpy_mark
 def test_batch_bakes_head_rotation_onto_a_bone(tmp_path):
     import bpy
-    from test_blender_bake import (
-        build_face,
-        channelbag,
-        empty_scene,
-        keyed,
-        synthetic_track,
-    )
+    from bpy_scenes import build_face, channelbag, empty_scene, keyed
+    from helpers import synthetic_track
 
     from blender_addon import batch
     from exporters.track_io import write_json

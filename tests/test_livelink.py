@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import SHARED_DATA, shared
+from helpers import random_track
 
 from exporters.formats import read_track, write_track
 from exporters.livelink import (
@@ -22,12 +23,6 @@ from talkclip_model.errors import TalkclipError
 from talkclip_model.types import ExpressionTrack
 
 CAPTURES = sorted(str(p.relative_to(SHARED_DATA)) for p in SHARED_DATA.glob("livelink_face_*/*.csv.gz"))
-
-
-def _track(n=40, fps=30.0, seed=0):
-    rng = np.random.default_rng(seed)
-    head = rng.uniform(-0.3, 0.3, (n, 3)).astype(np.float32)
-    return ExpressionTrack(fps=fps, arkit=rng.random((n, 52), dtype=np.float32), head=head)
 
 
 @pytest.mark.parametrize("rel", CAPTURES or ["livelink_face_alexdjulin/alex_rom_3.csv.gz"])
@@ -78,7 +73,7 @@ def test_30hz_rows_of_60fps_timecodes():
 
 @pytest.mark.parametrize("fps", [24.0, 25.0, 29.97, 30.0, 60.0])
 def test_synthetic_track_round_trips_exactly(fps, tmp_path):
-    track = _track(fps=fps)
+    track = random_track(fps=fps)
     write_livelink_csv(track, tmp_path / "t.csv")
     back = read_livelink_csv(tmp_path / "t.csv")
     assert back.fps == pytest.approx(fps)
@@ -100,7 +95,7 @@ def test_timecode_round_trip(seconds):
 
 
 def test_gzip_output_and_reordered_columns(tmp_path):
-    track = _track()
+    track = random_track()
     write_livelink_csv(track, tmp_path / "t.csv.gz")
     rows = gzip.decompress((tmp_path / "t.csv.gz").read_bytes()).decode().splitlines()
     back = read_track(tmp_path / "t.csv.gz")
@@ -120,7 +115,7 @@ def _write_rows(path, rows):
 
 @pytest.fixture
 def good_rows(tmp_path):
-    write_livelink_csv(_track(n=5), tmp_path / "good.csv")
+    write_livelink_csv(random_track(n=5), tmp_path / "good.csv")
     return [ln.split(",") for ln in (tmp_path / "good.csv").read_text().splitlines()]
 
 
@@ -163,7 +158,7 @@ def test_failed_write_leaves_existing_output(tmp_path):
     out = tmp_path / "keep.csv"
     out.write_text("precious")
     with pytest.raises(TalkclipError, match="already exists"):
-        write_livelink_csv(_track(), out, overwrite=False)
+        write_livelink_csv(random_track(), out, overwrite=False)
     assert out.read_text() == "precious"
     assert [p.name for p in tmp_path.iterdir()] == ["keep.csv"]  # no temporary file left behind
 

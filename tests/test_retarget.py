@@ -10,6 +10,7 @@ import re
 import numpy as np
 import pytest
 from conftest import shared
+from helpers import constant_track
 
 from exporters.retarget import (
     apply,
@@ -21,18 +22,9 @@ from exporters.retarget import (
     select_exclusive,
     to_arkit,
 )
-from talkclip_model.arkit import ARKIT_NAMES, INDEX
+from talkclip_model.arkit import ARKIT_NAMES
 from talkclip_model.errors import TalkclipError
 from talkclip_model.types import ExpressionTrack
-
-
-def _track(values: dict[str, float] | None = None, n=10, fps=30.0, seed=None):
-    a = np.zeros((n, 52), np.float32)
-    if seed is not None:
-        a = np.random.default_rng(seed).random((n, 52), dtype=np.float32)
-    for k, v in (values or {}).items():
-        a[:, INDEX[k]] = v
-    return ExpressionTrack(fps=fps, arkit=a, head=np.zeros((n, 3)))
 
 
 @pytest.mark.parametrize("spelling, arkit", [
@@ -130,7 +122,7 @@ def test_no_matching_names_is_a_clear_error():
 
 
 def test_arkit_profile_is_identity_and_invertible():
-    track = _track(seed=3)
+    track = constant_track(seed=3)
     names = ["A25_Jaw_Open", "eyeBlink_L", "mouthSmile_R", "Extra"]
     det = load_profile("arkit").bind(names)
     out_names, values = apply(det, track)
@@ -149,7 +141,7 @@ def test_arkit_profile_is_identity_and_invertible():
     ({"mouthRollLower": 0.7}, "vrc.v_ff"), ({}, "vrc.v_sil"),
 ])
 def test_viseme_projection_follows_articulation(pose, winner):
-    names, values = apply(load_profile("visemes"), _track(pose, n=1))
+    names, values = apply(load_profile("visemes"), constant_track(pose, n=1))
     assert names[int(values[0].argmax())] == winner
 
 
@@ -161,7 +153,7 @@ def test_viseme_projection_follows_articulation(pose, winner):
     ({"eyeWideLeft": 0.9, "eyeWideRight": 0.9, "browInnerUp": 0.8, "browOuterUpLeft": 0.8, "browOuterUpRight": 0.8}, "surprised"),
 ])
 def test_vrm_projection(pose, winner):
-    names, values = apply(load_profile("vrm"), _track(pose, n=1))
+    names, values = apply(load_profile("vrm"), constant_track(pose, n=1))
     assert names[int(values[0].argmax())] == winner
     assert values.min() >= 0 and values.max() <= 1
 
@@ -173,7 +165,7 @@ def test_vrm_projection(pose, winner):
     ({"mouthRollLower": 0.5, "mouthUpperUpLeft": 0.2, "mouthUpperUpRight": 0.2}, "G"), ({"tongueOut": 0.5, "jawOpen": 0.2}, "H"),
 ])
 def test_rhubarb_shapes_exclusive(pose, shape):
-    names, values = apply(load_profile("rhubarb"), _track(pose, n=4))
+    names, values = apply(load_profile("rhubarb"), constant_track(pose, n=4))
     assert set(np.unique(values)) <= {0.0, 1.0} and np.all(values.sum(axis=1) == 1)
     assert names[int(values[0].argmax())] == shape
 
@@ -234,7 +226,7 @@ def test_scores_clamp_and_nan_inverse():
 
 
 def test_both_sides_shapes_take_the_mean_unless_sided_ones_exist():
-    track = _track(seed=5)
+    track = constant_track(seed=5)
     det = load_profile("arkit").bind(["eyeBlink", "Mouth_Smile", "jawOpen", "Mouth", "browDown", "browDown_L"])
     assert det.binding == {"eyeBlink": "eyeBlinkLeft+eyeBlinkRight", "Mouth_Smile": "mouthSmileLeft+mouthSmileRight",
                            "jawOpen": "jawOpen", "browDown_L": "browDownLeft"}
