@@ -47,6 +47,84 @@ def start_text(scene) -> str:
     return f"Starts at frame {frame:g} ({why})"
 
 
+def _draw_character(layout, s, obj) -> None:
+    box = layout.box()
+    box.label(text="Character", icon="SHAPEKEY_DATA")
+    box.prop(s, "target")
+    if obj is None:
+        box.label(text="Select the face mesh", icon="ERROR")
+    else:
+        if s.target is None:
+            box.label(text=f"Using active object {obj.name}", icon="INFO")
+        box.prop(s, "profile")
+        ok, text = detection_text(obj, s.profile.strip())
+        box.label(text=text, icon="CHECKMARK" if ok else "ERROR")
+    box.prop(s, "armature")
+    if s.armature is not None and s.armature.type == "ARMATURE":
+        box.prop_search(s, "head_bone", s.armature.data, "bones")
+
+
+def _draw_audio(layout, s, scene) -> None:
+    box = layout.box()
+    box.label(text="Audio", icon="SOUND")
+    box.row().prop(s, "audio_source", expand=True)
+    if s.audio_source == "FILE":
+        box.prop(s, "audio_path", text="")
+    elif scene.sequence_editor is not None:
+        ed = scene.sequence_editor
+        box.prop_search(s, "sound_strip", ed, "strips_all" if hasattr(ed, "strips_all") else "sequences_all",
+                        text="Strip")
+    else:
+        box.label(text="No sound strips in this scene", icon="ERROR")
+    box.prop(s, "transcript")
+
+
+def _draw_style(layout, s) -> None:
+    box = layout.box()
+    box.label(text="Style", icon="OUTLINER_OB_LIGHT")
+    box.prop(s, "prompt", text="")
+    box.prop(s, "intensity", slider=True)
+    row = box.row()
+    row.template_list("TALKCLIP_UL_edits", "", s, "edits", s, "edit_index", rows=2)
+    col = row.column(align=True)
+    col.operator("talkclip.edit_add", icon="ADD", text="")
+    col.operator("talkclip.edit_remove", icon="REMOVE", text="")
+    box.prop(s, "use_markers")
+
+
+def _draw_toggled(box, s, toggle: str, name: str, **kwargs) -> None:
+    """A row with the ``toggle`` checkbox and ``name``, which is greyed out while the toggle is off."""
+    row = box.row(align=True)
+    row.prop(s, toggle)
+    sub = row.row()
+    sub.enabled = getattr(s, toggle)
+    sub.prop(s, name, **kwargs)
+
+
+def _draw_bake(layout, s, scene) -> None:
+    box = layout.box()
+    box.label(text="Bake", icon="ACTION")
+    _draw_toggled(box, s, "use_start_frame", "start_frame", text="")
+    box.label(text=start_text(scene), icon="TIME")
+    _draw_toggled(box, s, "reduce_keys", "tolerance")
+    box.prop(s, "bake_layers")
+    box.prop(s, "seed")
+
+
+def _draw_run(layout, context, s) -> None:
+    layout.operator("talkclip.preview_style", icon="HIDE_OFF")
+    row = layout.row()
+    row.scale_y = 1.5
+    row.enabled = not operators.is_running()  # module state: a saved flag could stick after a crash
+    row.operator("talkclip.generate", icon="PLAY")
+    if s.status:
+        width = context.region.width if context.region else 300
+        failed = s.status.startswith("failed")
+        col = layout.column(align=True)
+        for i, line in enumerate(wrap_lines(s.status, width, context.preferences.view.ui_scale)):
+            col.label(text=line, icon=("ERROR" if i == 0 else "BLANK1") if failed else "NONE")
+
+
 class TALKCLIP_UL_edits(bpy.types.UIList):
     def draw_item(self, context, layout, data, item, icon, active_data, active_propname, index):
         row = layout.row(align=True)
@@ -64,74 +142,11 @@ class TALKCLIP_PT_main(bpy.types.Panel):
     def draw(self, context):
         layout = self.layout
         s = context.scene.talkclip
-        obj = s.target_object(context)
-
-        box = layout.box()
-        box.label(text="Character", icon="SHAPEKEY_DATA")
-        box.prop(s, "target")
-        if obj is None:
-            box.label(text="Select the face mesh", icon="ERROR")
-        else:
-            if s.target is None:
-                box.label(text=f"Using active object {obj.name}", icon="INFO")
-            box.prop(s, "profile")
-            ok, text = detection_text(obj, s.profile.strip())
-            box.label(text=text, icon="CHECKMARK" if ok else "ERROR")
-        box.prop(s, "armature")
-        if s.armature is not None and s.armature.type == "ARMATURE":
-            box.prop_search(s, "head_bone", s.armature.data, "bones")
-
-        box = layout.box()
-        box.label(text="Audio", icon="SOUND")
-        box.row().prop(s, "audio_source", expand=True)
-        if s.audio_source == "FILE":
-            box.prop(s, "audio_path", text="")
-        elif context.scene.sequence_editor is not None:
-            ed = context.scene.sequence_editor
-            box.prop_search(s, "sound_strip", ed, "strips_all" if hasattr(ed, "strips_all") else "sequences_all",
-                            text="Strip")
-        else:
-            box.label(text="No sound strips in this scene", icon="ERROR")
-        box.prop(s, "transcript")
-
-        box = layout.box()
-        box.label(text="Style", icon="OUTLINER_OB_LIGHT")
-        box.prop(s, "prompt", text="")
-        box.prop(s, "intensity", slider=True)
-        row = box.row()
-        row.template_list("TALKCLIP_UL_edits", "", s, "edits", s, "edit_index", rows=2)
-        col = row.column(align=True)
-        col.operator("talkclip.edit_add", icon="ADD", text="")
-        col.operator("talkclip.edit_remove", icon="REMOVE", text="")
-        box.prop(s, "use_markers")
-
-        box = layout.box()
-        box.label(text="Bake", icon="ACTION")
-        row = box.row(align=True)
-        row.prop(s, "use_start_frame")
-        sub = row.row()
-        sub.enabled = s.use_start_frame
-        sub.prop(s, "start_frame", text="")
-        box.label(text=start_text(context.scene), icon="TIME")
-        row = box.row(align=True)
-        row.prop(s, "reduce_keys")
-        sub = row.row()
-        sub.enabled = s.reduce_keys
-        sub.prop(s, "tolerance")
-        box.prop(s, "bake_layers")
-        box.prop(s, "seed")
-
-        layout.operator("talkclip.preview_style", icon="HIDE_OFF")
-        row = layout.row()
-        row.scale_y = 1.5
-        row.enabled = not operators.is_running()  # module state: a saved flag could stick after a crash
-        row.operator("talkclip.generate", icon="PLAY")
-        if s.status:
-            width = context.region.width if context.region else 300
-            failed = s.status.startswith("failed")
-            col = layout.column(align=True)
-            for i, line in enumerate(wrap_lines(s.status, width, context.preferences.view.ui_scale)):
-                col.label(text=line, icon=("ERROR" if i == 0 else "BLANK1") if failed else "NONE")
+        _draw_character(layout, s, s.target_object(context))
+        _draw_audio(layout, s, context.scene)
+        _draw_style(layout, s)
+        _draw_bake(layout, s, context.scene)
+        _draw_run(layout, context, s)
 
 
 CLASSES = (TALKCLIP_UL_edits, TALKCLIP_PT_main)

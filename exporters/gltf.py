@@ -202,6 +202,83 @@ def _find_node(doc: dict, wanted: str, source) -> int:
     raise TalkclipError(f"{source}: no node named {wanted!r} for the head rotation (nodes: {shown or 'none named'})")
 
 
+class _TakeWriter:
+    """Appends a take's floats to buffer 0 of a glTF dict; collects the animation's samplers and channels."""
+
+    def __init__(self, doc: dict, binary: bytes, source) -> None:
+        if binary and doc.get("buffers") and "uri" in doc["buffers"][0]:
+            raise TalkclipError(f"{source}: GLB buffer 0 has a URI; cannot append animation data")
+        self.buffers = doc.setdefault("buffers", [])
+        if not self.buffers:
+            self.buffers.append({"byteLength": 0})
+        self.blob = bytearray(binary[: self.buffers[0].get("byteLength", len(binary))] if binary else b"")
+        self.views = doc.setdefault("bufferViews", [])
+        self.accessors = doc.setdefault("accessors", [])
+        self.samplers: list[dict] = []
+        self.channels: list[dict] = []
+
+    def floats(self, values: np.ndarray, with_bounds: bool, acc_type: str = "SCALAR") -> int:
+        """Index of a new float accessor holding ``values``."""
+        self.blob.extend(b"\0" * (-len(self.blob) % 4))
+        raw = np.ascontiguousarray(values, dtype="<f4").tobytes()
+        self.views.append({"buffer": 0, "byteOffset": len(self.blob), "byteLength": len(raw)})
+        self.blob.extend(raw)
+        count = int(values.size) if acc_type == "SCALAR" else int(len(values))
+        acc = {"bufferView": len(self.views) - 1, "componentType": FLOAT, "count": count, "type": acc_type}
+        if with_bounds:
+            acc["min"], acc["max"] = [float(values.min())], [float(values.max())]
+        self.accessors.append(acc)
+        return len(self.accessors) - 1
+
+    def channel(self, time_acc: int, values: np.ndarray, node: int, path: str, acc_type: str = "SCALAR") -> None:
+        """A LINEAR sampler of ``values`` over the frame times, and its channel on ``node``."""
+        self.samplers.append({"input": time_acc, "output": self.floats(values, with_bounds=False, acc_type=acc_type),
+                              "interpolation": "LINEAR"})
+        self.channels.append({"sampler": len(self.samplers) - 1, "target": {"node": node, "path": path}})
+
+
+def _bind_targets(nodes: list, profile: Profile | str | None, source):
+    """The Detection binding the morph targets' names to ``profile`` (detected when None)."""
+    all_names = list(dict.fromkeys(n for _, _, names in nodes for n in names))
+    if profile is None:
+        return detect_profile(all_names)
+    base = load_profile(profile) if isinstance(profile, (str, Path)) else profile
+    detection = base.bind(all_names)
+    if not detection.binding:
+        raise TalkclipError(f"{source}: profile {base.name} matches none of the morph targets "
+                            f"({', '.join(all_names[:5])}{' ...' if len(all_names) > 5 else ''})")
+    return detection
+
+
+def _frame_times(track: ExpressionTrack) -> np.ndarray:
+    times = (np.arange(track.num_frames, dtype=np.float64) / track.fps).astype(np.float32)  # (T,)
+    if track.num_frames > 1 and not np.all(np.diff(times) > 0):
+        raise TalkclipError("frame times are not strictly increasing at float32 precision (take too long)")
+    return times
+
+
+def _node_weights(doc: dict, ni: int, mi: int, names: list[str], column: dict, frames: int) -> np.ndarray:
+    """(T, N) weights of one node: the driven targets' columns, the default weight for the rest."""
+    node_weights = doc["nodes"][ni].get("weights")  # a node's weights override its mesh's
+    defaults = node_weights or doc["meshes"][mi].get("weights") or [0.0] * len(names)
+    weights = np.empty((frames, len(names)), dtype=np.float32)  # (T, N)
+    for j, n in enumerate(names):
+        weights[:, j] = column[n] if n in column else defaults[j]
+    return weights
+
+
+def _head_rotations(doc: dict, head_node: str, track: ExpressionTrack, source) -> tuple[int, np.ndarray]:
+    """(node index, (T, 4) float32 rotations): the take's head on top of the node's rest rotation."""
+    head_index = _find_node(doc, head_node, source)
+    node = doc["nodes"][head_index]
+    if "matrix" in node:
+        raise TalkclipError(f"{source}: node {head_node!r} has a matrix; glTF can only animate "
+                            "nodes with translation/rotation/scale")
+    rest = np.asarray(node.get("rotation", [0.0, 0.0, 0.0, 1.0]), dtype=np.float64)
+    rotations = _quat_mul(np.broadcast_to(rest, (track.num_frames, 4)), head_quaternions(track.head))
+    return head_index, rotations.astype(np.float32)
+
+
 def add_animation(character, track: ExpressionTrack, out, profile: Profile | str | None = None,
                   name: str = "talkclip", overwrite: bool = True, progress: Progress | None = None,
                   head_node: str | None = None) -> dict:
@@ -223,76 +300,29 @@ def add_animation(character, track: ExpressionTrack, out, profile: Profile | str
         raise TalkclipError(f"{character}: no mesh with morph targets (shape keys) to animate")
     if track.num_frames < 1:
         raise TalkclipError("the take has no frames")
-    all_names = list(dict.fromkeys(n for _, _, names in nodes for n in names))
-    if profile is None:
-        detection = detect_profile(all_names)
-        base = detection.base
-    else:
-        base = load_profile(profile) if isinstance(profile, (str, Path)) else profile
-        detection = base.bind(all_names)
-        if not detection.binding:
-            raise TalkclipError(f"{character}: profile {base.name} matches none of the morph targets "
-                                f"({', '.join(all_names[:5])}{' ...' if len(all_names) > 5 else ''})")
-    if binary and doc.get("buffers") and "uri" in doc["buffers"][0]:
-        raise TalkclipError(f"{character}: GLB buffer 0 has a URI; cannot append animation data")
-    buffers = doc.setdefault("buffers", [])
-    if not buffers:
-        buffers.append({"byteLength": 0})
-    blob = bytearray(binary[: buffers[0].get("byteLength", len(binary))] if binary else b"")
-    views = doc.setdefault("bufferViews", [])
-    accessors = doc.setdefault("accessors", [])
-
-    def add_floats(values: np.ndarray, with_bounds: bool, acc_type: str = "SCALAR") -> int:
-        blob.extend(b"\0" * (-len(blob) % 4))
-        raw = np.ascontiguousarray(values, dtype="<f4").tobytes()
-        views.append({"buffer": 0, "byteOffset": len(blob), "byteLength": len(raw)})
-        blob.extend(raw)
-        count = int(values.size) if acc_type == "SCALAR" else int(len(values))
-        acc = {"bufferView": len(views) - 1, "componentType": FLOAT, "count": count, "type": acc_type}
-        if with_bounds:
-            acc["min"], acc["max"] = [float(values.min())], [float(values.max())]
-        accessors.append(acc)
-        return len(accessors) - 1
-
-    times = (np.arange(track.num_frames, dtype=np.float64) / track.fps).astype(np.float32)  # (T,)
-    if track.num_frames > 1 and not np.all(np.diff(times) > 0):
-        raise TalkclipError("frame times are not strictly increasing at float32 precision (take too long)")
-    time_acc = add_floats(times, with_bounds=True)
+    detection = _bind_targets(nodes, profile, character)
+    writer = _TakeWriter(doc, binary, character)
+    time_acc = writer.floats(_frame_times(track), with_bounds=True)
     bound_names, bound_values = apply(detection, track)  # (T, n_bound)
     column = {n: bound_values[:, j] for j, n in enumerate(bound_names)}
-    samplers, channels, report_nodes = [], [], []
+    report_nodes = []
     for k, (ni, mi, names) in enumerate(nodes):
-        node_weights = doc["nodes"][ni].get("weights")  # a node's weights override its mesh's
-        defaults = node_weights or doc["meshes"][mi].get("weights") or [0.0] * len(names)
-        weights = np.empty((track.num_frames, len(names)), dtype=np.float32)  # (T, N)
-        for j, n in enumerate(names):
-            weights[:, j] = column[n] if n in column else defaults[j]
-        samplers.append({"input": time_acc, "output": add_floats(weights.reshape(-1), with_bounds=False),
-                         "interpolation": "LINEAR"})
-        channels.append({"sampler": len(samplers) - 1, "target": {"node": ni, "path": "weights"}})
+        weights = _node_weights(doc, ni, mi, names, column, track.num_frames)
+        writer.channel(time_acc, weights.reshape(-1), ni, "weights")
         report_nodes.append({"node": ni, "name": doc["nodes"][ni].get("name", f"node {ni}"),
                              "targets": len(names), "driven": sum(n in column for n in names)})
         if progress is not None:
             progress((k + 1) / len(nodes))
     head_index = None
     if head_node:
-        head_index = _find_node(doc, head_node, character)
-        node = doc["nodes"][head_index]
-        if "matrix" in node:
-            raise TalkclipError(f"{character}: node {head_node!r} has a matrix; glTF can only animate "
-                                "nodes with translation/rotation/scale")
-        rest = np.asarray(node.get("rotation", [0.0, 0.0, 0.0, 1.0]), dtype=np.float64)
-        rotations = _quat_mul(np.broadcast_to(rest, (track.num_frames, 4)), head_quaternions(track.head))
-        samplers.append({"input": time_acc, "output": add_floats(rotations.astype(np.float32), with_bounds=False,
-                                                                  acc_type="VEC4"),
-                         "interpolation": "LINEAR"})
-        channels.append({"sampler": len(samplers) - 1, "target": {"node": head_index, "path": "rotation"}})
+        head_index, rotations = _head_rotations(doc, head_node, track, character)
+        writer.channel(time_acc, rotations, head_index, "rotation", acc_type="VEC4")
     animations = doc.setdefault("animations", [])
     anim_name = _unique_name([a.get("name", "") for a in animations], name)
-    animations.append({"name": anim_name, "samplers": samplers, "channels": channels,
+    animations.append({"name": anim_name, "samplers": writer.samplers, "channels": writer.channels,
                        "extras": {"generator": "talkclip", "fps": track.fps, "profile": detection.base.name}})
-    buffers[0]["byteLength"] = len(blob)
-    data = glb_bytes(doc, bytes(blob))
+    writer.buffers[0]["byteLength"] = len(writer.blob)
+    data = glb_bytes(doc, bytes(writer.blob))
     with atomic_output(out, "wb", overwrite=overwrite) as fh:
         fh.write(data)
     return {"animation": anim_name, "nodes": report_nodes, "detection": detection, "frames": track.num_frames,

@@ -99,18 +99,8 @@ def _read_text(path: Path) -> str:
         raise TalkclipError(f"{path}: cannot read CSV ({exc})") from None
 
 
-def read_livelink_csv(path, fps: float | None = None) -> ExpressionTrack:
-    """Read a Live Link Face CSV (plain or ``.gz``) into an ExpressionTrack.
-
-    Columns are found by name (case-insensitive), so reordered files read correctly. Missing
-    blendshape columns, ragged rows, non-numbers, NaN or infinity are errors naming the file and
-    the row. Head columns are optional (zeros when absent). ``fps`` overrides the rate measured
-    from the timecodes.
-    """
-    path = Path(path)
-    text = _read_text(path)
-    newline = "\r\n" if "\r\n" in text[:4096] else "\n"
-    rows = list(csv.reader(io.StringIO(text)))
+def _check_header(rows: list[list[str]], path: Path) -> tuple[list[str], dict[str, int]]:
+    """(stripped header, lower-cased name -> column) once the header names every needed column once."""
     if not rows or not any(c.strip() for c in rows[0]):
         raise TalkclipError(f"{path}: empty CSV")
     header = [h.strip() for h in rows[0]]
@@ -124,15 +114,22 @@ def read_livelink_csv(path, fps: float | None = None) -> ExpressionTrack:
     if missing:
         raise TalkclipError(f"{path}: not a Live Link Face CSV, missing columns {', '.join(missing[:6])}"
                             + (f" and {len(missing) - 6} more" if len(missing) > 6 else ""))
+    return header, col
+
+
+def _frame_rows(rows: list[list[str]], header: list[str], path: Path) -> list[tuple[int, list[str]]]:
+    """(line number, row) of every non-blank row after the header, each as wide as the header."""
     body = [(i + 2, r) for i, r in enumerate(rows[1:]) if any(c.strip() for c in r)]
     if not body:
         raise TalkclipError(f"{path}: CSV has a header but no frames")
     for line, r in body:
         if len(r) != len(header):
             raise TalkclipError(f"{path}: row {line} has {len(r)} values, the header has {len(header)} columns")
-    tc = col["timecode"]
-    count_name = next((h for h in header if h.lower() == "blendshapecount"), None)
-    numeric = [j for j in range(len(header)) if j != tc and header[j] != count_name]
+    return body
+
+
+def _numeric_table(body: list, header: list[str], numeric: list[int], path: Path) -> np.ndarray:
+    """(T, len(numeric)) float64 values of the ``numeric`` columns; a non-number or NaN names its cell."""
     try:
         table = np.array([[float(r[j]) for j in numeric] for _, r in body], dtype=np.float64)
     except ValueError:
@@ -146,23 +143,59 @@ def read_livelink_csv(path, fps: float | None = None) -> ExpressionTrack:
     if not np.all(np.isfinite(table)):
         k, j = np.argwhere(~np.isfinite(table))[0]
         raise TalkclipError(f"{path}: row {body[k][0]}, column {header[numeric[j]]}: NaN or infinite value")
-    where = {header[j].lower(): n for n, j in enumerate(numeric)}
-    values = table[:, [where[n.lower()] for n in ARKIT_NAMES]].astype(np.float32)
-    head_ypr = np.zeros((len(body), 3), dtype=np.float32)
-    for k, h in enumerate(LLF_HEAD):
-        if h.lower() in where:
-            head_ypr[:, k] = table[:, where[h.lower()]]
-    codes = [r[tc].strip() for _, r in body]
+    return table
+
+
+def _parse_timecodes(codes: list[str], path: Path) -> tuple[int, np.ndarray]:
+    """(timecode frame base, seconds of each code): the base is the first that the FF fields fit."""
     try:
         max_ff = max(int(float(c.split(":")[-1])) for c in codes)
         base = next((b for b in _TIMECODE_BASES if b > max_ff), max_ff + 1)
-        times = np.array([parse_timecode(c, base) for c in codes])
+        return base, np.array([parse_timecode(c, base) for c in codes])
     except (ValueError, IndexError) as exc:
         raise TalkclipError(f"{path}: bad timecode ({exc})") from None
+
+
+def _measured_fps(times: np.ndarray, base: int) -> float:
+    # the mean rate over the take keeps its duration right through dropped frames and jitter
+    span = float(times[-1] - times[0])
+    return _snap_fps((len(times) - 1) / span) if len(times) > 1 and span > 0 else float(base)
+
+
+def _head_pitch_yaw_roll(table: np.ndarray, where: dict[str, int]) -> np.ndarray:
+    """(T, 3) float32 head pitch, yaw, roll from the optional HeadYaw/HeadPitch/HeadRoll columns."""
+    head_ypr = np.zeros((len(table), 3), dtype=np.float32)
+    for k, h in enumerate(LLF_HEAD):
+        if h.lower() in where:
+            head_ypr[:, k] = table[:, where[h.lower()]]
+    return np.stack([head_ypr[:, 1], head_ypr[:, 0], head_ypr[:, 2]], axis=1)  # -> pitch, yaw, roll
+
+
+def read_livelink_csv(path, fps: float | None = None) -> ExpressionTrack:
+    """Read a Live Link Face CSV (plain or ``.gz``) into an ExpressionTrack.
+
+    Columns are found by name (case-insensitive), so reordered files read correctly. Missing
+    blendshape columns, ragged rows, non-numbers, NaN or infinity are errors naming the file and
+    the row. Head columns are optional (zeros when absent). ``fps`` overrides the rate measured
+    from the timecodes.
+    """
+    path = Path(path)
+    text = _read_text(path)
+    newline = "\r\n" if "\r\n" in text[:4096] else "\n"
+    rows = list(csv.reader(io.StringIO(text)))
+    header, col = _check_header(rows, path)
+    body = _frame_rows(rows, header, path)
+    tc = col["timecode"]
+    count_name = next((h for h in header if h.lower() == "blendshapecount"), None)
+    numeric = [j for j in range(len(header)) if j != tc and header[j] != count_name]
+    table = _numeric_table(body, header, numeric, path)
+    where = {header[j].lower(): n for n, j in enumerate(numeric)}
+    values = table[:, [where[n.lower()] for n in ARKIT_NAMES]].astype(np.float32)
+    head = _head_pitch_yaw_roll(table, where)
+    codes = [r[tc].strip() for _, r in body]
+    base, times = _parse_timecodes(codes, path)
     if fps is None:
-        # the mean rate over the take keeps its duration right through dropped frames and jitter
-        span = float(times[-1] - times[0])
-        fps = _snap_fps((len(times) - 1) / span) if len(times) > 1 and span > 0 else float(base)
+        fps = _measured_fps(times, base)
     known = {"timecode", "blendshapecount"} | {n.lower() for n in ARKIT_NAMES} | {h.lower() for h in LLF_HEAD}
     extra = {header[j]: table[:, where[header[j].lower()]].tolist()
              for j in numeric if header[j].lower() not in known}
@@ -175,7 +208,6 @@ def read_livelink_csv(path, fps: float | None = None) -> ExpressionTrack:
         "extra": extra,
         "newline": newline,
     }
-    head = np.stack([head_ypr[:, 1], head_ypr[:, 0], head_ypr[:, 2]], axis=1)  # -> pitch, yaw, roll
     meta = {"source": str(path), "timecode_start": codes[0], "timecode_base": base, "livelink": record}
     try:
         return ExpressionTrack(fps=fps, arkit=values, head=head, meta=meta)
@@ -210,54 +242,67 @@ def _format_column(values) -> list[str]:
     return text
 
 
-def livelink_rows(track: ExpressionTrack, start_seconds: float = 0.0, progress: Progress | None = None):
-    """Yield the CSV header then one list of strings per frame."""
-    rec = _record_for(track)
+def _channel_values(track: ExpressionTrack) -> dict[str, np.ndarray]:
+    """Lower-cased column name -> the track's values, for the blendshape and head columns."""
     head = track.head  # pitch, yaw, roll
     by_name: dict[str, np.ndarray] = {capitalised(n).lower(): track.arkit[:, i] for i, n in enumerate(ARKIT_NAMES)}
     by_name.update({"headyaw": head[:, 1], "headpitch": head[:, 0], "headroll": head[:, 2]})
+    return by_name
+
+
+def _recorded_layout(rec: dict, by_name: dict) -> tuple[list[str], list[str], str]:
+    """(header, timecodes, count) of the original file; its extra columns join ``by_name``."""
+    for name, vals in (rec.get("extra") or {}).items():
+        by_name[name.lower()] = np.asarray(vals, dtype=np.float64)
+    return list(rec["columns"]), list(rec["timecodes"]), str(rec.get("count", "61"))
+
+
+def _start_of(track: ExpressionTrack, start_seconds: float, base: int) -> float:
+    """Seconds of the first frame: ``start_seconds``, else the track's recorded start timecode."""
+    if "timecode_start" not in track.meta or start_seconds:
+        return start_seconds
+    try:
+        return parse_timecode(str(track.meta["timecode_start"]), int(track.meta.get("timecode_base", base)))
+    except ValueError:
+        return 0.0
+
+
+def _fresh_layout(track: ExpressionTrack, start_seconds: float, by_name: dict) -> tuple[list[str], list[str], str]:
+    """(header, timecodes, count) of the app's layout; eye angles from the eyeLook channels join ``by_name``."""
+    eyes = eye_angles(track.arkit)
+    for k, name in enumerate(LLF_EYES):
+        by_name[name.lower()] = eyes[:, k]
+    base = timecode_base_for(track.fps)
+    start = _start_of(track, start_seconds, base)
+    codes = [format_timecode(start + i / track.fps, base) for i in range(track.num_frames)]
+    return list(LLF_HEADER), codes, str(len(LLF_HEADER) - 2)
+
+
+def _column_text(name: str, by_name: dict) -> list[str] | None:
+    """Formatted values of one (lower-cased) column; None for the timecode and count columns."""
+    if name in ("timecode", "blendshapecount"):
+        return None
+    if name in by_name:
+        return _format_column(by_name[name])
+    raise TalkclipError(f"cannot write Live Link Face column {name!r}: no values for it")
+
+
+def livelink_rows(track: ExpressionTrack, start_seconds: float = 0.0, progress: Progress | None = None):
+    """Yield the CSV header then one list of strings per frame."""
+    rec = _record_for(track)
+    by_name = _channel_values(track)
     if rec is not None:
-        header = list(rec["columns"])
-        codes = list(rec["timecodes"])
-        count = str(rec.get("count", "61"))
-        for name, vals in (rec.get("extra") or {}).items():
-            by_name[name.lower()] = np.asarray(vals, dtype=np.float64)
+        header, codes, count = _recorded_layout(rec, by_name)
     else:
-        header = list(LLF_HEADER)
-        eyes = eye_angles(track.arkit)
-        for k, name in enumerate(LLF_EYES):
-            by_name[name.lower()] = eyes[:, k]
-        base = timecode_base_for(track.fps)
-        start = start_seconds
-        if "timecode_start" in track.meta and not start_seconds:
-            try:
-                start = parse_timecode(str(track.meta["timecode_start"]), int(track.meta.get("timecode_base", base)))
-            except ValueError:
-                start = 0.0
-        codes = [format_timecode(start + i / track.fps, base) for i in range(track.num_frames)]
-        count = str(len(LLF_HEADER) - 2)
+        header, codes, count = _fresh_layout(track, start_seconds, by_name)
     lower = [h.lower() for h in header]
-    columns = []
-    for h in lower:
-        if h in ("timecode", "blendshapecount"):
-            columns.append(None)
-        elif h in by_name:
-            columns.append(_format_column(by_name[h]))
-        else:
-            raise TalkclipError(f"cannot write Live Link Face column {h!r}: no values for it")
+    columns = [_column_text(h, by_name) for h in lower]
     yield header
     n = track.num_frames
     step = max(1, n // 100)
     for i in range(n):
-        row = []
-        for h, c in zip(lower, columns):
-            if h == "timecode":
-                row.append(codes[i])
-            elif h == "blendshapecount":
-                row.append(count)
-            else:
-                row.append(c[i])
-        yield row
+        yield [codes[i] if h == "timecode" else count if h == "blendshapecount" else c[i]
+               for h, c in zip(lower, columns)]
         if progress is not None and (i % step == 0 or i == n - 1):
             progress((i + 1) / n)
 

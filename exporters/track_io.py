@@ -153,30 +153,41 @@ def _track_from_dict(data: dict, source: str) -> ExpressionTrack:
     if len(set(channels)) != len(channels):
         raise TalkclipError(f"{source}: a channel is listed twice")
     arkit = _reorder_to_arkit(frames, channels, source)
-    head_in = data.get("head") or {}
-    head = np.zeros((len(arkit), 3), dtype=np.float32)
-    if head_in.get("frames"):
-        h = np.asarray(head_in["frames"], dtype=np.float32)
-        names = list(head_in.get("channels", HEAD_CHANNELS))
-        if h.shape != (len(arkit), len(names)):
-            raise TalkclipError(f"{source}: head has {h.shape[0]} frames, face has {len(arkit)}")
-        for j, n in enumerate(names):
-            if n in HEAD_CHANNELS:
-                head[:, HEAD_CHANNELS.index(n)] = h[:, j]
+    head = _head_from_dict(data.get("head") or {}, len(arkit), source)
     phones = None
     if data.get("phones"):
         phones = PhoneTrack.from_list(data["phones"], duration=len(arkit) / fps)
-    layers = {}
-    for k, v in (data.get("layers") or {}).items():
-        layer = np.asarray(v, np.float32)
-        if layer.shape != frames.shape:
-            raise TalkclipError(f"{source}: layer {k!r} has shape {layer.shape}, frames have {frames.shape}")
-        layers[k] = _reorder_to_arkit(layer, channels, source)
+    layers = _layers_from_dict(data.get("layers") or {}, frames.shape, channels, source)
     try:
         return ExpressionTrack(fps=fps, arkit=arkit, head=head, phones=phones, layers=layers,
                                meta=data.get("meta") or {})
     except ValueError as exc:
         raise TalkclipError(f"{source}: {exc}") from None
+
+
+def _head_from_dict(head_in: dict, num_frames: int, source: str) -> np.ndarray:
+    """(T, 3) pitch/yaw/roll from the JSON ``head`` entry (zeros without frames; unknown channels skipped)."""
+    head = np.zeros((num_frames, 3), dtype=np.float32)
+    if head_in.get("frames"):
+        h = np.asarray(head_in["frames"], dtype=np.float32)
+        names = list(head_in.get("channels", HEAD_CHANNELS))
+        if h.shape != (num_frames, len(names)):
+            raise TalkclipError(f"{source}: head has {h.shape[0]} frames, face has {num_frames}")
+        for j, n in enumerate(names):
+            if n in HEAD_CHANNELS:
+                head[:, HEAD_CHANNELS.index(n)] = h[:, j]
+    return head
+
+
+def _layers_from_dict(layers_in: dict, shape: tuple, channels: list[str], source: str) -> dict[str, np.ndarray]:
+    """The JSON ``layers`` entry, each layer shaped like the frames and reordered to ARKit order."""
+    layers = {}
+    for k, v in layers_in.items():
+        layer = np.asarray(v, np.float32)
+        if layer.shape != shape:
+            raise TalkclipError(f"{source}: layer {k!r} has shape {layer.shape}, frames have {shape}")
+        layers[k] = _reorder_to_arkit(layer, channels, source)
+    return layers
 
 
 def _reorder_to_arkit(frames: np.ndarray, channels: list[str], source: str) -> np.ndarray:
