@@ -103,10 +103,10 @@ def _check_inputs(job: Job) -> None:
     """The job's own files, before its .blend is opened."""
     if job.error:
         raise TalkclipError(job.error)
-    if not job.blend.is_file():
+    if not job.required("blend").is_file():
         raise TalkclipError(f"blend file {job.blend} does not exist")
     if job.track is None:
-        check_audio_file(job.audio, "audio")
+        check_audio_file(job.required("audio"), "audio")
     elif not job.track.is_file():
         raise TalkclipError(f"track file {job.track} does not exist")
 
@@ -126,15 +126,15 @@ def job_request(job: Job, scene, result: JobResult) -> Request:
     the report gets the binding's profile and coverage before the (slow) generation."""
     obj = bpy.data.objects.get(job.object)
     if obj is None:
-        raise TalkclipError(f"object {job.object!r} not found in {job.blend.name}")
+        raise TalkclipError(f"object {job.object!r} not found in {job.required('blend').name}")
     arm = None
     if job.armature:
         arm = bpy.data.objects.get(job.armature)
         if arm is None:
-            raise TalkclipError(f"armature {job.armature!r} not found in {job.blend.name}")
+            raise TalkclipError(f"armature {job.armature!r} not found in {job.required('blend').name}")
     start = job.start_frame if job.start_frame is not None else float(scene.frame_start)
     req, binding = build_request(
-        scene, obj, job.audio, take=(job.audio or job.track).stem, start_frame=start, prompt=job.prompt,
+        scene, obj, job.audio, take=(job.audio or job.track or job.required("audio")).stem, start_frame=start, prompt=job.prompt,
         intensity=job.intensity, transcript=job.transcript, seed=job.seed, use_markers=True,
         profile=job.profile, armature=arm, head_bone=job.head_bone, tolerance=job.reduce_tolerance)
     result.profile, result.channels_mapped = binding.profile, binding.channels_mapped
@@ -147,7 +147,7 @@ def run_job(job: Job, pipelines: PipelineCache, force: bool = False) -> JobResul
                        blend=str(job.blend) if job.blend else None, object=job.object or None)
     t0 = time.perf_counter()
     try:
-        if not job.error and job.output.exists() and not force:
+        if not job.error and job.required("output").exists() and not force:
             result.status = "skipped"
             result.error = "output exists (use --force to replace it)"
             return result
@@ -158,7 +158,7 @@ def run_job(job: Job, pipelines: PipelineCache, force: bool = False) -> JobResul
         summary = bake_request(scene, req, track)
         result.action, result.head_action = summary.action, summary.head_action
         scene.frame_end = max(scene.frame_end, int(summary.last_frame + 0.999))  # the exporters write the range
-        write_output(job.output, track)
+        write_output(job.required("output"), track)
         result.frames = track.num_frames
         result.status = "ok"
     except Exception as exc:  # one job's failure never stops the batch

@@ -118,8 +118,8 @@ def _bind_cached(names: tuple[str, ...], profile: str | None) -> ChannelBinding:
     return _bind_uncached(names, profile)
 
 
-def _bind_uncached(names: tuple[str, ...], profile: str | None) -> ChannelBinding:
-    names = list(names)
+def _bind_uncached(target_names: tuple[str, ...], profile: str | None) -> ChannelBinding:
+    names = list(target_names)
     binding = match_by_name(names) if profile == "arkit-names" else _from_retarget(names, profile)
     if not binding.targets:
         shown = ", ".join(names[:6]) + (" ..." if len(names) > 6 else "")

@@ -28,7 +28,7 @@ import os
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from exporters.formats import FORMATS, TAKE_FORMATS, Format, suffixes_of
 
@@ -65,6 +65,13 @@ class Job:
     reduce_tolerance: float = 0.0
     error: str | None = None  # set when the row itself is broken
     warnings: list[str] = field(default_factory=list)
+
+    def required(self, key: str) -> Path:
+        """``blend``, ``output`` or ``audio``: a path every good row has (a broken row says why)."""
+        value = getattr(self, key)
+        if not isinstance(value, Path):
+            raise ValueError(self.error or f"job {self.index}: no {key}")
+        return value
 
 
 @dataclass
@@ -174,9 +181,9 @@ def _read_paths(row: dict, job: Job, base: Path, allow_outside: bool, strict: bo
     for key in PATH_KEYS:
         if row.get(key) not in (None, ""):
             setattr(job, key, resolve_path(base, row[key], key, allow_outside, strict))
-    if job.blend.suffix.lower() != ".blend":
+    if job.required("blend").suffix.lower() != ".blend":
         raise ValueError(f"blend {row['blend']!r} is not a .blend file")
-    if output_format(job.output) is None:
+    if output_format(job.required("output")) is None:
         raise ValueError(f"output {row['output']!r}: use one of {', '.join(OUTPUT_SUFFIXES)}")
     if job.output in (job.blend, job.track):
         what = ".blend" if job.output == job.blend else "track"
@@ -271,7 +278,7 @@ def write_report(path: str | Path, manifest: str | Path, results: list[JobResult
     return path
 
 
-def compose_prompt(prompt: str | None, edits: list[tuple[str, float]] = ()) -> str | None:
+def compose_prompt(prompt: str | None, edits: Sequence[tuple[str, float]] = ()) -> str | None:
     """A style expression for the pipeline: the main prompt plus weighted edit prompts,
     e.g. ``"calm" + 0.5*"smiling" - 0.3*"tired"``."""
     def quoted(text: str) -> str:

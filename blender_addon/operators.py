@@ -104,8 +104,11 @@ def gather_request(context) -> Request:
     obj = s.target_object(context)
     check_target(obj)  # the character first, as the panel lists it
     audio = panel_audio(scene)
+    start = take_start(scene)[0]
+    if start is None:  # panel_audio has already refused a missing strip; say so rather than guess
+        raise TalkclipError(f"sound strip {s.sound_strip!r} not found in the scene's sequencer")
     req, _ = build_request(
-        scene, obj, audio, start_frame=take_start(scene)[0], prompt=compose_prompt(s.prompt, s.edit_pairs()),
+        scene, obj, audio, start_frame=start, prompt=compose_prompt(s.prompt, s.edit_pairs()),
         intensity=s.intensity, transcript=s.transcript.strip() or None, seed=s.seed, use_markers=s.use_markers,
         profile=s.profile, armature=s.armature, head_bone=s.head_bone,
         tolerance=s.tolerance if s.reduce_keys else 0.0, layers=s.bake_layers)

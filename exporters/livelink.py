@@ -296,7 +296,7 @@ def livelink_rows(track: ExpressionTrack, start_seconds: float = 0.0, progress: 
     else:
         header, codes, count = _fresh_layout(track, start_seconds, by_name)
     lower = [h.lower() for h in header]
-    columns = [_column_text(h, by_name) for h in lower]
+    columns = [_column_text(h, by_name) or [] for h in lower]  # [] for timecode/count: never read
     yield header
     n = track.num_frames
     step = max(1, n // 100)

@@ -21,7 +21,7 @@ import io
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 
@@ -133,7 +133,7 @@ def load_mesh(path) -> tuple[np.ndarray, np.ndarray]:
                         keep.append(line)
                     elif line.startswith("f "):
                         keep.append("f " + " ".join(t.split("/")[0] for t in line.split()[1:]) + "\n")
-            mesh = trimesh.load(io.StringIO("".join(keep)), file_type="obj", process=False, force="mesh")
+            mesh: Any = trimesh.load(io.StringIO("".join(keep)), file_type="obj", process=False, force="mesh")
         else:
             mesh = trimesh.load(path, process=False, force="mesh")
     except Exception as exc:  # trimesh raises many types for unreadable files

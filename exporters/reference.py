@@ -153,7 +153,7 @@ def mix_styles(parts: Iterable[tuple[SpeakingStyle, float]]) -> SpeakingStyle:
     if total <= 0:
         raise TalkclipError("style weights are all zero")
     weights = [w / total for w in weights]
-    arkit = sum(w * s.arkit.astype(np.float64) for (s, _), w in zip(parts, weights))
+    arkit = np.sum([w * s.arkit.astype(np.float64) for (s, _), w in zip(parts, weights)], axis=0)
     dyn = {k: sum(w * float(s.dynamics[k]) for (s, _), w in zip(parts, weights)) for k in DYNAMICS}
     prompt = " + ".join(f'{w:.2g}*"{s.prompt}"' for (s, _), w in zip(parts, weights) if w > 0)
     return SpeakingStyle(arkit=arkit, dynamics=clamp_dynamics(dyn), prompt=prompt)

@@ -213,7 +213,7 @@ def read_json(path) -> ExpressionTrack:
 # --- NPZ ----------------------------------------------------------------------------------
 
 def write_npz(track: ExpressionTrack, path, overwrite: bool = True) -> None:
-    arrays = {
+    arrays: dict[str, Any] = {
         "fps": np.float64(track.fps),
         "channels": np.array(ARKIT_NAMES),
         "frames": track.arkit,
@@ -259,7 +259,7 @@ def _read_npz(path) -> ExpressionTrack:
         raise TalkclipError(f"{path}: head has shape {head.shape}, expected ({len(arkit)}, 3)")
     phones = None
     if "phones" in data:
-        phones = PhoneTrack(phones=[str(p) for p in data["phones"]], starts=data["phone_starts"],
+        phones = PhoneTrack(phones=tuple(str(p) for p in data["phones"]), starts=data["phone_starts"],
                             ends=data["phone_ends"], duration=len(arkit) / float(data["fps"]))
     layers = {k[len("layer__"):]: _reorder_to_arkit(np.asarray(v, np.float32), channels, str(path))
               for k, v in data.items() if k.startswith("layer__")}

@@ -162,7 +162,7 @@ def cmd_generate(args) -> int:
         for note in track.meta.get("notes", []):
             print(f"talkclip: note: {note}", file=sys.stderr)
         print(f"wrote {args.out}: {track.num_frames} frames at {track.fps:g} fps "
-              f"({track.duration:.2f} s, phones by {track.phones.source})", file=sys.stderr)
+              f"({track.duration:.2f} s, phones by {track.meta['phone_source']})", file=sys.stderr)
     return 0
 
 

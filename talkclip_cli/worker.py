@@ -143,6 +143,7 @@ class WorkerProcess:
         except OSError:
             self.close()
             raise
+        assert self.proc.stdin is not None and self.proc.stdout is not None  # both are PIPEs
         try:
             with self.proc.stdin:
                 self.proc.stdin.write(json.dumps({**request, "output": str(self.output)}) + "\n")
@@ -152,6 +153,7 @@ class WorkerProcess:
         self._reader.start()
 
     def _read(self) -> None:
+        assert self.proc.stdout is not None  # a PIPE
         for line in self.proc.stdout:
             try:
                 message = json.loads(line)
