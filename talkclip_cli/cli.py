@@ -27,6 +27,7 @@ from talkclip_model.pipeline import (
     check_fps,
     overall_fraction,
 )
+from talkclip_model.speech.recognise import RECOGNIZERS
 from talkclip_model.types import SpeakingStyle
 
 # Modules that add subcommands (each defines register(subparsers); their heavy imports are lazy).
@@ -75,7 +76,7 @@ def _add_generate(sub) -> None:
                         "gaze become the style (" + formats.or_list(formats.suffixes_of(formats.TAKE_FORMATS))
                         + ", e.g. a Live Link Face capture); not with --prompt or --style-json")
     p.add_argument("--intensity", type=float, default=1.0, help="global style intensity multiplier (default 1.0)")
-    p.add_argument("--recognizer", choices=("words", "phones"), default="words",
+    p.add_argument("--recognizer", choices=RECOGNIZERS, default="words",
                    help="without a transcript: recognise words then align them (accurate, default) or "
                         "recognise phones directly (about 8x faster, less accurate)")
     p.add_argument("--no-audio-arousal", action="store_true", help="do not let prosody modulate expression")

@@ -103,7 +103,8 @@ def test_folder_is_not_audio(tmp_path):
 def test_prosody_on_real_speech():
     clip = audio.load_audio(shared("mfa_test_corpus", "audio", "acoustic_corpus.wav"))
     pros = audio.prosody(clip)
-    assert len(pros.loudness_db) == 1 + len(clip.samples) // 160
+    assert pros.hop == audio.HOP_SECONDS and audio.HOP_SAMPLES == 160  # 10 ms, PocketSphinx's frame
+    assert len(pros.loudness_db) == 1 + len(clip.samples) // audio.HOP_SAMPLES
     f0 = pros.pitch_hz[pros.pitch_hz > 0]
     # one adult male speaker: median f0 in the male range, plenty of voiced frames
     assert 85 < np.median(f0) < 160

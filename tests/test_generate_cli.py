@@ -45,8 +45,7 @@ def test_json_contract(tmp_path):
     assert phones and set(phones[0]) == {"phone", "start", "end"}
     assert all(p["end"] >= p["start"] for p in phones)
     assert data["meta"]["phone_source"] == "alignment"
-    timings = data["meta"]["timings"]  # seconds per stage come back with the take
-    assert set(timings) == {"audio", "phonemes", "style", "decode"} and all(t >= 0 for t in timings.values())
+    assert "timings" not in data["meta"]  # measurements of the run stay out of the file
     # the mouth really moves and really closes
     jaw = frames[:, ARKIT_NAMES.index("jawOpen")]
     assert jaw.max() > 0.3 and jaw.min() < 0.05
@@ -214,3 +213,13 @@ def test_short_lines_animate(tmp_path, seconds):
     take = json.loads((tmp_path / "short.json").read_text())
     assert len(take["frames"]) >= 1 and abs(len(take["frames"]) - seconds * take["fps"]) <= 1
     assert np.isfinite(np.array(take["frames"])).all()
+
+
+def test_stage_timings_come_back_with_the_track_in_memory():
+    from talkclip_model.pipeline import GenerateOptions, Pipeline
+
+    opts = GenerateOptions(fps=24.0)
+    track = Pipeline().generate(HELLO, opts)
+    timings = track.meta["timings"]  # seconds per stage, for benchmarks and logs
+    assert set(timings) == {"audio", "phonemes", "style", "decode"} and all(t >= 0 for t in timings.values())
+    assert opts == GenerateOptions(fps=24.0)  # the options are frozen: nothing was written into them

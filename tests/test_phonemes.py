@@ -14,13 +14,21 @@ from talkclip_model.evaluation.references import (
     textgrid_transcript,
 )
 from talkclip_model.phones import SILENCE
-from talkclip_model.speech import audio, phonemes
+from talkclip_model.speech import audio, check, phonemes, segments
+from talkclip_model.speech.align import (
+    ALIGN_STRATEGIES,
+    FailedSpan,
+    SegmentAlignment,
+    TakeAlignment,
+)
+from talkclip_model.speech.cmudict import Cmudict, cmudict, dictionary_path
 from talkclip_model.speech.g2p import guess_pronunciation, normalise_transcript
+from talkclip_model.speech.sphinx import Timed
 
 SPEECH = ROOT / "tests" / "data" / "speech"
 
 
-def frame_agreement(track, ref, hop=0.01) -> float:
+def frame_agreement(track, ref, hop=audio.HOP_SECONDS) -> float:
     """Share of 10 ms frames where two phone tracks name the same phone."""
     n = int(ref.duration / hop)
     def labels(t):
@@ -113,14 +121,44 @@ def test_mismatch_check_needs_a_bad_score_as_well_as_a_bad_ratio(monkeypatch):
     ratio alone is then a note, not an error; a truly bad alignment score errs."""
     clip = audio.load_audio(SPEECH / "line1_us2.wav")
     n = len(clip.samples)
-    frames = n // int(phonemes.FRAME_SECONDS * audio.SAMPLE_RATE)
-    assert -20.0 < phonemes._recognition_score_per_frame(clip.int16()) < -3.0
-    monkeypatch.setattr(phonemes, "_recognition_score_per_frame", lambda pcm: -5.0)
-    note = phonemes._check_transcript_matches(clip, [(-26.0, frames, 0, n)])  # ratio 5.2
+    frames = n // audio.HOP_SAMPLES
+
+    def aligned(score):
+        return [SegmentAlignment(phones=[], words=[], score_per_frame=score, frames=frames, start=0, end=n)]
+
+    assert -20.0 < check.recognition_score_per_frame(clip.int16()) < -3.0
+    monkeypatch.setattr(check, "recognition_score_per_frame", lambda pcm: -5.0)
+    note = check.transcript_doubt(clip, aligned(-26.0))  # ratio 5.2
     assert note and "may not match" in note
     with pytest.raises(TalkclipError, match="does not match"):
-        phonemes._check_transcript_matches(clip, [(-40.0, frames, 0, n)])
-    assert phonemes._check_transcript_matches(clip, [(-20.0, frames, 0, n)]) is None  # good score: no check
+        check.transcript_doubt(clip, aligned(-40.0))
+    assert check.transcript_doubt(clip, aligned(-20.0)) is None  # good score: no check
+
+
+def test_failed_spans_are_data_and_refuse_a_transcript_past_half_the_take():
+    """Failed spans travel as FailedSpan records: the notes and the failed total read the same
+    0.1 s figures, and more than half the take failed (or too few words found) is an error."""
+    clip = audio.AudioClip(samples=np.zeros(10 * 16000, np.float32), source="take", original_rate=16000,
+                           original_channels=1)
+    word = Timed("hello", 0.1, 0.5)
+    ok = SegmentAlignment([Timed("HH", 0.1, 0.2)], [word], -10.0, 100, 0, 16000)
+    failed = FailedSpan([Timed("AH", 1.0, 1.2)], start=16000, end=int(5.04 * 16000))
+    assert failed.seconds == (1.0, 5.0)
+    take = TakeAlignment([ok, failed], used=1)
+    assert take.aligned == [ok] and take.failed == [failed] and take.words == [word]
+    assert [p.label for p in take.phones] == ["HH", "AH"]  # in time order
+    check.refuse_unmatched(clip, take, n_words=2)  # 4.0 of 10 s failed, 1 of 2 words found
+    with pytest.raises(TalkclipError, match="only 1 of its 3 words"):
+        check.refuse_unmatched(clip, take, n_words=3)
+    longer = FailedSpan([], start=16000, end=int(6.2 * 16000))
+    with pytest.raises(TalkclipError, match=r"failed on 5\.2 of 10\.0 s"):
+        check.refuse_unmatched(clip, TakeAlignment([ok, longer], used=1), n_words=1)
+
+
+def test_alignment_strategies_are_one_list_ending_in_recognition():
+    names = [s.name for s in ALIGN_STRATEGIES]
+    assert len(names) == len(set(names)) == 4
+    assert "grammar search" in names[1] and "split" in names[2] and "phone recognition" in names[-1]
 
 
 def test_long_audio_is_split_at_pauses_and_still_aligned():
@@ -137,10 +175,13 @@ def test_long_audio_is_split_at_pauses_and_still_aligned():
             offset += clip.duration + len(pause) / 16000
     long_clip = audio.AudioClip(samples=np.concatenate(pieces), source="long", original_rate=16000,
                                 original_channels=1)
-    assert long_clip.duration > 2 * phonemes.SEGMENT_TARGET_S
-    segments = phonemes.split_at_pauses(long_clip)
-    assert len(segments) >= 2
-    assert all((s.end - s.start) / 16000 <= phonemes.SEGMENT_MAX_S for s in segments)
+    assert long_clip.duration > 2 * segments.SEGMENT_TARGET_S
+    pieces = segments.split_at_pauses(long_clip)
+    assert len(pieces) >= 2
+    assert all((s.end - s.start) / 16000 <= segments.SEGMENT_MAX_S for s in pieces)
+    # a piece that fails to align is cut into two contiguous halves
+    halves = segments.split_in_two(long_clip, pieces[0])
+    assert halves[0].start == pieces[0].start and halves[0].end == halves[1].start and halves[1].end == pieces[0].end
     progress = []
     track = phonemes.phone_track(long_clip, " ".join(texts), progress=progress.append)
     assert progress[-1] == 1.0 and progress == sorted(progress)
@@ -195,7 +236,7 @@ def test_long_mixed_take_finds_every_segments_words():
     """Word counts per segment are not guessable here (slow and fast speech, a hoarse speaker):
     the grammar search must still place every word, with no piece left to phone recognition."""
     clip, text = _mixed_take()
-    assert len(phonemes.split_at_pauses(clip)) >= 3
+    assert len(segments.split_at_pauses(clip)) >= 3
     track = phonemes.phone_track(clip, text)
     assert not any(n.startswith("alignment failed") for n in track.notes), track.notes
     assert len(track.words) >= 0.95 * len(normalise_transcript(text))
@@ -213,8 +254,6 @@ def test_long_take_with_a_scrambled_transcript_is_an_error():
 def test_cmudict_lookup_by_binary_search_matches_the_whole_file():
     """The aligners start with an empty dictionary and get each transcript word from a binary
     search over cmudict; that needs the file sorted by word, which is checked here in full."""
-    from talkclip_model.speech.cmudict import cmudict, dictionary_path
-
     entries: dict[str, list[str]] = {}
     keys = []
     with open(dictionary_path(), encoding="utf-8") as fh:
@@ -234,8 +273,6 @@ def test_cmudict_lookup_by_binary_search_matches_the_whole_file():
 
 
 def test_cmudict_lookup_on_a_small_file(tmp_path):
-    from talkclip_model.speech.cmudict import Cmudict
-
     path = tmp_path / "tiny.dict"
     path.write_text("apple AE P AH L\nbob B AA B\nbob(2) B AO B\nzed Z EH D")  # no final newline
     d = Cmudict(str(path))

@@ -7,6 +7,7 @@ Files are read in blocks, mixed down to mono and resampled as a stream (soxr), s
 from __future__ import annotations
 
 import math
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,10 @@ from talkclip_model.errors import TalkclipError
 from talkclip_model.types import Prosody
 
 SAMPLE_RATE = 16000  # what PocketSphinx's acoustic model expects
-HOP_SECONDS = 0.01  # prosody frame hop (10 ms, as PocketSphinx frames)
+# The one analysis hop: PocketSphinx's frame (its acoustic model is trained at 100 frames/s), the
+# prosody frame and the pause mask's frame. Everything that counts 10 ms frames imports these.
+HOP_SECONDS = 0.01
+HOP_SAMPLES = int(round(HOP_SECONDS * SAMPLE_RATE))  # 160
 WINDOW_SECONDS = 0.04  # prosody analysis window
 BLOCK_FRAMES = 1 << 18  # frames read per block when streaming
 MAX_SECONDS = 4 * 3600  # refuse longer recordings with a clear message
@@ -112,8 +116,6 @@ def _read_mono_16k(path: Path, rate: int, frames: int) -> np.ndarray:
 
 def _check_wav_complete(path: Path) -> None:
     """A WAV whose header promises more sample bytes than the file holds was cut short."""
-    import struct
-
     size = path.stat().st_size
     with open(path, "rb") as fh:
         head = fh.read(1 << 16)

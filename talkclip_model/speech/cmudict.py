@@ -1,10 +1,10 @@
 """Pronunciations from PocketSphinx's cmudict without loading it.
 
-Parsing the 135,000-line dictionary is most of the cost of building a PocketSphinx decoder
-(about 0.12 s of 0.13 s each), and an aligner only ever needs the words of its transcript. The
-file is sorted by word (byte order, pronunciation variants ``word(2)`` right after ``word``),
-so a word is found by binary search over the memory-mapped file; ``tests/test_phonemes.py``
-checks that order so a model update that breaks it is caught.
+Parsing the 135,000-line dictionary is most of the cost of building a decoder
+(docs/decisions/speech.md), and an aligner only needs the words of its transcript. The file is
+sorted by word (byte order, pronunciation variants ``word(2)`` right after ``word``), so a word
+is found by binary search over the memory-mapped file; ``tests/test_phonemes.py`` checks that
+order so a model update that breaks it is caught.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ import os
 import re
 import threading
 
+from talkclip_model import native
+
 _ALT = re.compile(rb"\(\d+\)$")
 
 
 def dictionary_path() -> str:
-    from talkclip_model import native
-
     return os.path.join(native.load("pocketsphinx").get_model_path(), "en-us", "cmudict-en-us.dict")
 
 
