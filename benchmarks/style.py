@@ -2,7 +2,7 @@
 and per-prompt latency.
 
 The split and the scoring are the style package's own (``talkclip_model.training.corpus.generate``
-with ``split="heldout"`` / ``"heldout_phrasing"``, ``training.evaluate``): emotion agreement (the
+with ``split="heldout"`` / ``"heldout_phrasing"``, ``training.scoring.evaluate``): emotion agreement (the
 style's expression is judged to be the prompt's emotion family), action agreement (named actions
 show, negated ones do not) and intensity monotonicity (stronger wording, stronger expression).
 The model scored is the shipped one: encoder + ONNX adapter through ``load_style_model``.
@@ -16,15 +16,20 @@ from pathlib import Path
 
 import numpy as np
 
+from talkclip_model.arkit import INDEX
+from talkclip_model.style import load_style_model
+from talkclip_model.training import corpus
+from talkclip_model.training.judge import judge_family
+from talkclip_model.training.scoring import evaluate
+
 from . import Section, pct
+from .prompts import SETS, read_set
 
 N_HELDOUT = 2500  # as in training: half unseen words/idioms, half unseen phrasings
 N_LATENCY = 100
 
 
 def load_model():
-    from talkclip_model.style import load_style_model
-
     t0 = time.perf_counter()
     model = load_style_model()
     return model, time.perf_counter() - t0
@@ -41,8 +46,6 @@ def latency(model, prompts: list[str]) -> list[float]:
 
 
 def by_kind(samples, predict) -> dict[str, dict]:
-    from talkclip_model.training.train import evaluate
-
     kinds: dict[str, list] = {}
     for s in samples:
         kinds.setdefault(s.kind, []).append(s)
@@ -53,39 +56,17 @@ def by_kind(samples, predict) -> dict[str, dict]:
 
 
 def run(full: bool = False, out_dir: Path | None = None, progress=print, n_heldout: int | None = None) -> Section:
-    from talkclip_model.training import corpus
-
     sec = Section("Style accuracy (held-out prompt split)")
     progress("style: loading the style model")
     model, load_s = load_model()
     n = n_heldout or N_HELDOUT
     splits = {"unseen words/idioms": corpus.generate(n // 2, seed=0, split="heldout"),
               "unseen phrasings": corpus.generate(n - n // 2, seed=0, split="heldout_phrasing")}
-
-    def predict(texts):
-        texts = list(texts)
-        arkit = np.zeros((len(texts), 52), np.float32)
-        dyn = np.zeros((len(texts), 11), np.float32)
-        keep = [i for i, t in enumerate(texts) if t]
-        for i in range(0, len(keep), 64):
-            chunk = keep[i:i + 64]
-            a, d = model.learned([texts[j] for j in chunk])
-            arkit[chunk], dyn[chunk] = a, d
-        return arkit, dyn
-
     sec.header = ["split", "prompt kind", "prompts", "emotion agreement", "action agreement", "monotonicity"]
     data: dict = {"load_s": load_s, "encoder": getattr(model, "encoder_id", "?"), "splits": {}}
     for split, samples in splits.items():
         progress(f"style: scoring {len(samples)} held-out prompts ({split})")
-        scores = by_kind(samples, predict)
-        data["splits"][split] = {k: {kk: vv for kk, vv in v.items() if kk != "failures_sample"} for k, v in scores.items()}
-        for kind, sc in scores.items():
-            count = len(samples) if kind == "all" else sum(s.kind == kind for s in samples)
-            emo = f"{pct(sc['emotion_accuracy'])} (n={sc['emotion_n']})" if sc["emotion_n"] else "-"
-            act = f"{pct(sc['action_accuracy'])} (n={sc['action_n']})" if sc["action_n"] else "-"
-            mono = f"{pct(sc['monotonicity'])} (n={sc['monotonicity_n']})" if kind == "all" else ""
-            sec.rows.append([split, f"**{kind}**" if kind == "all" else kind, str(count), emo, act, mono])
-        data["splits"][split]["failures_sample"] = scores["all"]["failures_sample"][:10]
+        data["splits"][split] = _split_rows(sec, split, samples, by_kind(samples, _predictor(model)))
 
     progress("style: independently written prompt sets")
     data["independent"] = {}
@@ -107,40 +88,64 @@ def run(full: bool = False, out_dir: Path | None = None, progress=print, n_heldo
     if out_dir is not None:
         kind_chart(data["splits"], Path(out_dir) / "style_by_kind.png")
         sec.plots.append("style_by_kind.png")
-    sec.notes.append("Emotion agreement counts single-emotion prompts (emotion, situation, neutral kinds) strong "
-                     "enough to judge; action agreement counts prompts with named or negated actions; "
-                     "monotonicity is a fixed set of 50 weaker/stronger wording pairs (the same for every kind, "
-                     "so it is shown once per split). Scoring: talkclip_model.training.train.evaluate.")
-    sec.notes.append("compound prompts (two emotions at once) have no agreement measure in the style package's "
-                     "scoring, so their cells are empty.")
-    sec.notes.append("Independent sets (benchmarks/prompts): prompts written by helper sessions that never saw the "
-                     "project's vocabulary, scored through the full model (lexicon + adapter + bank): emotion family, "
-                     "named channels >= 0.25 with contradicting ones <= 0.1, and pair order. Their 'prompt kind' column "
-                     "says how much each set was looked at while tuning; set_3's emotion prompts were not.")
-    sec.notes.append(f"Latency: model.style(prompt) wall time, one prompt at a time, {len(lat)} distinct held-out "
-                     "prompts (no cache hits); load: encoder + adapter, including the sha256 checks.")
+    sec.notes += _notes(len(lat))
     return sec
 
 
+def _predictor(model):
+    """Encoder texts -> the shipped adapter + bank output, in batches of 64 (empty text: zeros)."""
+    def predict(texts):
+        texts = list(texts)
+        arkit = np.zeros((len(texts), 52), np.float32)
+        dyn = np.zeros((len(texts), 11), np.float32)
+        keep = [i for i, t in enumerate(texts) if t]
+        for i in range(0, len(keep), 64):
+            chunk = keep[i:i + 64]
+            a, d = model.learned([texts[j] for j in chunk])
+            arkit[chunk], dyn[chunk] = a, d
+        return arkit, dyn
+
+    return predict
+
+
+def _split_rows(sec: Section, split: str, samples, scores: dict[str, dict]) -> dict:
+    """One table row per prompt kind of a split; returns the split's data (failures: a sample)."""
+    for kind, sc in scores.items():
+        count = len(samples) if kind == "all" else sum(s.kind == kind for s in samples)
+        emo = f"{pct(sc['emotion_accuracy'])} (n={sc['emotion_n']})" if sc["emotion_n"] else "-"
+        act = f"{pct(sc['action_accuracy'])} (n={sc['action_n']})" if sc["action_n"] else "-"
+        mono = f"{pct(sc['monotonicity'])} (n={sc['monotonicity_n']})" if kind == "all" else ""
+        sec.rows.append([split, f"**{kind}**" if kind == "all" else kind, str(count), emo, act, mono])
+    data = {k: {kk: vv for kk, vv in v.items() if kk != "failures_sample"} for k, v in scores.items()}
+    data["failures_sample"] = scores["all"]["failures_sample"][:10]
+    return data
+
+
+def _notes(n_latency: int) -> list[str]:
+    return [
+        "Emotion agreement counts single-emotion prompts (emotion, situation, neutral kinds) strong enough to judge; "
+        "action agreement counts prompts with named or negated actions; monotonicity is a fixed set of weaker/stronger "
+        "wording pairs (the same for every kind, so it is shown once per split). Scoring: "
+        "talkclip_model.training.scoring.evaluate.",
+        "compound prompts (two emotions at once) have no agreement measure in the style package's scoring, so their "
+        "cells are empty.",
+        "Independent sets (benchmarks/prompts/*.jsonl): prompts written by helper sessions that never saw the project's "
+        "vocabulary, scored through the full model (lexicon + adapter + bank): emotion family, named channels >= 0.25 "
+        "with contradicting ones <= 0.1, and pair order. Their 'prompt kind' column says how much each set was looked "
+        "at while tuning; set_3's emotion prompts were not.",
+        f"Latency: model.style(prompt) wall time, one prompt at a time, {n_latency} distinct held-out prompts (no cache "
+        "hits); load: encoder + adapter, including the sha256 checks.",
+    ]
+
+
 def independent_sets() -> dict:
-    """name -> (how it was used, EMOTION, ACTIONS, PAIRS) of benchmarks/prompts."""
-    import importlib
-
-    from .prompts import SETS
-
-    out = {}
-    for name, status in SETS.items():
-        mod = importlib.import_module(f"benchmarks.prompts.{name}")
-        out[name] = (status, mod.EMOTION, mod.ACTIONS, mod.PAIRS)
-    return out
+    """name -> (how it was used, emotion, actions, pairs) of benchmarks/prompts/*.jsonl."""
+    return {name: (status, *read_set(name)) for name, status in SETS.items()}
 
 
 def score_set(model, emotion, actions, pairs) -> dict:
-    """Right emotion family (facs.judge_family); named channels >= 0.25 and contradicting ones <= 0.1;
+    """Right emotion family (training.judge.judge_family); named channels >= 0.25 and contradicting ones <= 0.1;
     the stronger wording of a pair with a larger expression (L2 norm without the jaw)."""
-    from talkclip_model.arkit import INDEX
-    from talkclip_model.style.facs import judge_family
-
     emo = [judge_family(model.style(p).arkit) in fams.split() for p, fams in emotion]
 
     def level(arkit, alt, pick):

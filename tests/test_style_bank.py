@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from talkclip_model.errors import TalkclipError
-from talkclip_model.style import PACKAGED_WEIGHTS, load_style_model
-from talkclip_model.style.bank import ExampleBank, bank_path
+from talkclip_model.style import load_style_model
+from talkclip_model.style.bank import ExampleBank
+from talkclip_model.style.weights import PACKAGED_DIR, bank_path
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +35,7 @@ def test_neighbours_of_a_labelled_sentence_carry_its_label(model):
 
 def test_bank_for_other_encoder_weights_is_refused(tmp_path, model):
     path = tmp_path / "x.bank.npz"
-    with np.load(bank_path(PACKAGED_WEIGHTS / "minilm_adapter.json")) as z:
+    with np.load(bank_path(PACKAGED_DIR / "minilm_adapter.json")) as z:
         data = {k: z[k] for k in z.files}
     data["encoder_hash"] = np.array("0" * 64)
     np.savez(path, **data)

@@ -14,7 +14,12 @@ import types
 import numpy as np
 import pytest
 
+from talkclip_cli.cli import main
 from talkclip_model.arkit import ARKIT_NAMES
+from talkclip_model.errors import TalkclipError
+from talkclip_model.style import load_style_model
+from talkclip_model.style.encoders import load_encoder
+from talkclip_model.style.weights import cache_dir, sha256_of
 from talkclip_model.types import DYNAMICS
 
 torch = pytest.importorskip("torch")
@@ -74,10 +79,6 @@ def tiny_clip(tmp_path, monkeypatch):
 
 
 def test_clip_train_style_then_style(tiny_clip, capsys):
-    from talkclip_cli.cli import main
-    from talkclip_model.style import load_style_model
-    from talkclip_model.style.encoders import cache_dir, sha256_of
-
     spec, weights = tiny_clip
     assert main(["train-style", "--encoder", spec, "--epochs", "2", "--samples", "400", "--threads", "1", "--ensemble", "2"]) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
@@ -99,8 +100,6 @@ def test_clip_train_style_then_style(tiny_clip, capsys):
 
 
 def test_clip_encoder_is_deterministic_and_normalised(tiny_clip):
-    from talkclip_model.style.encoders import load_encoder
-
     spec, _ = tiny_clip
     enc = load_encoder(spec)
     a = enc.encode(["happy", "a furious man"])
@@ -109,18 +108,12 @@ def test_clip_encoder_is_deterministic_and_normalised(tiny_clip):
 
 
 def test_clip_without_an_adapter_says_what_to_run(tiny_clip):
-    from talkclip_model.errors import TalkclipError
-    from talkclip_model.style import load_style_model
-
     spec, _ = tiny_clip
     with pytest.raises(TalkclipError, match="train-style"):
         load_style_model(spec)
 
 
 def test_clip_missing_weights_are_named(tiny_clip, tmp_path):
-    from talkclip_model.errors import TalkclipError
-    from talkclip_model.style.encoders import load_encoder
-
     with pytest.raises(TalkclipError, match="missing") as err:
         load_encoder(f"clip:tiny-test-clip/{tmp_path / 'nope.pt'}")
     assert "nope.pt" in str(err.value)

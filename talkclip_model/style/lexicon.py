@@ -1,304 +1,75 @@
-"""A broad English emotion vocabulary for the phrase parser and the training corpus.
+"""The phrase parser's lexicon: every emotion word, adverb, noun, derived -ly/-ness form, idiom and
+situation of the vocabulary as a word n-gram -> (prototype, grade), matched longest first.
 
-Plain data, no imports: ``facs`` merges it into ``EMOTION_WORDS`` / ``SITUATIONS``. Each entry
-maps a word to one of the FACS prototypes in ``facs.PROTOTYPES`` and a grade (0..1) that orders
-words of one prototype (irked < annoyed < fuming). Nouns ("anger", "a look of disgust") map to the
-word whose prototype and grade they share; -ly adverbs and -ness nouns of one-word adjectives are
-derived in ``facs`` rather than listed.
+Keys are ``vocabulary.phrase_key`` tokens, so hyphens and pronouns do not matter.
+``default_lexicon()`` builds the table once, on first use; evaluation scores the learned part
+with ``default_lexicon().without(the held-out words and idioms)``.
 """
 
-# Adjectives and participles, by family. Written from thesaurus groups for each basic emotion.
-MORE_EMOTION_WORDS: dict[str, tuple[str, float]] = {
-    # happiness and warmth
-    "joyous": ("happy", 0.9), "cheery": ("happy", 0.7), "chipper": ("happy", 0.7), "sunny": ("happy", 0.6),
-    "buoyant": ("happy", 0.7), "jovial": ("happy", 0.75), "blithe": ("happy", 0.65), "carefree": ("happy", 0.6),
-    "lighthearted": ("happy", 0.6), "light-hearted": ("happy", 0.6), "exultant": ("happy", 1.0), "rapturous": ("happy", 1.0),
-    "radiant": ("happy", 0.85), "contented": ("happy", 0.45), "gratified": ("happy", 0.6), "heartened": ("happy", 0.6),
-    "gladdened": ("happy", 0.65), "uplifted": ("happy", 0.7), "glowing": ("happy", 0.8), "genial": ("happy", 0.6),
-    "amiable": ("happy", 0.55), "good-humoured": ("happy", 0.6), "good-humored": ("happy", 0.6), "good-natured": ("happy", 0.55),
-    "welcoming": ("happy", 0.6), "pleasant": ("happy", 0.5), "bright": ("happy", 0.55), "beaming": ("happy", 0.9),
-    "blessed": ("happy", 0.7), "happy-go-lucky": ("happy", 0.7), "on a high": ("happy", 0.9), "rejoicing": ("happy", 1.0),
-    "exhilarated": ("excited", 0.95), "ebullient": ("excited", 0.9), "vivacious": ("excited", 0.75), "high-spirited": ("excited", 0.8),
-    "fired up": ("excited", 0.9), "amped": ("excited", 0.9), "hyped": ("excited", 0.85), "buzzing": ("excited", 0.85),
-    "festive": ("excited", 0.7), "zealous": ("excited", 0.75), "animated with joy": ("excited", 0.9), "keyed up": ("excited", 0.75),
-    "mischievous": ("amused", 0.7), "impish": ("amused", 0.7), "cheeky": ("amused", 0.65), "teasing": ("amused", 0.6),
-    "jocular": ("amused", 0.7), "mirthful": ("amused", 0.9), "entertained": ("amused", 0.7), "jokey": ("amused", 0.65),
-    "waggish": ("amused", 0.65), "chortling": ("amused", 0.9), "in stitches": ("amused", 1.0),
-    "adoring": ("tender", 0.9), "doting": ("tender", 0.85), "fond": ("tender", 0.6), "sentimental": ("tender", 0.6),
-    "touched": ("tender", 0.7), "compassionate": ("tender", 0.7), "sympathetic": ("tender", 0.6), "caring": ("tender", 0.65),
-    "soothing": ("tender", 0.6), "reassuring": ("tender", 0.6), "comforting": ("tender", 0.7), "motherly": ("tender", 0.7),
-    "starry-eyed": ("tender", 0.8), "dreamy": ("tender", 0.6), "romantic": ("tender", 0.8), "infatuated": ("tender", 0.9),
-    "enamoured": ("tender", 0.9), "enamored": ("tender", 0.9), "besotted": ("tender", 0.9), "in love": ("tender", 0.95),
-    "seductive": ("flirty", 0.9), "coy": ("flirty", 0.7), "coquettish": ("flirty", 0.9), "sultry": ("flirty", 0.85),
-    "victorious": ("proud", 1.0), "accomplished": ("proud", 0.7), "self-assured": ("proud", 0.6), "dignified": ("proud", 0.5),
-    "cocky": ("smug", 0.85), "conceited": ("smug", 0.85), "vain": ("smug", 0.7), "boastful": ("smug", 0.85),
-    "pompous": ("smug", 0.85), "snooty": ("smug", 0.8), "stuck-up": ("smug", 0.75), "imperious": ("smug", 0.8),
-    "superior": ("smug", 0.75), "lofty": ("smug", 0.6), "self-important": ("smug", 0.8), "big-headed": ("smug", 0.8),
-    "reassured": ("relieved", 0.7), "comforted": ("relieved", 0.6), "grateful to be alive": ("relieved", 1.0),
-    # sadness
-    "despondent": ("sad", 0.85), "disconsolate": ("sad", 0.9), "inconsolable": ("sad", 1.0), "heartsore": ("sad", 0.85),
-    "heartsick": ("sad", 0.85), "brokenhearted": ("sad", 1.0), "broken-hearted": ("sad", 1.0), "crushed": ("sad", 0.9),
-    "downhearted": ("sad", 0.75), "low-spirited": ("sad", 0.7), "desolate": ("sad", 0.9), "bereft": ("sad", 0.95),
-    "bereaved": ("sad", 1.0), "mourning": ("sad", 1.0), "woebegone": ("sad", 0.85), "wretched": ("sad", 0.85),
-    "doleful": ("sad", 0.8), "lugubrious": ("sad", 0.75), "somber": ("sad", 0.55), "sombre": ("sad", 0.55),
-    "weepy": ("sad", 0.85), "teary": ("sad", 0.8), "teary-eyed": ("sad", 0.85), "choked up": ("sad", 0.8),
-    "anguished": ("sad", 1.0), "tormented": ("sad", 0.95), "downtrodden": ("sad", 0.7), "defeated": ("sad", 0.8),
-    "resigned": ("sad", 0.5), "unloved": ("sad", 0.7), "rejected": ("sad", 0.75), "abandoned": ("sad", 0.8),
-    "forsaken": ("sad", 0.85), "pitiful": ("sad", 0.7), "self-pitying": ("sad", 0.65), "sorrowing": ("sad", 0.85),
-    "lamenting": ("sad", 0.85), "grief-struck": ("sad", 1.0), "sobbing": ("sad", 1.0), "weeping": ("sad", 1.0),
-    "in tears": ("sad", 0.95), "tearful-eyed": ("sad", 0.85), "emotional": ("sad", 0.55), "dispirited": ("sad", 0.75),
-    "deflated": ("disappointed", 0.8), "disillusioned": ("disappointed", 0.7), "discouraged": ("disappointed", 0.7),
-    "demoralized": ("disappointed", 0.75), "demoralised": ("disappointed", 0.75), "rueful": ("disappointed", 0.6),
-    "thwarted": ("disappointed", 0.65), "mopey": ("sulky", 0.7), "moping": ("sulky", 0.75), "brooding": ("sulky", 0.7),
-    "petulant": ("sulky", 0.7), "stroppy": ("sulky", 0.7), "bratty": ("sulky", 0.6), "whiny": ("sulky", 0.6),
-    "dour": ("sulky", 0.6), "sour": ("sulky", 0.6), "grumbling": ("sulky", 0.55),
-    "contrite": ("ashamed", 0.75), "penitent": ("ashamed", 0.7), "apologetic": ("ashamed", 0.6), "chastened": ("ashamed", 0.7),
-    "abashed": ("ashamed", 0.7), "red-faced": ("ashamed", 0.8), "self-conscious": ("ashamed", 0.6), "awkward": ("ashamed", 0.5),
-    "meek": ("ashamed", 0.5), "demure": ("ashamed", 0.4), "guilt-ridden": ("ashamed", 0.95), "shamefaced": ("ashamed", 0.85),
-    "lethargic": ("tired", 0.8), "sluggish": ("tired", 0.7), "groggy": ("tired", 0.85), "bleary-eyed": ("tired", 0.85),
-    "sleep-deprived": ("tired", 0.9), "wiped out": ("tired", 0.9), "run-down": ("tired", 0.75), "languid": ("tired", 0.5),
-    "dozy": ("tired", 0.75), "worn-out": ("tired", 0.9), "spent": ("tired", 0.8), "jaded": ("bored", 0.6),
-    "blase": ("bored", 0.6), "blasé": ("bored", 0.6), "unenthusiastic": ("bored", 0.6), "unenthused": ("bored", 0.6),
-    "disinterested": ("bored", 0.6), "distracted": ("bored", 0.45), "weary of it all": ("bored", 0.8),
-    # anger
-    "irked": ("angry", 0.45), "fuming": ("angry", 0.95), "steaming": ("angry", 0.85), "apoplectic": ("angry", 1.0),
-    "belligerent": ("angry", 0.85), "cantankerous": ("angry", 0.6), "irascible": ("angry", 0.65), "ill-tempered": ("angry", 0.65),
-    "bad-tempered": ("angry", 0.6), "hot-tempered": ("angry", 0.75), "short-tempered": ("angry", 0.6), "crabby": ("angry", 0.5),
-    "grouchy": ("angry", 0.5), "surly": ("angry", 0.6), "huffy": ("angry", 0.5), "snappish": ("angry", 0.55),
-    "snappy": ("angry", 0.5), "prickly": ("angry", 0.45), "touchy": ("angry", 0.45), "aggravated": ("angry", 0.6),
-    "infuriated": ("angry", 1.0), "incandescent": ("angry", 1.0), "riled": ("angry", 0.7), "riled up": ("angry", 0.8),
-    "worked up": ("angry", 0.75), "heated": ("angry", 0.7), "fiery": ("angry", 0.75), "rageful": ("angry", 1.0),
-    "bristling": ("angry", 0.7), "antagonistic": ("angry", 0.75), "combative": ("angry", 0.8), "confrontational": ("angry", 0.75),
-    "argumentative": ("angry", 0.65), "quarrelsome": ("angry", 0.6), "offended": ("angry", 0.55), "insulted": ("angry", 0.65),
-    "affronted": ("angry", 0.6), "salty": ("angry", 0.45), "pissed": ("angry", 0.8), "ticked": ("angry", 0.6),
-    "ticked off": ("angry", 0.6), "teed off": ("angry", 0.6), "hacked off": ("angry", 0.65), "steamed": ("angry", 0.7),
-    "boiling": ("angry", 0.9), "peevish": ("angry", 0.45), "fierce": ("angry", 0.85), "ferocious": ("angry", 1.0),
-    "savage": ("angry", 0.9), "intimidating": ("angry", 0.7), "explosive": ("angry", 0.9), "up in arms": ("angry", 0.85),
-    "scowling": ("angry", 0.7), "glaring": ("angry", 0.75), "glowering": ("angry", 0.7), "snarling": ("angry", 0.9),
-    "disgruntled": ("frustrated", 0.6), "exasperating": ("frustrated", 0.8), "harried": ("frustrated", 0.65),
-    "harassed": ("frustrated", 0.7), "fed-up": ("frustrated", 0.85), "at breaking point": ("frustrated", 1.0),
-    "spiteful": ("hateful", 0.8), "vindictive": ("hateful", 0.85), "murderous": ("hateful", 1.0), "menacing": ("hateful", 0.8),
-    "threatening": ("hateful", 0.8), "loathing": ("hateful", 0.9), "venomous": ("hateful", 0.9), "malicious": ("hateful", 0.8),
-    "resolute": ("determined", 0.75), "steely": ("determined", 0.75), "unyielding": ("determined", 0.8), "stubborn": ("determined", 0.7),
-    "obstinate": ("determined", 0.75), "headstrong": ("determined", 0.7), "severe": ("determined", 0.7), "strict": ("determined", 0.6),
-    "sore": ("sadly_angry", 0.6), "aggrieved": ("sadly_angry", 0.75), "wounded": ("sadly_angry", 0.7), "betrayed": ("sadly_angry", 0.85),
-    "reproachful": ("sadly_angry", 0.65), "embittered": ("sadly_angry", 0.85),
-    # fear and worry
-    "fretful": ("worried", 0.7), "fretting": ("worried", 0.75), "dreading": ("worried", 0.8), "unsettled": ("worried", 0.6),
-    "disturbed": ("worried", 0.7), "perturbed": ("worried", 0.6), "disquieted": ("worried", 0.6), "wary": ("worried", 0.55),
-    "cautious": ("worried", 0.45), "trepidatious": ("worried", 0.7), "care-worn": ("worried", 0.7), "careworn": ("worried", 0.7),
-    "paranoid": ("nervous", 0.8), "skittish": ("nervous", 0.75), "edgy": ("nervous", 0.7), "antsy": ("nervous", 0.6),
-    "twitchy": ("nervous", 0.7), "shaky": ("nervous", 0.7), "unnerved": ("nervous", 0.75), "frazzled": ("nervous", 0.7),
-    "agitated": ("nervous", 0.8), "daunted": ("nervous", 0.6), "hesitant": ("nervous", 0.5), "fidgety": ("nervous", 0.65),
-    "tongue-tied": ("nervous", 0.6), "nervy": ("nervous", 0.7), "high-strung": ("nervous", 0.75),
-    "frantic": ("fear", 0.9), "panic-stricken": ("fear", 1.0), "panic-struck": ("fear", 1.0), "terror-struck": ("fear", 1.0),
-    "fear-stricken": ("fear", 1.0), "trembling": ("fear", 0.8), "quaking": ("fear", 0.85), "cowering": ("fear", 0.9),
-    "cowed": ("fear", 0.6), "intimidated": ("fear", 0.65), "threatened": ("fear", 0.7), "freaked out": ("fear", 0.9),
-    "freaking out": ("fear", 0.95), "cornered": ("fear", 0.85), "hunted": ("fear", 0.8), "cowardly": ("fear", 0.7),
-    "shivering with fear": ("fear", 0.95), "in a panic": ("fear", 1.0), "hair-raising": ("fear", 0.85), "scared stiff": ("fear", 1.0),
-    "horror-struck": ("fearfully_surprised", 1.0), "horror-stricken": ("fearfully_surprised", 1.0),
-    "distraught": ("sadly_fearful", 0.95), "overwrought": ("sadly_fearful", 0.85), "vulnerable": ("sadly_fearful", 0.6),
-    "haunted": ("sadly_fearful", 0.7), "beside herself": ("sadly_fearful", 0.9), "beside himself": ("sadly_fearful", 0.9),
-    # surprise and wonder
-    "stupefied": ("surprise", 0.9), "agog": ("surprise", 0.8), "floored": ("surprise", 0.9), "staggered": ("surprise", 0.85),
-    "gobsmacked": ("surprise", 1.0), "thunderstruck": ("surprise", 1.0), "wowed": ("surprise", 0.8), "mind-blown": ("surprise", 0.95),
-    "disbelieving": ("surprise", 0.7), "goggle-eyed": ("surprise", 0.9), "bug-eyed": ("surprise", 0.9), "shell-shocked": ("surprise", 0.9),
-    "jolted": ("surprise", 0.75), "speechless": ("surprise", 0.85), "caught unawares": ("surprise", 0.8), "taken by surprise": ("surprise", 0.8),
-    "surprized": ("surprise", 0.75), "astonishing": ("surprise", 0.8), "unexpected": ("surprise", 0.6), "in disbelief": ("surprise", 0.8),
-    "dazzled": ("awed", 0.8), "spellbound": ("awed", 0.9), "mesmerized": ("awed", 0.85), "mesmerised": ("awed", 0.85),
-    "entranced": ("awed", 0.85), "marvelling": ("awed", 0.85), "marveling": ("awed", 0.85), "impressed": ("happily_surprised", 0.6),
-    "electrified": ("excited", 0.85),
-    # disgust
-    "repelled": ("disgust", 0.85), "nauseous": ("disgust", 0.85), "skeeved out": ("disgust", 0.8), "squicked": ("disgust", 0.8),
-    "squicked out": ("disgust", 0.8), "icked out": ("disgust", 0.75), "turned off": ("disgust", 0.55), "grossed-out": ("disgust", 0.85),
-    "gross": ("disgust", 0.8), "disgusting": ("disgust", 0.85), "revolting": ("disgust", 0.9), "repulsive": ("disgust", 0.9),
-    "vile": ("disgust", 0.85), "yucky": ("disgust", 0.7), "foul": ("disgust", 0.8), "rancid": ("disgust", 0.85),
-    "putrid": ("disgust", 0.9), "nauseating": ("disgust", 0.9), "sickening": ("disgust", 0.9), "stomach-churning": ("disgust", 0.9),
-    "stomach-turning": ("disgust", 0.9), "repugnant": ("disgust", 0.85), "distasteful": ("disgust", 0.6), "grimy": ("disgust", 0.55),
-    "scandalized": ("appalled", 0.85), "scandalised": ("appalled", 0.85), "horrid": ("disgust", 0.8),
-    # contempt and doubt
-    "patronizing": ("contempt", 0.75), "patronising": ("contempt", 0.75), "supercilious": ("contempt", 0.85),
-    "derisive": ("contempt", 0.85), "mocking": ("contempt", 0.75), "scoffing": ("contempt", 0.8), "snide": ("contempt", 0.75),
-    "snobbish": ("contempt", 0.8), "snobby": ("contempt", 0.8), "uppity": ("contempt", 0.7), "aloof": ("contempt", 0.5),
-    "icy": ("contempt", 0.6), "frosty": ("contempt", 0.55), "withering": ("contempt", 0.85), "disrespectful": ("contempt", 0.7),
-    "insolent": ("contempt", 0.75), "unimpressed": ("contempt", 0.6), "judgmental": ("contempt", 0.75), "judgemental": ("contempt", 0.75),
-    "disapproving": ("contempt", 0.7), "self-righteous": ("contempt", 0.8), "sniffy": ("contempt", 0.7), "scornfully amused": ("contempt", 0.8),
-    "derisory": ("contempt", 0.8), "contemptible": ("contempt", 0.8), "smirking": ("smug", 0.7), "sneery": ("contempt", 0.85),
-    "icily": ("contempt", 0.75), "coldly": ("contempt", 0.6), "frostily": ("contempt", 0.65), "haughtily": ("smug", 0.8),
-    "sardonic": ("skeptical", 0.75), "ironic": ("skeptical", 0.5), "wry": ("skeptical", 0.5), "distrustful": ("skeptical", 0.75),
-    "mistrustful": ("skeptical", 0.75), "dubious": ("skeptical", 0.7), "leery": ("skeptical", 0.6), "questioning": ("skeptical", 0.5),
-    "unbelieving": ("skeptical", 0.7), "sceptical": ("skeptical", 0.75),
-    # other states
-    "befuddled": ("confused", 0.85), "muddled": ("confused", 0.7), "disoriented": ("confused", 0.8), "disorientated": ("confused", 0.8),
-    "flummoxed": ("confused", 0.9), "stumped": ("confused", 0.8), "confounded": ("confused", 0.85), "nonplussed": ("confused", 0.75),
-    "bemused": ("confused", 0.6), "quizzical": ("confused", 0.6), "uncertain": ("confused", 0.55), "unsure": ("confused", 0.5),
-    "inquisitive": ("interested", 0.8), "keen": ("interested", 0.7), "absorbed": ("interested", 0.7), "engrossed": ("interested", 0.8),
-    "rapt": ("interested", 0.9), "enthralled": ("interested", 0.95), "captivated": ("interested", 0.9), "riveted": ("interested", 0.9),
-    "reflective": ("thoughtful", 0.7), "introspective": ("thoughtful", 0.75), "meditative": ("calm", 0.9), "musing": ("thoughtful", 0.7),
-    "placid": ("calm", 0.85), "mellow": ("calm", 0.8), "easygoing": ("calm", 0.75), "easy-going": ("calm", 0.75),
-    "unflappable": ("calm", 0.9), "unruffled": ("calm", 0.85), "collected": ("calm", 0.8), "level-headed": ("calm", 0.7),
-    "patient": ("calm", 0.6), "unafraid": ("calm", 0.7), "fearless": ("calm", 0.7), "unfazed": ("calm", 0.8), "zen": ("calm", 0.9),
-    "earnest": ("serious", 0.6), "businesslike": ("serious", 0.6), "matter-of-fact": ("neutral", 1.0), "formal": ("serious", 0.55),
-    "sober": ("serious", 0.7), "grim": ("serious", 0.9), "grim-faced": ("serious", 0.95), "stony": ("serious", 0.7),
-    "aching": ("pain", 0.6), "suffering": ("pain", 0.85), "pained": ("pain", 0.6), "agonizing": ("pain", 1.0),
-    "agonising": ("pain", 1.0), "agonised": ("pain", 1.0), "injured": ("pain", 0.75),
-}
+from __future__ import annotations
 
-# Nouns of emotion -> the word whose prototype and grade they carry ("trembling with fear").
-EMOTION_NOUNS: dict[str, str] = {
-    "anger": "angry", "rage": "furious", "fury": "furious", "wrath": "wrathful", "ire": "irate", "irritation": "irritated",
-    "annoyance": "annoyed", "frustration": "frustrated", "exasperation": "exasperated", "indignation": "indignant",
-    "outrage": "outraged", "resentment": "resentful", "hatred": "hateful", "hate": "hateful", "spite": "spiteful",
-    "hostility": "hostile", "aggression": "aggressive", "vexation": "vexed",
-    "joy": "joyful", "happiness": "happy", "delight": "delighted", "glee": "gleeful", "bliss": "blissful", "elation": "elated",
-    "ecstasy": "ecstatic", "euphoria": "euphoric", "cheer": "cheerful", "mirth": "mirthful", "amusement": "amused",
-    "excitement": "excited", "enthusiasm": "enthusiastic", "pride": "proud", "triumph": "triumphant", "relief": "relieved",
-    "gratitude": "grateful", "love": "loving", "affection": "affectionate", "contentment": "content", "satisfaction": "satisfied",
-    "hope": "hopeful", "exhilaration": "exhilarated", "rapture": "rapturous", "jubilation": "jubilant", "merriment": "merry",
-    "sadness": "sad", "sorrow": "sorrowful", "grief": "grieving", "misery": "miserable", "despair": "despairing",
-    "gloom": "gloomy", "heartbreak": "heartbroken", "heartache": "heartsick", "loneliness": "lonely", "woe": "woeful",
-    "anguish": "anguished", "melancholia": "melancholy", "depression": "depressed", "dejection": "dejected",
-    "disappointment": "disappointed", "regret": "regretful", "shame": "ashamed", "guilt": "guilty", "embarrassment": "embarrassed",
-    "humiliation": "humiliated", "remorse": "remorseful",
-    "fear": "fearful", "terror": "terrified", "horror": "horrified", "dread": "fearful", "panic": "panicked", "fright": "frightened",
-    "alarm": "alarmed", "anxiety": "anxious", "worry": "worried", "nervousness": "nervous", "unease": "uneasy",
-    "trepidation": "trepidatious", "apprehension": "apprehensive", "distress": "distressed", "paranoia": "paranoid",
-    "surprise": "surprised", "astonishment": "astonished", "amazement": "amazed", "shock": "shocked", "awe": "in awe",
-    "wonderment": "wonderstruck", "disbelief": "in disbelief", "bewilderment": "bewildered", "confusion": "confused",
-    "disgust": "disgusted", "revulsion": "revolted", "repulsion": "repulsed", "distaste": "distasteful", "nausea": "nauseated",
-    "loathing": "loathing", "abhorrence": "revolted",
-    "contempt": "contemptuous", "disdain": "disdainful", "scorn": "scornful", "derision": "derisive", "mockery": "mocking",
-    "sarcasm": "sarcastic", "skepticism": "skeptical", "scepticism": "sceptical", "suspicion": "suspicious", "doubt": "doubtful",
-    "arrogance": "arrogant", "smugness": "smug", "condescension": "condescending", "disapproval": "disapproving",
-    "boredom": "bored", "ennui": "bored", "exhaustion": "exhausted", "fatigue": "fatigued", "weariness": "weary",
-    "curiosity": "curious", "fascination": "fascinated", "serenity": "serene", "calmness": "calm", "tranquility": "peaceful",
-    "jealousy": "jealous", "envy": "envious", "agony": "agonized", "pain": "in pain", "tenderness": "affectionate",
-}
+import functools
+from collections.abc import Collection
+from dataclasses import dataclass
 
-# Words in the vocabulary that, alone, mean something else too often ("down the road", "feeling
-# blue" is an idiom, "kind" is an intensifier, "bright" describes light): no lexicon match alone.
-AMBIGUOUS_WORDS = frozenset({"down", "blue", "cross", "grave", "warm", "hurt", "focused", "tickled", "let down", "tense",
-                             "bright", "sunny", "spent", "sore", "superior", "cheer", "hope", "love", "pain", "shock",
-                             "collected", "patient", "formal", "absorbed", "touched", "unexpected", "emotional", "keen",
-                             "steaming", "boiling", "glowing", "heated", "hunted", "icy", "frosty", "foul", "gross",
-                             "severe", "strict", "sober", "injured", "threatened", "wounded", "questioning", "dreamy",
-                             "distracted", "unsure", "uncertain"})
+from talkclip_model.style.vocabulary import Vocabulary, phrase_key, tokens, vocabulary
 
-# Expression words that name a facial action and also an emotion: the action sets its channels,
-# and the emotion joins the blend too ("a sneering villain", "a scowling guard").
-GESTURE_EMOTIONS: dict[str, tuple[str, float]] = {
-    r"sneer\w*": ("contempt", 0.85), r"scowl\w*": ("angry", 0.7), r"glar(?:e|es|ed|ing)": ("angry", 0.75),
-    r"glower\w*": ("angry", 0.7), r"snarl\w*": ("angry", 0.9), r"smirk\w*": ("smug", 0.7), r"pout(?:s|ed|ing|y)?": ("sulky", 0.6),
-    r"beam(?:s|ed|ing)": ("happy", 0.9), r"downcast": ("sad", 0.7), r"wincing": ("pain", 0.75),
-    r"sob(?:s|bed|bing)": ("sad", 1.0), r"weep(?:s|ing)": ("sad", 1.0), r"cry(?:ing)?|cries|cried": ("sad", 0.9),
-    r"tears (?:in|welling|streaming|running|rolling)": ("sad", 0.9), r"chuckl\w*|giggl\w*|laugh\w*": ("amused", 0.8),
-    r"rolls? (?:\w+ )?eyes|rolling (?:\w+ )?eyes|eye[- ]roll\w*": ("contempt", 0.7),
-    r"gasp(?:s|ed|ing)?": ("surprise", 0.8), r"shudder\w*": ("disgust", 0.7), r"gag(?:s|ged|ging)": ("disgust", 1.0),
-    r"retch\w*": ("disgust", 1.0), r"yawn\w*": ("tired", 0.85), r"sigh(?:s|ed|ing)?": ("sad", 0.45),
-    r"(?<!chin )(?<!lip )(?<!lips )trembl(?:e|es|ed|ing)(?! (?:\w+ )?(?:chin|lips?|mouth))": ("fear", 0.8),
-    r"(?:glisten\w*|watery|moist|glassy|misty|teary|wet) eyes|eyes (?:glisten\w*|watering|welling|moist|misting|brimming)": ("sad", 0.75),
-    r"bar(?:e|es|ed|ing) (?:\w+ )?teeth|teeth (?:are )?bared": ("angry", 0.75), r"shaking with (?:fear|terror)": ("fear", 1.0), r"cower\w*": ("fear", 0.9),
-    r"flinch\w*": ("fear", 0.7), r"fists? clenched|clench\w* (?:\w+ )?fists?": ("angry", 0.8),
-}
 
-# Everyday situations, by what they make a person feel (a fourth batch, written 2026-11-21).
-# Phrased the way an animator describes a shot: events, threats, wrongs, losses, gross-outs.
-MORE_SITUATIONS: dict[str, tuple[str, float]] = {
-    # good news and good times
-    "her daughter just graduated": ("happy", 0.9), "just bought his first house": ("happy", 0.9), "won the championship": ("excited", 1.0),
-    "got a puppy for her birthday": ("happy", 0.95), "his song came on the radio": ("happy", 0.7), "the test came back negative": ("relieved", 1.0),
-    "got into her dream university": ("excited", 1.0), "just signed the contract": ("happy", 0.85), "his book got published": ("proud", 0.95),
-    "the baby just smiled at her": ("tender", 0.95), "holding his newborn son": ("tender", 1.0), "watching her kids play": ("tender", 0.8),
-    "their team scored in the last minute": ("excited", 1.0), "found the perfect gift": ("happy", 0.8), "the sun came out on her wedding day": ("happy", 0.9),
-    "finished the marathon": ("proud", 0.95), "paid off the last of his debt": ("relieved", 0.95), "the surgery went well": ("relieved", 1.0),
-    "home safe after a long trip": ("relieved", 0.85), "the missing cat came home": ("relieved", 1.0), "a friend tells a hilarious story": ("amused", 0.95),
-    "watching a funny cartoon": ("amused", 0.85), "a prank went perfectly": ("amused", 0.9), "the crowd is cheering for him": ("excited", 0.95),
-    "dancing at a party": ("excited", 0.85), "eating her favourite cake": ("happy", 0.8), "first day of the holidays": ("happy", 0.85),
-    "got a raise": ("happy", 0.85), "won a prize": ("happy", 0.9), "got a perfect score": ("proud", 0.95), "her son came home from the war": ("happy", 1.0),
-    # loss and letdown
-    "his wife left him": ("sad", 0.95), "visiting her mother's grave": ("sad", 0.95), "her cat died this morning": ("sad", 1.0),
-    "failed the exam again": ("disappointed", 0.9), "saying goodbye at the airport": ("sad", 0.8), "the doctor has bad news": ("sad", 0.9),
-    "nobody remembered his birthday": ("sad", 0.85), "lost the house to the bank": ("sad", 0.95), "her best friend betrayed her": ("sadly_angry", 0.9),
-    "putting the old dog to sleep": ("sad", 1.0), "the last day before the divorce": ("sad", 0.9), "reading an old love letter": ("sad", 0.6),
-    "was not picked for the team": ("disappointed", 0.85), "the concert was cancelled": ("disappointed", 0.8), "rejected by his crush": ("sad", 0.85),
-    "she didn't get the part": ("disappointed", 0.85), "lost the final by one point": ("disappointed", 0.95), "the wedding was called off": ("sad", 0.95),
-    "packing up a dead parent's house": ("sad", 1.0), "alone on christmas": ("sad", 0.85), "her dream fell apart": ("sad", 0.9),
-    "said something stupid at the meeting": ("ashamed", 0.8), "tripped in front of the whole school": ("ashamed", 0.9),
-    "caught cheating on a test": ("ashamed", 0.95), "forgot his wife's birthday": ("ashamed", 0.8), "got caught in a lie": ("ashamed", 0.9),
-    # wrongs and obstacles
-    "someone keyed his car": ("angry", 0.9), "his brother broke his phone on purpose": ("angry", 0.95), "the referee made a terrible call": ("angry", 0.85),
-    "stuck on hold for two hours": ("frustrated", 0.85), "her coworker took credit for her work": ("angry", 0.9), "was cheated out of his money": ("angry", 0.95),
-    "a driver cut her off on the highway": ("angry", 0.85), "the landlord kept the deposit": ("angry", 0.8), "someone ate his lunch from the fridge": ("angry", 0.7),
-    "her roommate left a mess again": ("angry", 0.65), "a stranger shoved her in the queue": ("angry", 0.8), "the children are running riot": ("frustrated", 0.8),
-    "the printer jammed for the fifth time": ("frustrated", 0.85), "lost the keys again": ("frustrated", 0.7), "the wifi keeps dropping": ("frustrated", 0.7),
-    "somebody insulted his family": ("angry", 1.0), "the shop refused a refund": ("angry", 0.7), "his rival cheated and won": ("angry", 0.95),
-    "a bully pushed her little brother": ("angry", 1.0), "the politician lied to their faces": ("angry", 0.85), "the neighbour's dog barks all night": ("frustrated", 0.75),
-    "told to redo the work from scratch": ("frustrated", 0.8), "her flight was cancelled again": ("frustrated", 0.9), "the bus drove past without stopping": ("angry", 0.7),
-    # threats and worries
-    "a knock on the door at midnight": ("fear", 0.85), "the lights went out in a storm": ("fear", 0.8), "a growling dog blocks the path": ("fear", 0.95),
-    "standing on the edge of a cliff": ("fear", 0.9), "home alone and the door creaks open": ("fear", 0.95), "trapped in a burning building": ("fear", 1.0),
-    "turbulence on the plane": ("fear", 0.85), "a shark fin in the water": ("fear", 1.0), "lost in the woods at night": ("fear", 0.9),
-    "an intruder in the house": ("fear", 1.0), "footsteps behind her in an empty car park": ("fear", 0.9), "the car's brakes failed": ("fear", 1.0),
-    "a masked man with a knife": ("fear", 1.0), "the floor is starting to crack": ("fear", 0.9), "stuck in a lift that keeps dropping": ("fear", 0.95),
-    "a scream from the basement": ("fear", 0.95), "someone is watching from the window": ("fear", 0.8), "the ice is cracking under his feet": ("fear", 1.0),
-    "waiting outside the operating theatre": ("worried", 0.9), "her son hasn't called in days": ("worried", 0.85), "the rent is due and the account is empty": ("worried", 0.85),
-    "about to go on stage": ("nervous", 0.85), "meeting her boyfriend's parents": ("nervous", 0.75), "his first date in years": ("nervous", 0.75),
-    "called into the boss's office": ("nervous", 0.8), "waiting for the exam results": ("worried", 0.8), "asking for a raise": ("nervous", 0.7),
-    "the storm is getting closer": ("worried", 0.75), "hears a strange noise in the attic": ("fear", 0.85),
-    # the unexpected
-    "a friend she thought was dead walks in": ("surprise", 1.0), "finds out he has a twin": ("surprise", 0.95), "the magician pulls a rabbit from the hat": ("happily_surprised", 0.85),
-    "opening a present she never expected": ("happily_surprised", 0.9), "the lights come on and everyone shouts surprise": ("happily_surprised", 1.0),
-    "a stranger knows her name": ("surprise", 0.8), "the quiet kid wins the talent show": ("surprise", 0.8), "the plot twist at the end": ("surprise", 0.85),
-    "his ex shows up at the wedding": ("surprise", 0.9), "finds a letter from her long-lost father": ("surprise", 0.9), "a celebrity sits down next to him": ("surprise", 0.85),
-    "the phone rings at 3am": ("fearfully_surprised", 0.8), "someone jumps out and yells boo": ("fearfully_surprised", 0.95), "learns she is pregnant": ("happily_surprised", 0.9),
-    "sees the bill for the first time": ("surprise", 0.8), "the winning number is hers": ("happily_surprised", 1.0),
-    # gross-outs
-    "a rat runs across the kitchen": ("disgust", 0.9), "cleaning a clogged drain full of hair": ("disgust", 0.95), "someone sneezed on his sandwich": ("disgust", 0.9),
-    "the fridge smells of rotting fish": ("disgust", 0.95), "maggots in the bin": ("disgust", 1.0), "licking a dirty spoon": ("disgust", 0.8),
-    "the toilet overflowed": ("disgust", 0.95), "mould on the bread": ("disgust", 0.8), "a stranger's toenail clippings on the floor": ("disgust", 0.9),
-    "someone picking their nose at dinner": ("disgust", 0.8), "a fly in her drink": ("disgust", 0.8), "stepped in dog poop": ("disgust", 0.9),
-    "a hairy sandwich": ("disgust", 0.85), "the smell of vomit on the bus": ("disgust", 0.95), "sour milk in his coffee": ("disgust", 0.85),
-    # looking down on others
-    "listening to a rival brag": ("contempt", 0.8), "a rich man sneering at the waiter": ("contempt", 0.9), "hearing a politician's empty promises": ("contempt", 0.75),
-    "thinks she's too good for them": ("contempt", 0.85), "looks down on everyone": ("contempt", 0.85), "a spoiled heir looking at the poor": ("contempt", 0.9),
-    "sniffing at the cheap wine": ("contempt", 0.75), "watching an amateur try to lecture her": ("contempt", 0.75), "a critic reviewing a bad film": ("contempt", 0.7),
-    "hears a ridiculous excuse": ("skeptical", 0.75), "the salesman promises it will never break": ("skeptical", 0.8), "a story that doesn't add up": ("skeptical", 0.8),
-    "just won an argument": ("smug", 0.85), "knows something nobody else does": ("smug", 0.75), "was right all along": ("smug", 0.85),
-    # other states
-    "after a double shift": ("tired", 0.9), "the baby kept him up all night": ("tired", 0.95), "at the end of a long week": ("tired", 0.75),
-    "listening to a long boring speech": ("bored", 0.9), "waiting in a long queue": ("bored", 0.75), "another rainy sunday indoors": ("bored", 0.7),
-    "trying to read a tax form": ("confused", 0.85), "lost in a foreign city": ("confused", 0.8), "the instructions make no sense": ("confused", 0.85),
-    "planning her next move": ("thoughtful", 0.8), "looking back on his life": ("thoughtful", 0.8), "solving a hard puzzle": ("thoughtful", 0.8),
-    "floating in a warm pool": ("calm", 0.9), "reading by the fire": ("calm", 0.85), "a lazy morning in bed": ("calm", 0.85),
-    "stubbed his toe on the bed": ("pain", 0.9), "has a migraine": ("pain", 0.8), "cut her finger while cooking": ("pain", 0.8),
-    "telling the family the bad news": ("serious", 0.8), "a judge reading the sentence": ("serious", 0.95), "a doctor explaining the risks": ("serious", 0.8),
-}
+@dataclass(frozen=True)
+class LexiconEntry:
+    prototype: str
+    grade: float
+    source: str  # the listed word, idiom or situation it comes from
+    ambiguous: bool = False  # counts for negation only ("not down"), never as an emotion alone
 
-# More idioms (the fourth batch).
-MORE_IDIOMS: dict[str, tuple[str, float]] = {
-    "happy as a pig in mud": ("happy", 0.9), "grinning like a cheshire cat": ("happy", 0.95), "like a kid on christmas morning": ("excited", 0.95),
-    "tickled to bits": ("happy", 0.9), "laughing all the way to the bank": ("smug", 0.8), "on a roll": ("happy", 0.75),
-    "face as long as a fiddle": ("sad", 0.8), "crying into her beer": ("sad", 0.75), "wearing her heart on her sleeve": ("sad", 0.5),
-    "a long face": ("sad", 0.7), "heart is breaking": ("sad", 1.0), "down in the dumps again": ("sad", 0.8), "in the doldrums": ("sad", 0.7),
-    "blowing his top": ("angry", 1.0), "flew off the handle": ("angry", 1.0), "got his back up": ("angry", 0.7), "steam coming out of his ears": ("angry", 1.0),
-    "madder than a wet hen": ("angry", 1.0), "breathing fire": ("angry", 0.95), "fit to burst with anger": ("angry", 1.0), "hot under the collar": ("angry", 0.75),
-    "blew a gasket": ("angry", 1.0), "has a chip on his shoulder": ("sadly_angry", 0.6), "sees red": ("angry", 1.0), "on the rampage": ("angry", 1.0),
-    "knees are knocking": ("fear", 0.9), "quaking in her boots": ("fear", 0.9), "shaking in his shoes": ("fear", 0.9), "jumping at shadows": ("nervous", 0.85),
-    "a bundle of nerves": ("nervous", 0.95), "scared silly": ("fear", 0.95), "like a rabbit in the headlights": ("fearfully_surprised", 0.9),
-    "like a deer in headlights": ("fearfully_surprised", 0.9), "white as a sheet": ("fear", 0.9), "in a cold sweat": ("fear", 0.85), "heart racing": ("fear", 0.8),
-    "eyes out on stalks": ("surprise", 0.95), "eyes like saucers": ("surprise", 0.95), "could have been knocked down with a feather": ("surprise", 0.95),
-    "did not see it coming": ("surprise", 0.8), "a bolt out of the blue": ("surprise", 0.9), "jaw on the floor": ("surprise", 1.0),
-    "makes her gag": ("disgust", 0.9), "wouldn't touch it with a ten-foot pole": ("disgust", 0.75), "makes his flesh crawl": ("disgust", 0.85),
-    "turns my stomach": ("disgust", 0.9), "a stomach-churning sight": ("disgust", 0.9),
-    "high and mighty": ("contempt", 0.8), "too cool for school": ("contempt", 0.65), "looking down her nose": ("contempt", 0.9),
-    "turning her nose up": ("contempt", 0.8), "with an air of superiority": ("contempt", 0.8), "thinks the world owes him": ("contempt", 0.7),
-    "falling asleep on his feet": ("tired", 0.95), "bored out of his skull": ("bored", 1.0),
-    "wouldn't give him the time of day": ("contempt", 0.8), "gave her the cold shoulder": ("contempt", 0.7),
-    "looked right through him": ("contempt", 0.7), "beneath contempt": ("contempt", 1.0), "thumbing his nose at them": ("contempt", 0.8),
-    "not amused": ("angry", 0.5), "not pleased": ("angry", 0.5), "not displeased": ("happy", 0.4), "not thrilled": ("disappointed", 0.5),
-    "not the least bit worried": ("calm", 0.8), "none too pleased": ("angry", 0.6), "not best pleased": ("angry", 0.6),
-    "a face like thunder": ("angry", 0.9), "face like a wet weekend": ("sad", 0.75), "sick to the back teeth": ("frustrated", 0.9),
-    "sick and tired": ("frustrated", 0.85), "sick of it": ("frustrated", 0.75), "got the wind up": ("fear", 0.8),
-    "wouldn't touch it with a barge pole": ("disgust", 0.75), "like a bear with a sore head": ("angry", 0.8),
-    "scratching his head": ("confused", 0.75), "doesn't know whether he's coming or going": ("confused", 0.85),
-}
+
+class Lexicon:
+    def __init__(self, entries: dict[tuple[str, ...], LexiconEntry]):
+        self.entries = entries
+        self.longest = max((len(k) for k in entries), default=0)
+
+    @classmethod
+    def from_vocabulary(cls, vocab: Vocabulary) -> Lexicon:
+        """Words, then adverbs, nouns, derived forms, idioms and situations; the first of a key stays."""
+        table: dict[tuple[str, ...], LexiconEntry] = {}
+
+        def add(phrase: str, source: str, proto_grade: tuple[str, float]) -> None:
+            key = phrase_key(phrase)
+            if key and key not in table:
+                table[key] = LexiconEntry(proto_grade[0], proto_grade[1], source, source in vocab.ambiguous)
+
+        for word, pg in vocab.words.items():
+            add(word, word, pg)
+        for form, word in [*vocab.adverbs.items(), *vocab.nouns.items(), *vocab.derived_forms().items()]:
+            add(form, word, vocab.words[word])
+        for phrase, pg in vocab.phrases.items():
+            add(phrase, phrase, pg)
+        return cls(table)
+
+    def without(self, sources: Collection[str]) -> Lexicon:
+        """This lexicon less the entries that come from ``sources`` (and their nouns and adverbs)."""
+        return Lexicon({k: e for k, e in self.entries.items() if e.source not in sources})
+
+    def __contains__(self, key: tuple[str, ...]) -> bool:
+        return key in self.entries
+
+    def matches(self, low: str) -> list[tuple[int, int, LexiconEntry]]:
+        """(start, end, entry) of entries in lower-cased text, longest first, left to right."""
+        toks = tokens(low)
+        out, i = [], 0
+        while i < len(toks):
+            for n in range(min(self.longest, len(toks) - i), 0, -1):
+                entry = self.entries.get(tuple(t for _, _, t in toks[i:i + n]))
+                if entry is not None:
+                    out.append((toks[i][0], toks[i + n - 1][1], entry))
+                    i += n
+                    break
+            else:
+                i += 1
+        return out
+
+
+@functools.cache
+def default_lexicon() -> Lexicon:
+    """The run-time lexicon of the shipped vocabulary, built on first use."""
+    return Lexicon.from_vocabulary(vocabulary())

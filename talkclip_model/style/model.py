@@ -13,14 +13,15 @@ import numpy as np
 
 from talkclip_model.arkit import ARKIT_NAMES, INDEX, NUM_CHANNELS
 from talkclip_model.errors import TalkclipError
-from talkclip_model.style.facs import (
+from talkclip_model.style.dynamics import (
     DYNAMICS_NEUTRAL,
-    JAW_OPEN_MAX,
     denormalise_dynamics,
     normalise_dynamics,
-    prototype_target,
 )
+from talkclip_model.style.encoders import ort_session
+from talkclip_model.style.facs import JAW_OPEN_MAX, prototype_target
 from talkclip_model.style.phrases import ParsedPrompt, parse_prompt
+from talkclip_model.style.weights import verify_sha256
 from talkclip_model.types import DYNAMICS, SpeakingStyle, default_dynamics
 
 MAX_PROMPT_CHARS = 1000  # longer prompts are cut here (with a warning) before anything reads them
@@ -81,7 +82,9 @@ _WEIGHT_RE = re.compile(r"^(\d+(?:\.\d*)?|\.\d+)\s*\*?\s*(.*)$", re.S)
 
 def _split_terms(text: str) -> list[tuple[int, str]] | None:
     """Top-level (sign, term) pieces, or None when the text is a plain prompt."""
-    terms, sign, buf, quote = [], 1, [], None
+    terms: list[tuple[int, str]] = []
+    buf: list[str] = []
+    sign, quote = 1, None
     is_expr = False
     i = 0
     while i < len(text):
@@ -146,8 +149,6 @@ class StyleModel:
     """Prompt expression -> SpeakingStyle. Load once with ``load_style_model``; thread-compatible."""
 
     def __init__(self, encoder, adapter_onnx: Path, meta: dict, providers: list[str] | None = None, bank=None):
-        from talkclip_model.style.encoders import ort_session, verify_sha256
-
         self.encoder = encoder
         self.meta = meta
         self.encoder_id = encoder.id

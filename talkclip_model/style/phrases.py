@@ -4,287 +4,48 @@ Sentence embeddings are good at the gestalt of a prompt (emotions, situations, i
 at three things this parser handles instead:
 
 * named facial actions ("nose wrinkled", "brows knitted", "lopsided smirk") -> ARKit channels,
-  and named motion ("nodding", "looking down", "mumbling") -> dynamics;
+  and named motion ("nodding", "looking down", "mumbling") -> dynamics (``actions.py``);
 * negation ("not smiling", "without frowning"): the negated span is removed from the text the
   encoder reads and its channels are held quiet;
 * intensity adverbs (barely < slightly < somewhat < - < very < extremely < absolutely): removed
   from the encoder text and applied as an exact scale, so stronger wording is always stronger.
 
-``parse_prompt`` returns a ``ParsedPrompt``; ``model.StyleModel`` blends it with the adapter.
+``parse_prompt`` runs a fixed list of passes over the prompt (``_PASSES``); each fills in its part
+of the ``ParsedPrompt`` and returns the spans the encoder must not read. ``model.StyleModel``
+blends the result with the adapter.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from talkclip_model.arkit import INDEX, NUM_CHANNELS
-from talkclip_model.style.facs import (
-    EMOTION_ADVERBS,
-    EMOTION_WORDS,
-    HELDOUT_SITUATIONS,
-    HELDOUT_WORDS,
-    PROTOTYPES,
-    SITUATIONS,
-    au_vector,
-    derived_forms,
-)
-from talkclip_model.style.lexicon import (
-    AMBIGUOUS_WORDS,
-    EMOTION_NOUNS,
-    GESTURE_EMOTIONS,
-)
+from talkclip_model.style.actions import QUIET_SCALE, Action, compiled_actions, mirror
+from talkclip_model.style.facs import PROTOTYPES, au_vector
+from talkclip_model.style.lexicon import Lexicon, default_lexicon
+from talkclip_model.style.vocabulary import tokens, vocabulary
+from talkclip_model.types import DYNAMICS
 
-_POS = r"(?:(?:his|her|their|its|the|my|your|one's|a|both|two)\s+)?"
-_GAP = r"(?:\s+[\w'-]+){0,2}?"
+Span = tuple[int, int]
 
-
-def _both(verbs: str, nouns: str) -> list[str]:
-    """Regexes for 'VERB (det) NOUN' and 'NOUN (is) VERB' (up to two words between)."""
-    return [rf"\b(?:{verbs})\b{_GAP}\s+{_POS}(?:{nouns})\b", rf"\b(?:{nouns})\b{_GAP}\s+(?:{verbs})\b"]
-
-
-def _lr(name: str, v: float) -> dict[str, float]:
-    return {f"{name}Left": v, f"{name}Right": v}
-
-
-@dataclass(frozen=True)
-class Action:
-    """A named facial action or motion: what it sets and what it contradicts."""
-
-    name: str
-    patterns: tuple[str, ...]
-    arkit: dict[str, float] = field(default_factory=dict)
-    dynamics: dict[str, float] = field(default_factory=dict)
-    quiets: tuple[str, ...] = ()  # ARKit channels that contradict the action; held low when it is named
-    self_negating: bool = False  # the phrase carries its own negation ("unblinking")
-    damp: float = 1.0  # scale applied to the learned expression ("deadpan")
-    negation_quiets: tuple[str, ...] | None = None  # channels "not <action>" holds at 0 (default: its main ones)
-    sided: bool = False  # one-sided: written for the character's left, mirrored when the phrase says "right"
-    graded: bool = True  # "slightly"/"a faint" grade it; False where the adverb is part of the usual phrase
-
-
-def _mirror(name: str) -> str:
-    """ARKit channel of the other side: browOuterUpLeft <-> browOuterUpRight, jawLeft <-> jawRight."""
-    for a, b in (("Left", "Right"), ("Right", "Left")):
-        if name.endswith(a):
-            return name[: -len(a)] + b
-    return name
-
-
-_SMILE_CH = ("mouthSmileLeft", "mouthSmileRight", "cheekSquintLeft", "cheekSquintRight", "mouthDimpleLeft", "mouthDimpleRight")
-_FROWN_CH = ("mouthFrownLeft", "mouthFrownRight")
-_BROWDOWN_CH = ("browDownLeft", "browDownRight")
-_BROWUP_CH = ("browInnerUp", "browOuterUpLeft", "browOuterUpRight")
-
-# Order matters: specific phrases first; a matched span is blanked before later actions look.
-ACTIONS: tuple[Action, ...] = (
-    Action("unblinking", (r"\bunblinking(?:ly)?\b", r"\bwithout blinking\b", r"\bnever blinks?\b",
-                          r"\bdoes(?:n't| not) blink\b", r"\bbarely blinks?\b"),
-           dynamics={"blink_rate": 5.0}, self_negating=True),
-    Action("no_eye_contact", (r"\bavoid\w* (?:\w+ )?eye contact\b", r"\bno eye contact\b", r"\bwithout (?:making )?eye contact\b",
-                              r"\b(?:can't|cannot|won't|can not|will not|doesn't|does not) meet (?:[\w']+ )?(?:eyes|gaze)\b"),
-           dynamics={"gaze_aversion": 0.85}, self_negating=True),
-    Action("deadpan", (r"\bdeadpan\b", r"\bpoker[- ]fac\w*", r"\bexpressionless\b", r"\bblank(?:-faced)? (?:face|expression|stare|look)\b",
-                       r"\bstone[- ]faced\b", r"\bstraight[- ]faced\b", r"\bemotionless\b", r"\bimpassive\w*\b", r"\bflat affect\b",
-                       r"\bblank-faced\b", r"\bstoic\w*\b", r"\bstraight face\b"),
-           dynamics={"expressiveness": 0.2, "head_motion": 0.35}, damp=0.25),
-    Action("wink", (r"\bwink\w*\b(?: (?:\w+ )?(?:left|right) eye)?", r"\b(?:left|right) eye (?:\w+ )?wink\w*\b"),
-           {"eyeBlinkLeft": 0.9, "mouthSmileLeft": 0.3, "cheekSquintLeft": 0.3}, sided=True),
-    Action("smirk", (r"\bsmirk\w*\b", r"\b(?:lopsided|crooked|one-sided|half|sly|wry|side|asymmetric(?:al)?)[- ]?(?:smile|grin)s?\b",
-                     r"\bsmil\w* (?:on|with) one side\b", r"\bone corner of (?:\w+ )?mouth (?:raised|up|lifted|curled)\b",
-                     r"\b(?:one|a single) (?:lip |mouth )?corner (?:[\w-]+ ){0,4}?(?:up|raised|lifted|curled)\b",
-                     r"\b(?:lip corner|corner of (?:\w+ )?mouth) (?:[\w-]+ ){0,3}?(?:up|raised|lifted) on one side\b"),
-           {"mouthSmileLeft": 0.6, "mouthDimpleLeft": 0.35, "cheekSquintLeft": 0.2}, quiets=("mouthSmileRight",) + _FROWN_CH, sided=True),
-    Action("one_brow_raised", tuple(_both(r"raise[sd]?|raising|lift(?:s|ed|ing)?|arch(?:es|ed|ing)?|cock(?:s|ed|ing)?|up",
-                                          r"(?:one|an|a single|a|left|right) (?:eye)?brow")),
-           {"browOuterUpLeft": 0.75, "browInnerUp": 0.2, "browDownRight": 0.15}, quiets=("browOuterUpRight",), sided=True),
-    Action("brow_frown", (r"\bfrown\w* with (?:\w+ )?(?:brows|eyebrows|forehead)\b(?:,? (?:but )?not (?:with )?(?:\w+ )?(?:mouth|lips))?",),
-           {**_lr("browDown", 0.65), "browInnerUp": 0.2}, quiets=_FROWN_CH + _BROWUP_CH[1:]),
-    Action("mouth_frown", (r"\bfrown\w* with (?:\w+ )?(?:mouth|lips)\b(?:,? (?:but )?not (?:with )?(?:\w+ )?(?:brows|eyebrows|eyes))?",),
-           _lr("mouthFrown", 0.65), quiets=_SMILE_CH),
-    Action("brows_knitted", tuple(_both(r"knit(?:s|ted|ting)?|furrow(?:s|ed|ing)?|drawn together|draws? together|pinch(?:es|ed)?|scrunch(?:es|ed)?|creased|wrinkled",
-                                        r"(?:eye)?brows?|forehead")),
-           {**_lr("browDown", 0.7), "browInnerUp": 0.3}, quiets=("browOuterUpLeft", "browOuterUpRight")),
-    Action("brows_sad", tuple(_both(r"pleading|tilted up|slanted|puppy[- ]dog|upturned|worried|sad", r"(?:eye)?brows?|eyes"))
-           + (r"\binner brows? (?:raised|up)\b",), {"browInnerUp": 0.75}, quiets=_BROWDOWN_CH),
-    Action("brows_raised", tuple(_both(r"raise[sd]?|raising|lift(?:s|ed|ing)?|arch(?:es|ed|ing)?|up|high|shoot(?:s|ing)? up|shot up",
-                                       r"(?:eye)?brows")),
-           {"browInnerUp": 0.7, **_lr("browOuterUp", 0.7)}, quiets=_BROWDOWN_CH),
-    Action("brows_lowered", tuple(_both(r"lower(?:s|ed|ing)?|down|drawn down|heavy|sunken|beetl\w*|frowning", r"(?:eye)?brows?")),
-           _lr("browDown", 0.7), quiets=_BROWUP_CH),
-    Action("sneer", (r"\bsneer\w*\b",), {"mouthUpperUpLeft": 0.55, "noseSneerLeft": 0.35, "mouthDimpleLeft": 0.35, "mouthSmileLeft": 0.2},
-           quiets=("mouthSmileRight",), sided=True),
-    Action("nose_wrinkled", tuple(_both(r"wrinkl\w*|scrunch\w*|crinkl\w*|crumpl\w*|turn(?:s|ed|ing)? up", r"nose")),
-           {**_lr("noseSneer", 0.7), **_lr("mouthUpperUp", 0.3)}),
-    Action("nostrils_flared", (r"\bflar\w* (?:\w+ )?nostrils\b", r"\bnostrils (?:are )?flar\w*\b"),
-           {**_lr("noseSneer", 0.5), **_lr("mouthUpperUp", 0.15)}),
-    Action("lips_parted", (r"\b(?:lips|mouth) (?:slightly |a little |a bit |just |partly |half )?(?:parted|apart|ajar|open)\b",
-                           r"\b(?:slightly |partly |half )?parted lips\b", r"\bparting (?:\w+ )?lips\b", r"\bopen (?:mouth|lips)\b"),
-           {"jawOpen": 0.25, **_lr("mouthLowerDown", 0.3)}, quiets=("mouthPressLeft", "mouthPressRight"), graded=False),
-    Action("cheeks_raised", tuple(_both(r"rais\w*|lift\w*|bunched|plump\w*", r"cheeks?")),
-           {**_lr("cheekSquint", 0.6), **_lr("eyeSquint", 0.2)}),
-    Action("upper_lip_raised", tuple(_both(r"rais\w*|curl\w*|lift\w*|snarl\w*", r"(?:upper )?lips?")) + (r"\bsnarl\w*\b",),
-           {**_lr("mouthUpperUp", 0.6), **_lr("noseSneer", 0.3)}),
-    Action("lower_lip_down", (r"\blower lip (?:is )?(?:pulled|drawn|pushed|dragged|depressed|turned) down\w*\b", r"\blower lip depressed\b",
-                              r"\bshow\w* (?:\w+ )?(?:bottom|lower) teeth\b"), _lr("mouthLowerDown", 0.6)),
-    Action("teeth_bared", tuple(_both(r"clench\w*|grit\w*|bar(?:e|es|ed|ing)|show\w*|grind\w*", r"teeth")),
-           {**_lr("mouthUpperUp", 0.4), **_lr("mouthLowerDown", 0.4), **_lr("mouthStretch", 0.45)}, quiets=("jawOpen",)),
-    Action("jaw_clenched", tuple(_both(r"clench\w*|set|tight\w*|tense\w*|locked|grit\w*", r"jaws?")),
-           {**_lr("mouthPress", 0.6), "mouthClose": 0.2}, {"articulation": 0.75}, quiets=("jawOpen",)),
-    Action("pursed_lips", tuple(_both(r"purs\w*", r"lips|mouth")), {"mouthPucker": 0.55, **_lr("mouthPress", 0.25)}),
-    Action("puckered_lips", tuple(_both(r"pucker\w*|kiss\w*|puckered", r"lips|mouth")) + (r"\bpuckers?\b", r"\bpuckering\b",
-                                                                                           r"\bblow\w* (?:\w+ )?kiss(?:es)?\b", r"\bkissy\b"),
-           {"mouthPucker": 0.75}),
-    Action("lips_pressed", tuple(_both(r"press\w*|tight\w*|thin|thinned|compress\w*|clamp\w*|sealed|pinched|firm(?:ly)? (?:set|closed)",
-                                       r"lips|mouth")) + (r"\btight-lipped\b", r"\bthin-lipped\b"),
-           {**_lr("mouthPress", 0.7)}, quiets=("jawOpen",)),
-    Action("lip_bite", tuple(_both(r"bit|bite|bites|biting|bitten|chew\w*|nibbl\w*", r"(?:lower )?lips?")), {"mouthRollLower": 0.6}),
-    Action("upper_lip_rolled", tuple(_both(r"roll\w*|tuck\w*|suck\w*|pull\w* in|curl\w* in", r"upper lip")), {"mouthRollUpper": 0.6}),
-    Action("lower_lip_rolled", tuple(_both(r"roll\w*|tuck\w*|suck\w*|pull\w* in|curl\w* in", r"lower lip")), {"mouthRollLower": 0.6}),
-    Action("lips_rolled", tuple(_both(r"roll\w*|tuck\w*|suck\w*|pull\w* in", r"lips")), {"mouthRollLower": 0.6, "mouthRollUpper": 0.6},
-           quiets=("mouthPucker", "mouthFunnel")),
-    Action("pout", (r"\bpout\w*\b", r"\bstick\w* out (?:\w+ )?lower lip\b", r"\blower lip (?:stuck |pushed |jutting )?out\b"),
-           {"mouthPucker": 0.45, "mouthShrugLower": 0.5, **_lr("mouthFrown", 0.3)}, quiets=_SMILE_CH),
-    Action("chin_quiver", (r"\b(?:quiver\w*|trembl\w*|wobbl\w*) (?:chin|lips?|lower lip)\b", r"\b(?:chin|lips?|lower lip) (?:quiver\w*|trembl\w*|wobbl\w*)\b"),
-           {"mouthShrugLower": 0.55, **_lr("mouthFrown", 0.3)}),
-    Action("mouth_corners_down", tuple(_both(r"turned down|downturned|down-turned|droop\w*|sag\w*|pulled down|turn(?:s|ing)? down",
-                                             r"mouth|lip corners|lips|corners of (?:his|her|their|the) mouth")),
-           _lr("mouthFrown", 0.65), quiets=_SMILE_CH),
-    Action("grimace", (r"\bgrimac\w*\b",) + tuple(_both(r"stretch\w*|pulled back|drawn back|pulled wide|pulled tight|stretched tight|pulled taut",
-                                                          r"lips|mouth")),
-           {**_lr("mouthStretch", 0.6), **_lr("browDown", 0.35), **_lr("eyeSquint", 0.3)}),
-    Action("eyes_wide", tuple(_both(r"wide|widen\w*|bulg\w*|popping|huge|wide open|saucers?|opened wide", r"eyes"))
-           + (r"\bwide-eyed\b", r"\bsaucer-eyed\b", r"\bwhites (?:of (?:\w+ )?eyes )?(?:showing|visible)\b", r"\bwhites showing\b", r"\bupper (?:eye)?lids (?:raised|lifted|pulled up)\b", r"\b(?:rais|lift)\w* (?:\w+ )?upper (?:eye)?lids\b"),
-           _lr("eyeWide", 0.8), quiets=("eyeSquintLeft", "eyeSquintRight", "eyeBlinkLeft", "eyeBlinkRight")),
-    Action("squint", (r"\bsquint\w*\b",) + tuple(_both(r"narrow\w*|slitted|slits", r"eyes")) + tuple(_both(r"tighten\w*|tense\w*|tight", r"(?:eye)?lids"))
-           + (r"\bnarrow-eyed\b",),
-           {**_lr("eyeSquint", 0.7), **_lr("browDown", 0.2)}, quiets=("eyeWideLeft", "eyeWideRight")),
-    Action("eyes_droopy", tuple(_both(r"droop\w*|heavy|half-closed|half closed|hooded|half-shut|sleepy|heavy-lidded", r"eyes|eyelids|lids"))
-           + (r"\bheavy-lidded\b", r"\bhalf-closed eyes\b"), _lr("eyeBlink", 0.45), quiets=("eyeWideLeft", "eyeWideRight")),
-    Action("eyes_squeezed", tuple(_both(r"squeez\w*|scrunch\w*|screw\w*", r"eyes")) + (r"\beyes (?:\w+ )?shut tight(?:ly)?\b",
-                                                                                      r"\btightly (?:shut|closed) eyes\b"),
-           {**_lr("eyeBlink", 0.9), **_lr("eyeSquint", 0.6), **_lr("cheekSquint", 0.3)}, quiets=("eyeWideLeft", "eyeWideRight")),
-    Action("eyes_closed", tuple(_both(r"closed|shut|close[sd]?|closing", r"eyes")), _lr("eyeBlink", 0.9), quiets=("eyeWideLeft", "eyeWideRight")),
-    Action("eye_roll", tuple(_both(r"roll(?:s|ed|ing)?", r"eyes")), _lr("eyeLookUp", 0.7), {"gaze_pitch": 0.6}),
-    Action("smiling_eyes", tuple(_both(r"crinkl\w*|smiling|twinkl\w*", r"eyes")) + (r"\bcrow's feet\b",),
-           {**_lr("cheekSquint", 0.6), **_lr("eyeSquint", 0.3)}),
-    Action("cheeks_puffed", tuple(_both(r"puff\w*|blown out|blow\w* out|inflat\w*|full of air|bulg\w*", r"cheeks?")), {"cheekPuff": 0.8}),
-    Action("tongue_out", (r"\btongue (?:out|sticking out|poking out|hanging out)\b", r"\bstick\w* (?:\w+ )?tongue out\b",
-                          r"\bstick\w* out (?:\w+ )?tongue\b", r"\btongue between (?:\w+ )?(?:teeth|lips)\b", r"\bpoke\w* out (?:\w+ )?tongue\b"),
-           {"tongueOut": 0.7, "jawOpen": 0.25}),
-    Action("jaw_forward", tuple(_both(r"jut\w*|thrust\w*|forward|push\w* out", r"jaw|chin")), {"jawForward": 0.5}),
-    Action("jaw_dropped", (r"\bagape\b", r"\bgaping\b", r"\bopen\w* (?:\w+ )?mouth(?: wide)?\b", r"\b(?:say|says|saying) ['\"]?a+h+\b", r"\bmouth (?:hanging |falls? |fell |wide )?open\b", r"\bopen[- ]mouthed\b",
-                           r"\bjaw (?:drops?|dropped|dropping|hanging|on the floor)\b", r"\bdropp\w* jaw\b"),
-           {"jawOpen": 0.3, **_lr("mouthLowerDown", 0.25)}, quiets=("mouthPressLeft", "mouthPressRight")),
-    Action("dimples", (r"\bdimpl\w*\b",), _lr("mouthDimple", 0.5)),
-    Action("chin_raiser", (r"\bchin (?:is )?(?:wrinkl|pucker|dimpl|bunch|crumpl|tens)\w*\b", r"\b(?:wrinkl|pucker|dimpl|bunch|crumpl)\w* chin\b",
-                           r"\blower lip (?:is )?(?:pushed|pushing|jutting|thrust) up\w*\b", r"\bchin boss\b"),
-           {"mouthShrugLower": 0.6, "mouthShrugUpper": 0.2}),
-    Action("funnel", (r"\blips? (?:are )?funnel\w*\b", r"\bfunnel\w* (?:\w+ )?lips\b", r"\b(?:mouth|lips) (?:\w+ )?(?:in|into|making|forms?|forming|shaped like) an? ['\"]?(?:o|oh|oo|ooh)\b['\"]?(?: shape)?",
-                      r"\binto an? ['\"]?(?:o|oh|oo|ooh)\b['\"]?(?: shape)?",
-                      r"\bround\w* (?:\w+ )?lips\b", r"\blips (?:are )?round\w*\b",
-                      r"\bo-shaped (?:mouth|lips)\b", r"\bwhistl\w*\b", r"\booh\w*\b", r"\bas if (?:saying|to say) (?:oo|ooh|oh|who)\b"),
-           {"mouthFunnel": 0.6, "mouthPucker": 0.3}, quiets=("mouthSmileLeft", "mouthSmileRight", "mouthStretchLeft", "mouthStretchRight")),
-    Action("jaw_side", (r"\bjaw (?:is )?(?:shifted|pushed|moved|slid|slides|sliding|shifting|off|skewed|set)\w* (?:to )?(?:the |one )?(?:left|right|sideways|side)\b",
-                        r"\bjaw (?:to )?(?:one|the) side\b", r"\bsideways jaw\b", r"\b(?:shift|mov|push|slid)\w* (?:\w+ )?jaw (?:to )?(?:the |one )?(?:left|right|side|sideways)\b"),
-           {"jawLeft": 0.4}, sided=True),
-    Action("mouth_side", (r"\b(?:pull|twist|push|shift|draw|screw|tug)\w* (?:\w+ )?mouth (?:up |over |off |across )?(?:to )?(?:the |one )?(?:left|right|sideways|side)\b",
-                          r"\bmouth (?:is )?(?:pulled|twisted|pushed|shifted|drawn|screwed|skewed|tugged)\w* (?:up |over |off |across )?(?:to )?(?:the |one )?(?:left|right|sideways|side)\b",
-                          r"\btwist\w* (?:\w+ )?mouth\b", r"\bmouth twist\w*\b", r"\blopsided mouth\b", r"\bsideways mouth\b"),
-           {"mouthLeft": 0.45}, sided=True),
-    Action("frown", (r"\bfrown\w*\b", r"\bscowl\w*\b", r"\bglower\w*\b", r"\bglar\w*\b"),
-           {**_lr("browDown", 0.6), **_lr("mouthFrown", 0.4)}, quiets=_SMILE_CH),
-    Action("fake_smile", (r"\b(?:smile|grin)s? that (?:doesn't|does not|don't|never) reach(?:es)? (?:\w+ )?eyes\b",
-                          r"\bsmil\w* with (?:\w+ )?(?:mouth|lips)(?: only)?,? (?:but )?(?:not|never) (?:with )?(?:\w+ )?eyes\b",
-                          r"\b(?:fake|forced|polite|social|plastic|tight|strained|false|pasted[- ]on|thin) (?:smile|grin)s?\b",
-                          r"\bsmil\w* with (?:\w+ )?mouth only\b"),
-           _lr("mouthSmile", 0.5), quiets=("cheekSquintLeft", "cheekSquintRight", "eyeSquintLeft", "eyeSquintRight")),
-    Action("smile", (r"\bsmil(?:e|es|ed|ing|ey)\b", r"\bgrin(?:s|ned|ning)?\b", r"\bbeam(?:s|ed|ing)\b",
-                     r"\b(?:lip|mouth) corners (?:\w+ )?(?:up|upward|upwards|raised|lifted)\b",
-                     r"\bcorners of (?:\w+ )?(?:mouth|lips) (?:\w+ )?(?:up|upward|upwards|raised|lifted)\b"),
-           {**_lr("mouthSmile", 0.65), **_lr("cheekSquint", 0.3)}, quiets=_FROWN_CH),
-    Action("laugh", (r"\blaugh\w*\b", r"\bgiggl\w*\b", r"\bchuckl\w*\b"),
-           {**_lr("mouthSmile", 0.75), **_lr("cheekSquint", 0.5), "jawOpen": 0.15}, {"head_motion": 1.6}, quiets=_FROWN_CH,
-           negation_quiets=()),  # "trying not to laugh" may still smile
-    # motion and gaze
-    Action("nod", (r"\bnod(?:s|ded|ding)?\b", r"\bnodding along\b"), dynamics={"nod": 0.8, "head_motion": 1.3}),
-    Action("shake", (r"\bshak\w* (?:\w+ )?head\b", r"\bhead[- ]shak\w*\b", r"\bhead (?:is )?shaking\b"), dynamics={"shake": 0.8, "head_motion": 1.3}),
-    Action("head_tilt", tuple(_both(r"tilt\w*|cock\w*|tipp\w*|lean\w*", r"head")), dynamics={"head_roll": 0.2}),
-    Action("head_down", tuple(_both(r"bow\w*|lower\w*|hung|hang\w*|drooping|down", r"head")),
-           _lr("eyeLookDown", 0.25), {"head_pitch": 0.3, "gaze_pitch": -0.4}),
-    Action("look_down", (r"\b(?:look|glanc|gaz|peer|peek|star)\w* down(?:ward|wards)?\b", r"\bdowncast\b", r"\beyes (?:down|lowered|on the (?:floor|ground))\b", r"\blowered eyes\b",
-                         r"\bstar\w* (?:down )?at (?:the|his|her|their|my) (?:floor|feet|ground|shoes|hands)\b", r"\bgaz\w* down\w*\b",
-                         r"\bgaze (?:lowered|down)\b", r"\blooking at the floor\b"),
-           _lr("eyeLookDown", 0.35), {"gaze_pitch": -0.6, "head_pitch": 0.15}),
-    Action("look_up", (r"\b(?:look|gaz|glanc|peer|peek|star)\w* up(?:ward|wards)?\b", r"\beyes flick\w* up\w*\b", r"\beyes (?:turned )?up(?:ward)?s?\b", r"\bstar\w* at the (?:sky|ceiling)\b"),
-           _lr("eyeLookUp", 0.3), {"gaze_pitch": 0.6, "head_pitch": -0.1}),
-    Action("chin_up", (r"\bchin (?:up|raised|held high|lifted)\b", r"\bhead (?:held )?high\b", r"\bnose in the air\b",
-                       r"\blift\w* (?:\w+ )?chin\b", r"\bhead tilted back\b"), dynamics={"head_pitch": -0.2}),
-    Action("cross_eyed", (r"\bcross[- ]?eyed\b", r"\beyes crossed\b", r"\bcross\w* (?:\w+ )?eyes\b"), _lr("eyeLookIn", 0.6)),
-    Action("look_away", (r"\blook\w* away\b", r"\baverted (?:eyes|gaze)\b", r"\bavert\w* (?:\w+ )?(?:eyes|gaze)\b", r"\bshifty[- ]eyed\b",
-                         r"\bshifty eyes\b", r"\bdarting eyes\b", r"\beyes dart\w*\b", r"\blooking off to the side\b",
-                         r"\bglanc\w* (?:away|sideways|around)\b", r"\bturn\w* (?:\w+ )?head away\b",
-                         r"\bsideways (?:look|glance|stare|gaze)s?\b", r"\bside[- ]?eye\w*\b", r"\bsidelong (?:look|glance)s?\b",
-                         r"\b(?:look|glanc|gaz|star|peer)\w* (?:to|towards|toward|at) (?:the |her |his |their )?(?:left|right|side)\b",
-                         r"\beyes (?:turned |darting |slid\w* )?(?:to|towards) (?:the )?(?:left|right|side)\b"),
-           {"eyeLookOutLeft": 0.4, "eyeLookInRight": 0.4}, {"gaze_aversion": 0.8, "head_yaw": 0.15}, sided=True),
-    Action("eye_contact", (r"\b(?:direct|steady|steely|unwavering|intense|firm) (?:eye contact|gaze|stare)\b", r"\bmak\w* eye contact\b",
-                           r"\beye contact\b", r"\bstar\w* (?:straight|directly|right) (?:at|ahead)\b",
-                           r"\blook\w* (?:straight|directly|right) (?:at|ahead|into)\b", r"\blooks? you in the eyes?\b"),
-           dynamics={"gaze_aversion": 0.0, "blink_rate": 10.0}),
-    Action("blinking", (r"\bblink\w* (?:a lot|rapidly|constantly|fast|quickly|often|nervously|repeatedly|hard)\b",
-                        r"\brapid(?:ly)? blink\w*\b", r"\bflutter\w* (?:\w+ )?(?:eye)?lashes\b", r"\bkeeps? blinking\b",
-                        r"\bblinking\b"),
-           dynamics={"blink_rate": 42.0}),
-    Action("still", (r"\b(?:sits|stands|keeps|holds|perfectly|very|stock|stays|remains|is) still\b", r"\bstock-still\b",
-                     r"\bmotionless\b", r"\bunmoving\b", r"\bminimal (?:head )?movement\b", r"\bbarely mov(?:es|ing)\b(?! (?:\w+ )?(?:lips|mouth))",
-                     r"\brigid\w*\b", r"\bstiffly\b", r"\bfrozen\b", r"\bcalm(?:ly)?\b", r"\bserene\w*\b", r"\bcomposed\b",
-                     r"\brelaxed\b", r"\btranquil\w*\b", r"\bstill\b(?=[\s,.]*$)"),
-           dynamics={"head_motion": 0.3, "expressiveness": 0.6}, damp=0.6),
-    Action("animated", (r"\banimated(?:ly)?\b", r"\blively\b", r"\benergetic\w*\b", r"\bgesturing\b", r"\bbounc\w*\b",
-                        r"\bbobb\w*\b", r"\bfidget\w*\b", r"\brestless\w*\b", r"\bhyper\b", r"\bbubbly\b", r"\bexuberant\w*\b"),
-           dynamics={"head_motion": 1.9, "expressiveness": 1.5}),
-    Action("mumbling", (r"\bmumbl\w*\b", r"\bmutter\w*\b", r"\bwhisper\w*\b", r"\bunder (?:his|her|their|my) breath\b",
-                        r"\bbarely mov\w* (?:\w+ )?(?:lips|mouth)\b", r"\bslurr\w*\b", r"\bmonotone\b", r"\blazy (?:speech|lips|mouth)\b",
-                        r"\bsoft(?:ly)?[- ]spoken\b", r"\bmurmur\w*\b", r"\binaudibl\w*\b"),
-           dynamics={"articulation": 0.45, "head_motion": 0.6}),
-    Action("shouting", (r"\bexaggerat\w*\b", r"\bshout\w*\b", r"\byell\w*\b", r"\bscream\w*\b", r"\bbellow\w*\b",
-                        r"\bover-?enunciat\w*\b", r"\benunciat\w*\b", r"\barticulat\w* (?:clearly|carefully|precisely|every)\w*\b",
-                        r"\bprojecting\b", r"\bloud(?:ly)?\b", r"\bbooming\b", r"\bholler\w*\b", r"\broar\w*\b", r"\bhamming it up\b",
-                        r"\btheatrical\w*\b", r"\bover the top\b", r"\bcartoon(?:ish|y)\b"),
-           dynamics={"articulation": 1.65, "head_motion": 1.6, "expressiveness": 1.4}),
-)
-_ACTION_BY_NAME = {a.name: a for a in ACTIONS}
-QUIET_SCALE = 0.1  # a channel that contradicts a named action keeps at most this share (so it stays <= 0.1)
-_COMPILED = [(a, [re.compile(p, re.IGNORECASE) for p in a.patterns]) for a in ACTIONS]
-
-# Intensity words -> scale of the expression (1.0 = the plain word). Longest phrases first.
-INTENSIFIERS: dict[str, float] = {
-    "a tiny bit": 0.35, "a little bit": 0.45, "just a little": 0.45, "just a bit": 0.45, "ever so slightly": 0.3,
-    "a little": 0.5, "a bit": 0.5, "a tad": 0.45, "a touch": 0.45, "kind of": 0.65, "sort of": 0.65, "kinda": 0.65,
-    "more than a little": 1.2, "beyond": 1.6, "out of her mind": 1.6, "out of his mind": 1.6,
-    "barely": 0.25, "faintly": 0.3, "subtly": 0.4, "slightly": 0.45, "mildly": 0.5, "lightly": 0.5,
-    "gently": 0.55, "softly": 0.6, "somewhat": 0.65, "moderately": 0.7, "fairly": 0.75, "rather": 0.8, "pretty": 0.85, "quite": 0.85,
-    "very": 1.25, "really": 1.25, "so": 1.25, "truly": 1.3, "highly": 1.3, "deeply": 1.35, "super": 1.35, "broadly": 1.3,
-    "widely": 1.3, "hugely": 1.4, "awfully": 1.4, "terribly": 1.45, "intensely": 1.45, "strongly": 1.3, "heavily": 1.3,
-    "extremely": 1.5, "incredibly": 1.5, "insanely": 1.5, "wildly": 1.5, "enormously": 1.5, "tremendously": 1.5, "immensely": 1.5,
-    "utterly": 1.6, "absolutely": 1.6, "completely": 1.6, "totally": 1.55, "thoroughly": 1.5, "overwhelmingly": 1.6,
-    "exceedingly": 1.5,
-}
 MAX_SCALE = 1.7
-# Adjectives that grade a named action ("a slight smile", "a deep frown"); never global.
-ACTION_ADJECTIVES: dict[str, float] = {
-    "a hint of a": 0.4, "hint of a": 0.4, "faint": 0.4, "slight": 0.45, "small": 0.55, "mild": 0.5, "soft": 0.6,
-    "gentle": 0.6, "big": 1.3, "broad": 1.3, "deep": 1.3, "strong": 1.3, "huge": 1.45, "intense": 1.45, "massive": 1.5,
-    "enormous": 1.5,
-}
-_ADJ_RE = re.compile(r"\b(" + "|".join(sorted((re.escape(k) for k in ACTION_ADJECTIVES), key=len, reverse=True)) + r")\b", re.IGNORECASE)
-_INTENS_RE = re.compile(r"\b(" + "|".join(sorted((re.escape(k) for k in INTENSIFIERS), key=len, reverse=True)) + r")\b", re.IGNORECASE)
-_SOFT_NEGATION_RE = re.compile(r"\bnot (?:very|too|that|so|particularly|overly|terribly|all that|especially)\b", re.IGNORECASE)
 SOFT_NEGATION_SCALE = 0.4
+NEGATION_WINDOW = 30  # characters before a phrase searched for a negator
+NEGATED_EMOTION_QUIET = 0.2  # a negated emotion's channels keep at most this share
+NOT_HAPPY = ("disappointed", 0.45)  # "not happy" reads as mildly let down, not as blank
+NOT_CALM = ("nervous", 0.6)  # "anything but calm"
+# A negated motion falls back to the DYNAMICS default of these (pose, gaze, nod, shake, articulation);
+# energy (head_motion, expressiveness, blink_rate) keeps what the rest of the prompt says.
+RESET_WHEN_NEGATED = ("articulation", "head_pitch", "head_yaw", "head_roll", "nod", "shake", "gaze_aversion", "gaze_pitch")
+# Nouns of small gestures and sounds: "a little sniff" is a small sniff, not a weaker style.
+_GESTURE_NOUNS = {"sniff", "sigh", "shrug", "nod", "pause", "cough", "wave", "snort", "huff", "gasp", "groan", "grunt", "wince",
+                  "shake", "tilt", "glance", "smile", "frown", "laugh", "chuckle", "giggle", "smirk", "wink", "sneer", "pout", "scowl"}
+
+_SOFT_NEGATION_RE = re.compile(r"\bnot (?:very|too|that|so|particularly|overly|terribly|all that|especially)\b", re.IGNORECASE)
 _NEGATOR_RE = re.compile(r"\b(?:far from|anything but|rather than|instead of|as opposed to|hardly|scarcely|not|no|never|without|neither|nor|isn't|aren't|wasn't|weren't|doesn't|don't|didn't|won't|"
                          r"can't|cannot|stops?|stopped|free of|lacks?|lacking|zero|none of)\b|n't\b", re.IGNORECASE)
 _CLAUSE_BREAK_RE = re.compile(r"[,;.!?:]|\bbut\b|\band\b|\byet\b|\bwhile\b|\bthough\b|\binstead\b", re.IGNORECASE)
@@ -292,89 +53,8 @@ _AFFIRMING_RE = re.compile(r"(?:(?:can't|cannot|can not|couldn't|could not|won't
                            r"(?:never|not) (?:(?:have|has|had|ever|before) )*(?:been|felt|looked|seemed|sounded|be|seen \w+) (?:so|this|more|as)\b|"
                            r"(?:couldn't|could not|can't) be \w+er\b)",
                            re.IGNORECASE)
-NEGATION_WINDOW = 30  # characters before a phrase searched for a negator
-
-# --- the emotion lexicon: words, adverbs, nouns, idioms and situations, matched by n-grams -----
-# Text and keys are cut into the same word tokens (hyphens split, quotes dropped), and pronouns
-# are interchangeable, so "grossed-out" = "grossed out" and "crying her eyes out" = "crying his
-# eyes out". The longest entry starting at a word wins.
-_TOKEN_RE = re.compile(r"[a-z0-9\u00e0-\u00ff]+(?:'[a-z]+)*")
-_PRONOUNS = {**{w: "<pos>" for w in ("his", "her", "their", "my", "your", "its", "our", "one's", "someone's")},
-             **{w: "<obj>" for w in ("him", "them", "me", "us")},
-             **{w: "<self>" for w in ("himself", "herself", "themselves", "myself", "yourself", "oneself")},
-             **{w: "<subj>" for w in ("he", "she", "they", "i", "we", "you")}}
-
-
-@dataclass(frozen=True)
-class LexiconEntry:
-    prototype: str
-    grade: float
-    source: str  # the listed word or idiom it comes from (held-out bookkeeping)
-    ambiguous: bool = False  # counts for negation only ("not down"), never as an emotion alone
-
-
-def _tokens(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, token) of lower-cased text's words, pronouns folded to their kind."""
-    return [(m.start(), m.end(), _PRONOUNS.get(m.group(), m.group())) for m in _TOKEN_RE.finditer(text.replace("\u2019", "'"))]
-
-
-def _key(text: str) -> tuple[str, ...]:
-    return tuple(t for _, _, t in _tokens(text.lower()))
-
-
-def _build_lexicon() -> dict[tuple[str, ...], LexiconEntry]:
-    table: dict[tuple[str, ...], LexiconEntry] = {}
-
-    def add(phrase: str, source: str, proto_grade: tuple[str, float]) -> None:
-        key = _key(phrase)
-        if key and key not in table and phrase not in INTENSIFIERS:
-            table[key] = LexiconEntry(proto_grade[0], proto_grade[1], source, source in AMBIGUOUS_WORDS)
-
-    for word, pg in EMOTION_WORDS.items():
-        add(word, word, pg)
-    for adverb, word in EMOTION_ADVERBS.items():
-        add(adverb, word, EMOTION_WORDS[word])
-    for noun, word in EMOTION_NOUNS.items():
-        add(noun, word, EMOTION_WORDS[word])
-    for form, word in derived_forms().items():
-        add(form, word, EMOTION_WORDS[word])
-    for sit, pg in SITUATIONS.items():
-        add(sit, sit, pg)
-    return table
-
-
-LEXICON = _build_lexicon()
-# Held out of training: scoring the learned part on them means leaving them out of the lexicon too.
-HELDOUT_LEXICON = frozenset(HELDOUT_WORDS) | frozenset(HELDOUT_SITUATIONS)
-_LEXICON_MAX = max(len(k) for k in LEXICON)
-_GESTURE_RES = [(re.compile(rf"\b(?:{rx})\b", re.IGNORECASE), pg) for rx, pg in GESTURE_EMOTIONS.items()]
-
-
-def lexicon_matches(low: str, exclude: frozenset[str] = frozenset()) -> list[tuple[int, int, LexiconEntry]]:
-    """(start, end, entry) of lexicon entries in lower-cased text, longest first, left to right.
-
-    ``exclude``: sources to ignore (the held-out words and idioms, when scoring the learned part).
-    """
-    toks = _tokens(low)
-    out, i = [], 0
-    while i < len(toks):
-        for n in range(min(_LEXICON_MAX, len(toks) - i), 0, -1):
-            entry = LEXICON.get(tuple(t for _, _, t in toks[i:i + n]))
-            if entry is not None and entry.source not in exclude:
-                out.append((toks[i][0], toks[i + n - 1][1], entry))
-                i += n
-                break
-        else:
-            i += 1
-    return out
-
-
-NOT_HAPPY = ("disappointed", 0.45)
-NOT_CALM = ("nervous", 0.6)  # "anything but calm"
-# Nouns of small gestures and sounds: "a little sniff" is a small sniff, not a weaker style.
-_GESTURE_NOUNS = {"sniff", "sigh", "shrug", "nod", "pause", "cough", "wave", "snort", "huff", "gasp", "groan", "grunt", "wince",
-                  "shake", "tilt", "glance", "smile", "frown", "laugh", "chuckle", "giggle", "smirk", "wink", "sneer", "pout", "scowl"}
 _FILLER_RE = re.compile(r"\bat all\b|\bwhatsoever\b", re.IGNORECASE)
+_RIGHT_RE = re.compile(r"\bright\b")
 
 
 @dataclass
@@ -393,6 +73,156 @@ class ParsedPrompt:
     emotions: list[tuple[str, float]] = field(default_factory=list)  # (prototype, grade) of emotion words named
 
 
+def parse_prompt(prompt: str, lexicon: Lexicon | None = None) -> ParsedPrompt:
+    """Split a prompt into what the encoder reads and the explicit parts (see module doc).
+
+    ``lexicon``: the emotion lexicon to match (default: all of the vocabulary; evaluation passes
+    one without the held-out words and idioms, to score the learned part on them).
+    """
+    text = " ".join(prompt.split())
+    state = _Prompt(text.lower(), lexicon if lexicon is not None else default_lexicon())
+    out = ParsedPrompt(text=text, encoder_text=text)
+    removed = [span for step in _PASSES for span in step(state, out)]
+    out.encoder_text = _encoder_text(text, removed)
+    return out
+
+
+@dataclass
+class _Prompt:
+    """One prompt (lower case) while it is parsed, with the spans earlier passes found."""
+
+    low: str
+    lexicon: Lexicon
+    soft: list[Span] = field(default_factory=list)  # soft negations: "not very"
+    action_spans: list[Span] = field(default_factory=list)  # named actions, negated ones included
+
+    def negated(self, start: int) -> bool:
+        """A negator shortly before ``start``, in the same clause, not part of a soft negation."""
+        if any(s <= start - k < e for s, e in self.soft for k in (1, 2)):
+            return False
+        return _is_negated(self.low, start)
+
+
+# --- the passes, in order ------------------------------------------------------------------------
+
+def _soft_negations(p: _Prompt, out: ParsedPrompt) -> list[Span]:
+    """Soft negations ("not very happy"): a weak "happy", not its negation (``_intensity`` scales it)."""
+    p.soft = [m.span() for m in _SOFT_NEGATION_RE.finditer(p.low)]
+    return list(p.soft)
+
+
+def _actions(p: _Prompt, out: ParsedPrompt) -> list[Span]:
+    """Named actions in table order; a matched span is closed to later patterns."""
+    work = list(p.low)
+    removed = []
+    for action, rx in compiled_actions():
+        for m in rx.finditer("".join(work)):
+            s, e = m.span()
+            p.action_spans.append((s, e))
+            work[s:e] = " " * (e - s)
+            if not action.self_negating and p.negated(s):
+                _negate_action(out, action)
+                removed.append((_negation_start(p.low, s), e))
+            else:
+                _apply_action(out, action, p.low, s, e)
+    return removed
+
+
+def _emotions(p: _Prompt, out: ParsedPrompt) -> list[Span]:
+    """Emotion words, nouns, idioms and situations. Negated ones leave the encoder text and hold
+    their channels quiet; the others join the blend at their grade. A word inside a named action
+    ("worried brows") is the action's."""
+    removed = []
+    for s, e, entry in p.lexicon.matches(p.low):
+        if any(a <= s and e <= b for a, b in p.action_spans):
+            continue
+        if p.negated(s):
+            out.negated_emotions.append(entry.prototype)
+            removed.append((_negation_start(p.low, s), e))
+            _quiet_prototype(out, entry.prototype)
+        elif not entry.ambiguous:
+            out.emotions.append((entry.prototype, entry.grade))
+    return removed
+
+
+def _gestures(p: _Prompt, out: ParsedPrompt) -> list[Span]:
+    """Expression words that carry an emotion too: "a sneering villain" (the action is named above)."""
+    for rx, proto_grade in _tables().gestures:
+        out.emotions += [proto_grade for m in rx.finditer(p.low) if not p.negated(m.start())]
+    return []
+
+
+def _negated_only(p: _Prompt, out: ParsedPrompt) -> list[Span]:
+    """A prompt that only negates an emotion still means something: "not happy" is let down."""
+    if not out.emotions and any(PROTOTYPES[x][0] == "happy" for x in out.negated_emotions):
+        out.emotions.append(NOT_HAPPY)
+    elif not out.emotions and any(x in ("calm", "neutral") for x in out.negated_emotions):
+        out.emotions.append(NOT_CALM)
+    return []
+
+
+def _intensity(p: _Prompt, out: ParsedPrompt) -> list[Span]:
+    """Intensity words: one right before/after a named action scaled that action (``_actions``);
+    any other scales the whole style. All leave the encoder text."""
+    tables = _tables()
+    removed, scales = [], []
+    for m in tables.intensifier_re.finditer(p.low):
+        if p.low.startswith(" than", m.end()):
+            continue  # "uneasy rather than annoyed": a negation, not an intensity
+        removed.append(m.span())
+        if _scales_the_style(p, m):
+            scales.append(tables.intensifiers[m.group(1).lower()])
+    if p.soft:
+        scales.append(SOFT_NEGATION_SCALE)
+    if scales:
+        out.scale = min(MAX_SCALE, float(np.prod(scales[:2])))
+    return removed
+
+
+_PASSES = (_soft_negations, _actions, _emotions, _gestures, _negated_only, _intensity)
+
+
+# --- what the passes share -------------------------------------------------------------------------
+
+def _apply_action(out: ParsedPrompt, action: Action, low: str, s: int, e: int) -> None:
+    out.actions.append(action.name)
+    local = _local_scale(low, s, e)
+    f = local if local is not None and action.graded else 1.0
+    side = mirror if action.sided and _RIGHT_RE.search(low[s:e]) else _same_side
+    for name, v in action.arkit.items():
+        i = INDEX[side(name)]
+        out.arkit[i] = max(out.arkit[i], min(1.0, v * f))
+        out.arkit_set[i] = True
+        out.arkit_exact[i] |= f < 1.0  # "a slight smile" must stay slight
+    for name in action.quiets:
+        i = INDEX[side(name)]
+        out.quiet[i] = min(out.quiet[i], QUIET_SCALE)
+    out.dynamics.update(action.dynamics)
+    out.damp = min(out.damp, action.damp)
+
+
+def _negate_action(out: ParsedPrompt, action: Action) -> None:
+    out.actions.append("-" + action.name)
+    quiet = action.negation_quiets
+    if quiet is None:
+        quiet = tuple(n for n, v in action.arkit.items() if v >= 0.3 and n != "jawOpen")
+    for name in quiet:
+        out.quiet[INDEX[name]] = 0.0
+    for k in action.dynamics:
+        if k in RESET_WHEN_NEGATED:
+            out.dynamics[k] = DYNAMICS[k][0]
+
+
+def _quiet_prototype(out: ParsedPrompt, prototype: str) -> None:
+    held = au_vector(PROTOTYPES[prototype][1]) >= 0.15
+    held[INDEX["jawOpen"]] = False
+    out.quiet[held] = np.minimum(out.quiet[held], NEGATED_EMOTION_QUIET)
+
+
+def _same_side(name: str) -> str:
+    return name
+
+
 def _is_negated(text: str, start: int) -> bool:
     window = text[max(0, start - NEGATION_WINDOW):start]
     neg = None
@@ -400,10 +230,9 @@ def _is_negated(text: str, start: int) -> bool:
         neg = m
     if neg is None:
         return False
-    between = window[neg.end():]
     if any(m.end() >= neg.end() for m in _AFFIRMING_RE.finditer(window)):
         return False  # "can't stop grinning", "never been so alarmed", "couldn't be happier"
-    return not _CLAUSE_BREAK_RE.search(between)
+    return not _CLAUSE_BREAK_RE.search(window[neg.end():])
 
 
 def _negation_start(text: str, start: int) -> int:
@@ -414,127 +243,29 @@ def _negation_start(text: str, start: int) -> int:
     return window_start + last.start() if last else start
 
 
-def _blank(chars: list[str], start: int, end: int) -> None:
-    for i in range(start, end):
-        chars[i] = " "
-
-
 def _local_scale(text: str, start: int, end: int) -> float | None:
     """An intensifier right before (two words) or right after (one word) a phrase."""
+    tables = _tables()
     before = text[max(0, start - 25):start]
     after = text[end:end + 16]
-    for rx, table in ((_INTENS_RE, INTENSIFIERS), (_ADJ_RE, ACTION_ADJECTIVES)):
+    for rx, table in ((tables.intensifier_re, tables.intensifiers), (tables.adjective_re, tables.adjectives)):
         m_before = [m for m in rx.finditer(before) if not re.search(r"[,;.]", before[m.end():])]
         if m_before and len(before[m_before[-1].end():].split()) <= 2:
             return table[m_before[-1].group(1).lower()]
-    m_after = _INTENS_RE.match(after.lstrip())
+    m_after = tables.intensifier_re.match(after.lstrip())
     if m_after:
-        return INTENSIFIERS[m_after.group(1).lower()]
+        return tables.intensifiers[m_after.group(1).lower()]
     return None
 
 
-def parse_prompt(prompt: str, exclude: frozenset[str] = frozenset()) -> ParsedPrompt:
-    """Split a prompt into what the encoder reads and the explicit parts (see module doc).
-
-    ``exclude``: lexicon sources to ignore (``HELDOUT_LEXICON`` when scoring the learned part).
-    """
-    text = " ".join(prompt.split())
-    low = text.lower()
-    out = ParsedPrompt(text=text, encoder_text=text)
-    keep = list(text)  # characters the encoder will read; removed parts become spaces
-    work = list(low)  # text still open to later action patterns
-    soft = [(m.start(), m.end()) for m in _SOFT_NEGATION_RE.finditer(low)]
-    for s, e in soft:  # "not very happy": a weak "happy", not its negation
-        _blank(keep, s, e)
-    soft_ranges = [range(s, e) for s, e in soft]
-
-    def negated(start: int) -> bool:
-        if any(start - 1 in r or start - 2 in r for r in soft_ranges):
-            return False
-        return _is_negated(low, start)
-
-    action_spans = []
-    for action, regexes in _COMPILED:
-        for rx in regexes:
-            for m in rx.finditer("".join(work)):
-                s, e = m.start(), m.end()
-                is_neg = (not action.self_negating) and negated(s)
-                local = _local_scale(low, s, e)
-                action_spans.append((s, e))
-                _blank(work, s, e)
-                if is_neg:
-                    out.actions.append("-" + action.name)
-                    quiet_names = action.negation_quiets
-                    if quiet_names is None:
-                        quiet_names = [n for n, v in action.arkit.items() if v >= 0.3 and n != "jawOpen"]
-                    for name in quiet_names:
-                        out.quiet[INDEX[name]] = 0.0
-                    for k in action.dynamics:  # a negated motion falls back to calm defaults
-                        if k in ("nod", "shake", "gaze_aversion"):
-                            out.dynamics[k] = 0.0
-                        elif k == "articulation":
-                            out.dynamics[k] = 1.0
-                        elif k in ("head_pitch", "gaze_pitch", "head_roll", "head_yaw"):
-                            out.dynamics[k] = 0.0
-                    _blank(keep, _negation_start(low, s), e)
-                    continue
-                out.actions.append(action.name)
-                f = local if local is not None and action.graded else 1.0
-                right = action.sided and re.search(r"\bright\b", low[s:e]) is not None
-                side = _mirror if right else (lambda n: n)
-                for name, v in action.arkit.items():
-                    i = INDEX[side(name)]
-                    out.arkit[i] = max(out.arkit[i], min(1.0, v * f))
-                    out.arkit_set[i] = True
-                    out.arkit_exact[i] |= f < 1.0  # "a slight smile" must stay slight
-                for name in action.quiets:
-                    out.quiet[INDEX[side(name)]] = min(out.quiet[INDEX[side(name)]], QUIET_SCALE)
-                for k, v in action.dynamics.items():
-                    out.dynamics[k] = v
-                out.damp = min(out.damp, action.damp)
-    # Emotion words, nouns, idioms and situations. Negated ones leave the encoder text and hold
-    # their channels quiet; the others join the blend at their grade. A word inside a named
-    # action ("worried brows") is the action's.
-    for s, e, entry in lexicon_matches(low, exclude):
-        if any(a <= s and e <= b for a, b in action_spans):
-            continue
-        if negated(s):
-            out.negated_emotions.append(entry.prototype)
-            _blank(keep, _negation_start(low, s), e)
-            for i, v in enumerate(au_vector(PROTOTYPES[entry.prototype][1])):
-                if v >= 0.15 and i != INDEX["jawOpen"]:
-                    out.quiet[i] = min(out.quiet[i], 0.2)
-        elif not entry.ambiguous:
-            out.emotions.append((entry.prototype, entry.grade))
-    for rx, proto_grade in _GESTURE_RES:  # "a sneering villain": the action and its emotion
-        for m in rx.finditer(low):
-            if not negated(m.start()):
-                out.emotions.append(proto_grade)
-    if not out.emotions and any(PROTOTYPES[p][0] == "happy" for p in out.negated_emotions):
-        out.emotions.append(NOT_HAPPY)  # "not happy" reads as mildly let down, not as blank
-    elif not out.emotions and any(p in ("calm", "neutral") for p in out.negated_emotions):
-        out.emotions.append(NOT_CALM)
-    # Intensity words: one right before/after a named action scales that action (above); any
-    # other scales the whole style. All leave the encoder text.
-    scales = []
-    for m in _INTENS_RE.finditer(low):
-        if low.startswith(" than", m.end()):
-            continue  # "uneasy rather than annoyed": a negation, not an intensity
-        _blank(keep, m.start(), m.end())
-        if any(s <= m.start() < e for s, e in soft + action_spans):
-            continue  # part of a soft negation or of an action phrase
-        if not _near_emotion(low, m.end()) and any(_is_local(low, m, s, e) for s, e in action_spans):
-            continue
-        if next((t for _, _, t in _tokens(low[m.end():m.end() + 20])), "") in _GESTURE_NOUNS:
-            continue  # "a little sniff"
-        scales.append(INTENSIFIERS[m.group(1).lower()])
-    if soft:
-        scales.append(SOFT_NEGATION_SCALE)
-    if scales:
-        out.scale = float(min(MAX_SCALE, np.prod(scales[:2])))
-    encoder_text = _FILLER_RE.sub(" ", "".join(keep))
-    out.encoder_text = " ".join(encoder_text.split()).strip(" ,;")
-    return out
+def _scales_the_style(p: _Prompt, m: re.Match) -> bool:
+    """Whether an intensity word is global: not inside a soft negation or an action phrase, not
+    local to a named action (unless an emotion word follows it), not grading a gesture noun."""
+    if any(s <= m.start() < e for s, e in p.soft + p.action_spans):
+        return False
+    if not _near_emotion(p.low, m.end()) and any(_is_local(p.low, m, s, e) for s, e in p.action_spans):
+        return False
+    return next((t for _, _, t in tokens(p.low[m.end():m.end() + 20])), "") not in _GESTURE_NOUNS  # "a little sniff"
 
 
 def _is_local(low: str, m: re.Match, start: int, end: int) -> bool:
@@ -548,14 +279,38 @@ def _is_local(low: str, m: re.Match, start: int, end: int) -> bool:
 
 
 def _near_emotion(low: str, pos: int) -> bool:
-    """An emotion word (or a word the encoder must read) follows within two words."""
-    nxt = [t for _, _, t in _tokens(low[pos:pos + 30])[:2]]
-    return any((t,) in LEXICON for t in nxt) or tuple(nxt) in LEXICON
+    """An emotion word (or a word the encoder must read: held-out ones too) follows within two words."""
+    nxt = [t for _, _, t in tokens(low[pos:pos + 30])[:2]]
+    full = default_lexicon()
+    return any((t,) in full for t in nxt) or tuple(nxt) in full
 
 
-def action_names() -> tuple[str, ...]:
-    return tuple(a.name for a in ACTIONS)
+def _encoder_text(text: str, removed: list[Span]) -> str:
+    keep = list(text)
+    for s, e in removed:
+        keep[s:e] = " " * (e - s)
+    return " ".join(_FILLER_RE.sub(" ", "".join(keep)).split()).strip(" ,;")
 
 
-def action(name: str) -> Action:
-    return _ACTION_BY_NAME[name]
+# --- tables read from the vocabulary, compiled on first use ----------------------------------------
+
+@dataclass(frozen=True)
+class _Tables:
+    intensifiers: dict[str, float]  # global intensity words
+    intensifier_re: re.Pattern
+    adjectives: dict[str, float]  # adjectives that grade a named action ("a slight smile"); never global
+    adjective_re: re.Pattern
+    gestures: tuple[tuple[re.Pattern, tuple[str, float]], ...]
+
+
+@functools.cache
+def _tables() -> _Tables:
+    vocab = vocabulary()
+    return _Tables(vocab.intensifiers, _longest_first(vocab.intensifiers), vocab.action_adjectives,
+                   _longest_first(vocab.action_adjectives),
+                   tuple((re.compile(rf"\b(?:{rx})\b", re.IGNORECASE), pg) for rx, pg in vocab.gestures.items()))
+
+
+def _longest_first(phrases: dict[str, float]) -> re.Pattern:
+    """One regex matching any of the phrases as whole words, longer phrases first."""
+    return re.compile(r"\b(" + "|".join(sorted((re.escape(k) for k in phrases), key=len, reverse=True)) + r")\b", re.IGNORECASE)

@@ -116,7 +116,7 @@ def load_sentence_bert(model_dir: Path) -> SentenceBert:
 
     model = SentenceBert(BertConfig.from_json(Path(model_dir) / "config.json"))
     raw = load_file(str(Path(model_dir) / "model.safetensors"))
-    state = {_rename(k): v for k, v in raw.items() if _rename(k)}
+    state = {name: v for k, v in raw.items() if (name := _rename(k))}
     missing, unexpected = model.load_state_dict(state, strict=False)
     if missing or unexpected:
         raise ValueError(f"{model_dir}: weights do not fit the encoder (missing {missing[:3]}, unexpected {unexpected[:3]})")

@@ -17,19 +17,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from talkclip_model.arkit import INDEX, NUM_CHANNELS
-from talkclip_model.style import phrases
-from talkclip_model.style.facs import (
-    DYNAMICS_NEUTRAL,
-    EMOTION_ADVERBS,
-    EMOTION_NOUNS,
-    EMOTION_WORDS,
-    HELDOUT_SITUATIONS,
-    HELDOUT_WORDS,
-    SITUATIONS,
-    normalise_dynamics,
-    prototype_target,
-)
+from talkclip_model.style.actions import QUIET_SCALE, action
+from talkclip_model.style.dynamics import DYNAMICS_NEUTRAL, normalise_dynamics
+from talkclip_model.style.facs import prototype_target
+from talkclip_model.style.phrases import parse_prompt
+from talkclip_model.style.vocabulary import vocabulary
 from talkclip_model.training import events
+from talkclip_model.training.splits import heldout_phrases, heldout_words
 from talkclip_model.types import DYNAMICS
 
 CORPUS_VERSION = "2026.11-9"
@@ -201,24 +195,27 @@ class Sample:
 
 
 def _split_lists(split: str):
+    vocab = vocabulary()
     held = split in ("heldout", "heldout_phrasing")
+    held_words = set(heldout_words())
     if split == "heldout":  # unseen words and idioms (in unseen phrasings)
-        words, sits = HELDOUT_WORDS, HELDOUT_SITUATIONS
+        words, sits = list(heldout_words()), list(heldout_phrases())
     else:  # training vocabulary; for "heldout_phrasing" only in unseen templates, subjects, phrasings
-        words = [w for w in EMOTION_WORDS if w not in HELDOUT_WORDS]
-        sits = [s for s in SITUATIONS if s not in HELDOUT_SITUATIONS]
+        held_phrases = set(heldout_phrases())
+        words = [w for w in vocab.words if w not in held_words]
+        sits = [s for s in vocab.phrases if s not in held_phrases]
     phrase_lists = {a: (ps[-1:] if held else ps[:-1]) for a, ps in ACTION_PHRASES.items()}
     return dict(
         subjects=SUBJECTS_HELDOUT if held else SUBJECTS_TRAIN, nouns=NOUNS_HELDOUT if held else NOUNS_TRAIN,
         emo_t=EMOTION_TEMPLATES_HELDOUT if held else EMOTION_TEMPLATES_TRAIN,
         adv_t=ADVERB_TEMPLATES_HELDOUT if held else ADVERB_TEMPLATES_TRAIN,
         noun_t=NOUN_TEMPLATES_HELDOUT if held else NOUN_TEMPLATES_TRAIN,
-        emo_nouns=[n for n, w in EMOTION_NOUNS.items() if (w in HELDOUT_WORDS) == (split == "heldout")],
+        emo_nouns=[n for n, w in vocab.nouns.items() if (w in held_words) == (split == "heldout")],
         sit_t=SITUATION_TEMPLATES_HELDOUT if held else SITUATION_TEMPLATES_TRAIN,
         act_t=ACTION_TEMPLATES_HELDOUT if held else ACTION_TEMPLATES_TRAIN,
         neu_t=NEUTRAL_HELDOUT if held else NEUTRAL_TRAIN, neg_t=NEGATION_TEMPLATES_HELDOUT if held else NEGATION_TEMPLATES_TRAIN,
         adverbs=ADVERBS_HELDOUT if held else ADVERBS_TRAIN, words=words, situations=sits, phrases=phrase_lists,
-        emo_adverbs=[a for a, w in EMOTION_ADVERBS.items() if (w in HELDOUT_WORDS) == held] or list(EMOTION_ADVERBS)[:3],
+        emo_adverbs=[a for a, w in vocab.adverbs.items() if (w in held_words) == held] or list(vocab.adverbs)[:3],
     )
 
 
@@ -227,6 +224,8 @@ class _Maker:
         self.r = rng
         self.split = split
         self.L = _split_lists(split)
+        self.vocab = vocabulary()
+        self.words = self.vocab.words
 
     def subject(self):
         return self.r.choice(self.L["subjects"])
@@ -247,9 +246,10 @@ class _Maker:
 
     def emotion(self) -> Sample:
         word = self.r.choice(self.L["words"])
-        proto, grade = EMOTION_WORDS[word]
+        proto, grade = self.words[word]
         template = self.r.choice(self.L["emo_t"])
-        acts, act_text = ([], "")
+        acts: list[str] = []
+        act_text = ""
         if "{act}" in template:
             acts, act_text = self.actions(self.r.choice([1, 1, 2]))
         adv = self.r.choice(self.L["adverbs"]) + " " if self.r.random() < 0.35 else ""
@@ -257,19 +257,19 @@ class _Maker:
 
     def emotion_adverb(self) -> Sample:
         adverb = self.r.choice(self.L["emo_adverbs"])
-        proto, grade = EMOTION_WORDS[EMOTION_ADVERBS[adverb]]
+        proto, grade = self.words[self.vocab.adverbs[adverb]]
         return Sample(self.fill(self.r.choice(self.L["adv_t"]), emo_ly=adverb), [(proto, grade)], kind="emotion")
 
     def emotion_noun(self) -> Sample:
         noun = self.r.choice(self.L["emo_nouns"])
-        return Sample(self.fill(self.r.choice(self.L["noun_t"]), emo_n=noun), [EMOTION_WORDS[EMOTION_NOUNS[noun]]], kind="emotion")
+        return Sample(self.fill(self.r.choice(self.L["noun_t"]), emo_n=noun), [self.words[self.vocab.nouns[noun]]], kind="emotion")
 
     def situation(self) -> Sample:
         if self.r.random() < EVENT_SHARE:  # an event composed from frames (events.py)
             sit, proto, grade = events.event(self.r, heldout=self.split == "heldout")
         else:
             sit = self.r.choice(self.L["situations"])
-            proto, grade = SITUATIONS[sit]
+            proto, grade = self.vocab.phrases[sit]
         template = self.r.choice(self.L["sit_t"])
         acts, act_text = self.actions(1) if "{act}" in template else ([], "")
         return Sample(self.fill(template, sit=sit, act=act_text), [(proto, grade)], acts, kind="situation")
@@ -287,7 +287,7 @@ class _Maker:
         subj, _ = self.subject()
         text = f"{subj} is {w1}{joiner}{w2}"
         g2 = 0.5 if "a little" in joiner else 1.0
-        (p1, g1), (p2, gg2) = EMOTION_WORDS[w1], EMOTION_WORDS[w2]
+        (p1, g1), (p2, gg2) = self.words[w1], self.words[w2]
         return Sample(text, [(p1, g1 * 0.8), (p2, gg2 * 0.8 * g2)], kind="compound")
 
     def negation(self) -> Sample:
@@ -301,7 +301,7 @@ class _Maker:
         return Sample(text, base.emotions, base.actions, [name], kind="negation")
 
     def negated_emotion(self) -> Sample:
-        word = self.r.choice([w for w in self.L["words"] if EMOTION_WORDS[w][0] not in ("neutral", "calm")])
+        word = self.r.choice([w for w in self.L["words"] if self.words[w][0] not in ("neutral", "calm")])
         subj, _ = self.subject()
         text = self.r.choice(["{s} is not {w}", "not {w}", "{s} isn't {w} at all", "{s} never looks {w}"]).format(s=subj, w=word)
         return Sample(text, [("neutral", 1.0)], kind="negated_emotion")
@@ -330,9 +330,9 @@ def generate(n: int, seed: int = 0, split: str = "train") -> list[Sample]:
 
 def bare_vocabulary(split: str = "train") -> list[Sample]:
     """Every emotion word and situation of a split alone, as a prompt ("walking on air")."""
-    L = _split_lists(split)
-    return ([Sample(w, [EMOTION_WORDS[w]], kind="emotion") for w in L["words"]]
-            + [Sample(s, [SITUATIONS[s]], kind="situation") for s in L["situations"]])
+    L, vocab = _split_lists(split), vocabulary()
+    return ([Sample(w, [vocab.words[w]], kind="emotion") for w in L["words"]]
+            + [Sample(s, [vocab.phrases[s]], kind="situation") for s in L["situations"]])
 
 
 def model_target(sample: Sample) -> tuple[np.ndarray, np.ndarray]:
@@ -348,12 +348,23 @@ def model_target(sample: Sample) -> tuple[np.ndarray, np.ndarray]:
         dyn = dyn + (d - DYNAMICS_NEUTRAL)
     names = list(DYNAMICS)
     for name in sample.actions:
-        act = phrases.action(name)
+        act = action(name)
         arkit *= act.damp
         for ch in act.quiets:
-            arkit[INDEX[ch]] = min(arkit[INDEX[ch]], phrases.QUIET_SCALE * max(arkit[INDEX[ch]], 0.0))
+            arkit[INDEX[ch]] = min(arkit[INDEX[ch]], QUIET_SCALE * max(arkit[INDEX[ch]], 0.0))
         for ch, v in act.arkit.items():
             arkit[INDEX[ch]] = max(arkit[INDEX[ch]], v)
         if act.dynamics:
             dyn[[names.index(k) for k in act.dynamics]] = normalise_dynamics(act.dynamics)[[names.index(k) for k in act.dynamics]]
     return np.clip(arkit, 0.0, 1.0), np.clip(dyn, 0.0, 1.0)
+
+
+def encoder_texts(samples: list[Sample]) -> list[str]:
+    """What the sentence encoder reads of each sample (the run-time parse's encoder text)."""
+    return [parse_prompt(s.text).encoder_text or "" for s in samples]
+
+
+def targets(samples: list[Sample]) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 52) ARKit and (N, 11) normalised dynamics targets of the samples."""
+    pairs = [model_target(s) for s in samples]
+    return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])

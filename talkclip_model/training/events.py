@@ -1,6 +1,6 @@
 """Situations composed from event frames, for the training corpus.
 
-The listed situations (``facs.SITUATIONS``) are a few hundred fixed phrases, and a sentence
+The listed idioms and situations (``style/data/``) are a few hundred fixed phrases, and a sentence
 encoder reads them mostly by topic ("wedding", "brother", "flight"). Frames teach the adapter the
 shape of an event instead: a threat coming closer is fear whatever the threat is, someone
 breaking your things is anger whatever they broke. Each frame is a template with slots; every
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import random
 
-from talkclip_model.style.facs import is_heldout
+from talkclip_model.training.splits import is_heldout
 
 HELDOUT_SHARE = 0.25
 

@@ -5,7 +5,7 @@
 Verifies the wheel's model.safetensors (SHA-256), exports the torch encoder with named dynamic
 axes, and writes beside the ONNX a manifest that records both hashes and a copy of tokenizer.json,
 so that a Blender add-on can ship these three files (in talkclip_model/style/weights/) without the
-wheel or torch.
+wheel or torch. Importing this module needs torch.
 """
 
 from __future__ import annotations
@@ -19,8 +19,10 @@ import tempfile
 import warnings
 from pathlib import Path
 
+import torch
+
 from talkclip_model.errors import TalkclipError
-from talkclip_model.style.encoders import (
+from talkclip_model.style.weights import (
     MINILM_SHA256,
     ONNX_OPSET,
     minilm_model_dir,
@@ -28,14 +30,11 @@ from talkclip_model.style.encoders import (
     sha256_of,
     verify_sha256,
 )
+from talkclip_model.training.bert import load_sentence_bert
 
 
 def export_minilm(out: Path | None = None, model_dir: Path | None = None) -> Path:
     """Export all-MiniLM-L6-v2 to ``out`` (default: the user cache) and return the path."""
-    import torch
-
-    from talkclip_model.training.bert import load_sentence_bert
-
     model_dir = Path(model_dir) if model_dir else minilm_model_dir()
     out = Path(out) if out else minilm_onnx_path()
     verify_sha256(model_dir / "model.safetensors", MINILM_SHA256, "MiniLM weights (model.safetensors)")
