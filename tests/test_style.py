@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 import warnings
 
 import numpy as np
@@ -367,23 +366,6 @@ def test_unseen_probe_prompts_show_the_right_emotion(model):
     wrong = {p: got for fam, ps in PROBES.items() for p in ps if (got := results[p]) != fam}
     accuracy = 1 - len(wrong) / len(results)
     assert accuracy >= 0.8, wrong
-
-
-def test_speed(model):
-    prompts = [f"a {w} man who is {a} annoyed" for w in ("tall", "short", "young", "old", "loud") for a in ("very", "slightly")]
-    model.style("warm-up")
-    times = []
-    for p in prompts:
-        t0 = time.perf_counter()
-        model.style(p)
-        times.append(time.perf_counter() - t0)
-    assert float(np.median(times)) < 0.03  # target 10 ms; generous for a shared CI machine
-
-
-def test_load_time():
-    t0 = time.perf_counter()
-    load_style_model()
-    assert time.perf_counter() - t0 < 5.0  # target 1.5 s; generous for a shared CI machine
 
 
 def test_graded_actions_are_ordered(model):
