@@ -128,11 +128,11 @@ def test_decoder_regrows_when_the_header_undercounts(tmp_path, speech):
     path = tmp_path / "stereo.flac"
     sf.write(path, np.stack([speech, speech], axis=1) * 0.5, 16000, subtype="PCM_16")
     full = audio.load_audio(path).samples
-    short = audio._read_mono_16k(path, 16000, frames=100)
-    assert np.array_equal(full, short)
+    short, decoded = audio._read_mono_16k(path, 16000, frames=100)
+    assert np.array_equal(full, short) and decoded == len(speech)
     x = _resample_ref(speech, 44100)
     sf.write(path, x, 44100, subtype="PCM_16")
-    assert np.array_equal(audio._read_mono_16k(path, 44100, frames=10), audio.load_audio(path).samples)
+    assert np.array_equal(audio._read_mono_16k(path, 44100, frames=10)[0], audio.load_audio(path).samples)
 
 
 @pytest.mark.parametrize("n", [1, 159, 160, 161, 4095, 9001])
@@ -148,3 +148,57 @@ def test_frame_blocks_match_plain_zero_padded_frames(n):
         assert len(block) <= 7
         got[first:first + len(block)] = block
     assert np.array_equal(got, plain)
+
+
+def _cut(path, out, fraction=0.5):
+    data = path.read_bytes()
+    out.write_bytes(data[: int(len(data) * fraction)])
+    return out
+
+
+@pytest.mark.parametrize("fmt, subtype, suffix", [("OGG", "VORBIS", ".ogg"), ("OGG", "OPUS", ".opus"),
+                                                  ("MP3", "MPEG_LAYER_III", ".mp3")])
+def test_truncated_compressed_audio_warns_with_the_missing_part(tmp_path, speech, fmt, subtype, suffix, recwarn):
+    whole = tmp_path / f"whole{suffix}"
+    rate = 48000 if subtype == "OPUS" else 16000
+    x = _resample_ref(speech, rate) if rate != 16000 else speech
+    try:
+        sf.write(whole, x, rate, format=fmt, subtype=subtype)
+    except Exception as exc:  # a libsndfile built without this codec
+        pytest.skip(f"libsndfile cannot write {subtype}: {exc}")
+    audio.load_audio(whole)
+    assert not [w for w in recwarn if "truncated" in str(w.message)]  # a whole file is not flagged
+    cut = _cut(whole, tmp_path / f"cut{suffix}")
+    with pytest.warns(UserWarning, match=r"cut\.\w+: .*truncated"):
+        clip = audio.load_audio(cut)
+    assert 0 < clip.duration < audio.load_audio(whole).duration
+
+
+def test_mp3_decoder_chatter_stays_off_stderr(tmp_path, speech, capfd):
+    whole = tmp_path / "whole.mp3"
+    sf.write(whole, speech, 16000, format="MP3")
+    with pytest.warns(UserWarning):
+        audio.load_audio(_cut(whole, tmp_path / "cut.mp3"))
+    assert "Xing" not in capfd.readouterr().err
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_samples_are_refused_by_time(tmp_path, speech, bad):
+    x = speech.astype(np.float32).copy()
+    x[16000 * 1 + 5] = bad
+    path = tmp_path / "nan.wav"
+    sf.write(path, x, 16000, subtype="FLOAT")
+    with pytest.raises(TalkclipError, match=r"nan\.wav: holds non-finite samples .* from 1\.00 s"):
+        audio.load_audio(path)
+
+
+@pytest.mark.parametrize("rate", [100, 2000, 1_000_000])
+def test_implausible_header_rates_are_refused(tmp_path, speech, rate):
+    path = tmp_path / "rate.wav"
+    sf.write(path, speech[:4000], 16000, subtype="PCM_16")
+    data = bytearray(path.read_bytes())
+    data[24:28] = rate.to_bytes(4, "little")  # the fmt chunk's sample rate
+    data[28:32] = (rate * 2).to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+    with pytest.raises(TalkclipError, match=rf"rate\.wav: sample rate {rate} Hz .* damaged"):
+        audio.load_audio(path)

@@ -6,8 +6,12 @@ Files are read in blocks, mixed down to mono and resampled as a stream (soxr), s
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import struct
+import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +30,10 @@ WINDOW_SECONDS = 0.04  # prosody analysis window
 BLOCK_FRAMES = 1 << 18  # frames read per block when streaming
 MAX_SECONDS = 4 * 3600  # refuse longer recordings with a clear message
 SILENCE_DBFS = -60.0  # a file whose peak level stays under this is "silent"
+# Sample rates a recording can really have (telephone 8 kHz and below for old archives, up to
+# 768 kHz studio formats); a header outside this range is damaged, not speech.
+MIN_RATE, MAX_RATE = 4000, 768000
+TRUNCATION_TOLERANCE_S = 0.05  # decoded this much less than the header promises: warn
 PITCH_MIN_HZ, PITCH_MAX_HZ = 60.0, 450.0
 PITCH_RATE = 8000  # pitch analysis rate
 PITCH_HOP_SECONDS = 0.02  # pitch analysis hop
@@ -63,11 +71,15 @@ def load_audio(path: str | Path, max_seconds: float = MAX_SECONDS) -> AudioClip:
     if path.stat().st_size == 0:
         raise TalkclipError(f"{path}: audio file is empty (0 bytes)")
     try:
-        info = sf.info(str(path))
+        with _quiet_native_stderr(path.suffix.lower() == ".mp3"):
+            info = sf.info(str(path))
     except Exception as exc:  # soundfile raises LibsndfileError/RuntimeError for unknown formats
         raise TalkclipError(f"{path}: not a readable audio file ({_short(exc)})") from None
     if info.samplerate <= 0 or info.channels <= 0:
         raise TalkclipError(f"{path}: audio header is invalid (rate {info.samplerate}, {info.channels} channels)")
+    if not MIN_RATE <= info.samplerate <= MAX_RATE:
+        raise TalkclipError(f"{path}: sample rate {info.samplerate} Hz in the header is not a recording's "
+                            f"({MIN_RATE}-{MAX_RATE} Hz); the header is damaged")
     if info.frames == 0:
         raise TalkclipError(f"{path}: audio file holds no samples")
     if info.duration > max_seconds:
@@ -75,7 +87,8 @@ def load_audio(path: str | Path, max_seconds: float = MAX_SECONDS) -> AudioClip:
                             f"{max_seconds / 3600:.1f} h, split it into shorter files")
     if info.format in ("WAV", "WAVEX"):
         _check_wav_complete(path)
-    samples = _read_mono_16k(path, info.samplerate, info.frames)
+    samples, decoded = _read_mono_16k(path, info.samplerate, info.frames)
+    _warn_if_short(path, info, decoded)
     if len(samples) == 0:
         raise TalkclipError(f"{path}: audio file holds no decodable samples (truncated?)")
     peak = max(float(samples.max()), -float(samples.min()))  # no full-size temporary
@@ -85,19 +98,74 @@ def load_audio(path: str | Path, max_seconds: float = MAX_SECONDS) -> AudioClip:
                      original_channels=int(info.channels))
 
 
-def _read_mono_16k(path: Path, rate: int, frames: int) -> np.ndarray:
+def _warn_if_short(path: Path, info, decoded: int) -> None:
+    """Compressed files cut short decode without an error: compare with what the header promises
+    (MP3's frame count), or look for the stream's end mark (Ogg: Vorbis, Opus, FLAC in Ogg)."""
+    promised = info.frames / info.samplerate
+    got = decoded / info.samplerate
+    if promised - got > TRUNCATION_TOLERANCE_S:
+        warnings.warn(f"{path}: decoded {got:.2f} s of the {promised:.2f} s its header promises; the file looks "
+                      f"truncated ({promised - got:.2f} s missing)", UserWarning, stacklevel=3)
+    elif info.format == "OGG" and not _ogg_ends_with_eos(path):
+        warnings.warn(f"{path}: the Ogg stream has no end-of-stream page; the file looks truncated after "
+                      f"{got:.2f} s", UserWarning, stacklevel=3)
+
+
+def _ogg_ends_with_eos(path: Path) -> bool:
+    """Whether the last complete Ogg page is flagged end-of-stream (a cut file ends mid-stream)."""
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        fh.seek(max(0, size - (1 << 16)))
+        tail = fh.read()
+    pos = tail.rfind(b"OggS")
+    while pos >= 0:
+        if pos + 27 <= len(tail):
+            segments = tail[pos + 26]
+            table = tail[pos + 27:pos + 27 + segments]
+            end = pos + 27 + segments + sum(table)
+            if len(table) == segments and end <= len(tail):  # a whole page
+                return bool(tail[pos + 5] & 0x04)
+        pos = tail.rfind(b"OggS", 0, pos)
+    return False
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr(active: bool):
+    """libmpg123 prints its own warnings on stderr (fd 2); ours say it in one line instead."""
+    if not active:
+        yield
+        return
+    saved = os.dup(2)
+    try:
+        with tempfile.TemporaryFile() as sink:
+            os.dup2(sink.fileno(), 2)
+            try:
+                yield
+            finally:
+                os.dup2(saved, 2)
+    finally:
+        os.close(saved)
+
+
+def _read_mono_16k(path: Path, rate: int, frames: int) -> tuple[np.ndarray, int]:
     """The file as mono 16 kHz float32, decoded block by block into one preallocated array
-    (``frames`` is the header's count; a header that undercounts only costs a regrowth)."""
+    (``frames`` is the header's count; a header that undercounts only costs a regrowth), and the
+    number of source frames decoded. Non-finite samples are refused by time."""
     sf, soxr = native.load("soundfile"), native.load("soxr")
     out = np.empty(int(math.ceil(frames * SAMPLE_RATE / rate)) + 64, dtype=np.float32)
-    n = 0
+    n = decoded = 0
     resampler = None if rate == SAMPLE_RATE else soxr.ResampleStream(rate, SAMPLE_RATE, 1, dtype="float32",
                                                                      quality="HQ")
     try:
-        with sf.SoundFile(str(path)) as fh:
+        with _quiet_native_stderr(path.suffix.lower() == ".mp3"), sf.SoundFile(str(path)) as fh:
             while True:
                 block = fh.read(BLOCK_FRAMES, dtype="float32", always_2d=True)  # (n, channels)
                 last = len(block) < BLOCK_FRAMES
+                if not np.isfinite(block).all():
+                    bad = decoded + int(np.argmax(~np.isfinite(block).all(axis=1)))
+                    raise TalkclipError(f"{path}: holds non-finite samples (NaN or infinity) from "
+                                        f"{bad / rate:.2f} s")
+                decoded += len(block)
                 mono = block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0]
                 if resampler is not None:
                     mono = resampler.resample_chunk(np.ascontiguousarray(mono), last=last)
@@ -107,11 +175,13 @@ def _read_mono_16k(path: Path, rate: int, frames: int) -> np.ndarray:
                 n += len(mono)
                 if last:
                     break
+    except TalkclipError:
+        raise
     except Exception as exc:
         where = f" after {n / SAMPLE_RATE:.2f} s; the file is truncated or damaged" if n else ""
         raise TalkclipError(f"{path}: cannot decode audio{where} ({_short(exc)})") from None
     # a slice would keep the whole buffer alive; copy only when the header overcounted by much
-    return out[:n] if n >= 0.99 * len(out) else out[:n].copy()
+    return (out[:n] if n >= 0.99 * len(out) else out[:n].copy()), decoded
 
 
 def _check_wav_complete(path: Path) -> None:
