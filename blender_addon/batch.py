@@ -51,7 +51,11 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 BLENDER_WRITERS = {
     "blend": lambda path: bpy.ops.wm.save_as_mainfile(filepath=str(path), copy=True, check_existing=False),
     "glb": lambda path: bpy.ops.export_scene.gltf(filepath=str(path), export_format="GLB"),
-    "fbx": lambda path: bpy.ops.export_scene.fbx(filepath=str(path), bake_anim=True),
+    # the scene's timeline baked as one take: with the exporter's defaults (one stack per action,
+    # NLA strips) a shape-key action on the Key is left out and the FBX holds no animation at all;
+    # no curve simplification, so the keys are the take's values
+    "fbx": lambda path: bpy.ops.export_scene.fbx(filepath=str(path), bake_anim=True, bake_anim_use_all_actions=False,
+                                                 bake_anim_use_nla_strips=False, bake_anim_simplify_factor=0.0),
 }
 
 
@@ -160,6 +164,7 @@ def run_job(job: Job, pipelines: PipelineCache, force: bool = False) -> JobResul
         scene.frame_end = max(scene.frame_end, int(summary.last_frame + 0.999))  # the exporters write the range
         write_output(job.required("output"), track)
         result.frames = track.num_frames
+        result.seed = track.meta.get("seed")
         result.status = "ok"
     except Exception as exc:  # one job's failure never stops the batch
         result.error = one_line(exc)

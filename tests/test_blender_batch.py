@@ -45,7 +45,8 @@ def test_manifest_resolves_relative_paths_and_refuses_escapes(tmp_path, kind):
         {"blend": "a.blend", "object": "Face", "output": "c.glb"},
         {"blend": "a.blend", "object": "Face", "audio": "a.wav", "output": "c.obj"},
         {"blend": "a.blend", "object": "Face", "audio": "a.wav", "output": "d.fbx", "start_frame": "soon"},
-        {"blend": "a.blend", "object": "Face", "audio": str(tmp_path.parent / "shared.wav"), "output": "e.csv"},
+        {"blend": "a.blend", "object": "Face", "audio": str(tmp_path.parent / "shared.wav"), "output": "e.csv",
+         "seed": "5"},
         {"blend": "a.blend", "object": "Face", "audio": "sub/../../x.wav", "output": "f.csv"},
         {"blend": "a.blend", "object": "Face", "track": "t.json", "output": "t.json"},
     ]
@@ -61,6 +62,7 @@ def test_manifest_resolves_relative_paths_and_refuses_escapes(tmp_path, kind):
     assert "use one of .blend, .glb, .fbx, .json, .npz, .csv, .csv.gz" in parsed[3].error  # exporters.formats
     assert "not a number" in parsed[4].error
     assert parsed[5].error is None and parsed[5].audio == (tmp_path.parent / "shared.wav").resolve()
+    assert good.seed is None and parsed[5].seed == 5  # no seed (or an empty cell): the take seeds itself
     assert "path outside its folder" in parsed[6].error
     assert "output is the input track" in parsed[7].error
     strict = jobs.read_manifest(tmp_path / f"jobs.{kind}", strict=True)
@@ -210,11 +212,29 @@ def test_batch_glb_fbx_and_take_outputs(batch_folder):
     assert glb[:4] == b"glTF"
     gltf = json.loads(glb[20:20 + int.from_bytes(glb[12:16], "little")])
     assert any(ch["target"]["path"] == "weights" for a in gltf.get("animations", []) for ch in a["channels"])
-    assert (batch_folder / "out" / "a.fbx").stat().st_size > 1000
     track = synthetic_track(45, seed=7)
+    _assert_fbx_carries_the_take(batch_folder / "out" / "a.fbx", track)
     for suffix in ("json", "npz", "csv.gz"):
         back = read_track(batch_folder / "out" / f"a.{suffix}")
         np.testing.assert_allclose(back.arkit, track.arkit, atol=1e-6)
+
+
+def _assert_fbx_carries_the_take(path, track):
+    """Re-imported into an empty scene, the FBX's shape keys replay the take at the right frames
+    (the take starts at the scene's first frame, 1; the importer's own frame offset is turned off)."""
+    import bpy
+    from bpy_scenes import empty_scene
+
+    empty_scene(fps=int(track.fps))
+    bpy.ops.import_scene.fbx(filepath=str(path), anim_offset=0.0)
+    key = next(o.data.shape_keys for o in bpy.data.objects if o.type == "MESH" and o.data.shape_keys)
+    assert key.animation_data is not None and key.animation_data.action is not None, "the FBX has no animation"
+    for name in ("jawOpen", "mouthSmileLeft", "eyeBlinkRight"):
+        got = []
+        for i in range(0, track.num_frames, 7):
+            bpy.context.scene.frame_set(1 + i)
+            got.append(key.key_blocks[name].value)
+        np.testing.assert_allclose(got, track.channel(name)[::7], atol=2e-3, err_msg=name)
 
 
 def _run_module(args, cwd=ROOT):
@@ -334,6 +354,8 @@ def test_batch_generates_from_audio_on_a_real_head(tmp_path, prompt):
     assert batch.main([str(manifest), "--quiet"]) == 0, (tmp_path / "jobs.json.report.json").read_text()
     report = json.loads((tmp_path / "jobs.json.report.json").read_text())
     assert all(j["status"] == "ok" and j["frames"] > 100 and j["channels_mapped"] == 51 for j in report["jobs"])
+    seeds = [j["seed"] for j in report["jobs"]]  # no seed column: from the audio, the same for the same line
+    assert isinstance(seeds[0], int) and seeds[0] == seeds[1]
     bpy.ops.wm.open_mainfile(filepath=str(tmp_path / "out" / "hello.blend"))
     action = bpy.data.objects["Head"].data.shape_keys.animation_data.action
     _, jaw = keyed_values(fcurve_of(action, "jawOpen"))
