@@ -61,7 +61,7 @@ class Job:
     armature: str | None = None
     head_bone: str | None = None
     intensity: float = 1.0
-    seed: int = 0
+    seed: int | None = None  # None (no seed column, or an empty cell): seeded from the audio
     reduce_tolerance: float = 0.0
     error: str | None = None  # set when the row itself is broken
     warnings: list[str] = field(default_factory=list)
@@ -89,6 +89,7 @@ class JobResult:
     action: str | None = None
     head_action: str | None = None
     profile: str | None = None
+    seed: int | None = None  # the seed the take used (from the track's meta): put it in the row to repeat it
     warnings: list[str] = field(default_factory=list)
 
 

@@ -109,10 +109,19 @@ def gather_request(context) -> Request:
         raise TalkclipError(f"sound strip {s.sound_strip!r} not found in the scene's sequencer")
     req, _ = build_request(
         scene, obj, audio, start_frame=start, prompt=compose_prompt(s.prompt, s.edit_pairs()),
-        intensity=s.intensity, transcript=s.transcript.strip() or None, seed=s.seed, use_markers=s.use_markers,
+        intensity=s.intensity, transcript=s.transcript.strip() or None, seed=s.seed if s.use_fixed_seed else None,
+        use_markers=s.use_markers,
         profile=s.profile, armature=s.armature, head_bone=s.head_bone,
         tolerance=s.tolerance if s.reduce_keys else 0.0, layers=s.bake_layers)
     return req
+
+
+def remember_seed(settings, track) -> None:
+    """Show the seed a take used in the panel's (greyed) seed field, so ticking Fixed seed repeats
+    it; a fixed seed is left alone."""
+    seed = track.meta.get("seed") if isinstance(getattr(track, "meta", None), dict) else None
+    if not settings.use_fixed_seed and isinstance(seed, int) and 0 <= seed < 2 ** 31:
+        settings.seed = seed
 
 
 def _report_summary(op, summary, warnings=()):
@@ -247,6 +256,7 @@ class TALKCLIP_OT_generate(bpy.types.Operator):
             summary = bake_request(context.scene, req, track)
         except Exception as exc:
             return _user_error(self, exc, context.scene.talkclip)
+        remember_seed(context.scene.talkclip, track)
         context.scene.talkclip.status = f"baked {summary.action}"
         _report_summary(self, summary, warnings)
         return {"FINISHED"}
@@ -302,7 +312,9 @@ class TALKCLIP_OT_generate(bpy.types.Operator):
                 redraw_panels(context)
             return {"PASS_THROUGH"}
         try:
-            summary = bake_request(context.scene, self._req, job.result())
+            track = job.result()
+            summary = bake_request(context.scene, self._req, track)
+            remember_seed(context.scene.talkclip, track)
         except Exception as exc:
             self._finish(context)
             return _user_error(self, exc, context.scene.talkclip)

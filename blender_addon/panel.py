@@ -108,7 +108,7 @@ def _draw_bake(layout, s, scene) -> None:
     box.label(text=start_text(scene), icon="TIME")
     _draw_toggled(box, s, "reduce_keys", "tolerance")
     box.prop(s, "bake_layers")
-    box.prop(s, "seed")
+    _draw_toggled(box, s, "use_fixed_seed", "seed")
 
 
 def _draw_run(layout, context, s) -> None:

@@ -50,7 +50,13 @@ class TalkclipSettings(bpy.types.PropertyGroup):
     use_markers: bpy.props.BoolProperty(name="Style markers", default=True,
                                         description="Timeline markers named 'style: <prompt>' change the style "
                                                     "from that frame on")
-    seed: bpy.props.IntProperty(name="Seed", default=0, min=0, description="Seed for blinks and head motion")
+    use_fixed_seed: bpy.props.BoolProperty(name="Fixed seed", default=False,
+                                           description="Use this seed for blinks, gaze, brows and head motion. "
+                                                       "Off: each take seeds itself from its audio (different lines "
+                                                       "differ, the same line repeats); the field then shows the "
+                                                       "seed of the last take, so ticking this repeats it")
+    seed: bpy.props.IntProperty(name="Seed", default=0, min=0,
+                                description="Seed for blinks, gaze, brows and head motion (with Fixed seed)")
 
     use_start_frame: bpy.props.BoolProperty(name="Custom start", default=False,
                                             description="Start at a chosen frame instead of the sound strip's "

@@ -60,7 +60,7 @@ class Request:
     prompt: str | None
     intensity: float
     transcript: str | None
-    seed: int
+    seed: int | None  # None: the pipeline seeds the take from its audio
     schedule: tuple[tuple[float, str], ...] = ()  # style markers: (seconds after the start, prompt)
     profile: str | None = None  # retarget profile; None detects
     armature: str | None = None  # armature object whose head_bone gets the head rotation
@@ -70,7 +70,7 @@ class Request:
 
 
 def build_request(scene, obj, audio: Path | None, *, start_frame: float, prompt: str | None = None,
-                  intensity: float = 1.0, transcript: str | None = None, seed: int = 0,
+                  intensity: float = 1.0, transcript: str | None = None, seed: int | None = None,
                   use_markers: bool = True, profile: str | None = None, armature=None,
                   head_bone: str | None = None, tolerance: float = 0.0, layers: bool = False,
                   take: str | None = None) -> tuple[Request, ChannelBinding]:
@@ -78,7 +78,7 @@ def build_request(scene, obj, audio: Path | None, *, start_frame: float, prompt:
     as a Request; also the binding it will bake through. Raises TalkclipError (one line).
 
     ``take`` defaults to the audio file's name; ``use_markers`` reads ``style:`` timeline markers
-    from ``start_frame`` on into the schedule."""
+    from ``start_frame`` on into the schedule; ``seed`` None seeds the take from its audio."""
     if take is None:
         if audio is None:
             raise TalkclipError("a take needs its audio file (or a name)")

@@ -81,7 +81,10 @@ def _add_generate(sub) -> None:
                         "recognise phones directly (about 8x faster, less accurate)")
     p.add_argument("--no-audio-arousal", action="store_true", help="do not let prosody modulate expression")
     p.add_argument("--fps", type=float, default=30.0, help="frames per second (24, 25, 29.97, 30, 60, ...; default 30)")
-    p.add_argument("--seed", type=int, default=0, help="random seed for blinks, gaze and head motion (default 0)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="random seed for blinks, gaze, brows and head motion (default: taken from the audio "
+                        "itself, so different lines differ and the same line repeats exactly; the seed used "
+                        "is written to the take's meta as \"seed\", give it here to repeat a take)")
     p.add_argument("--encoder", default=None, help="text encoder: minilm (bundled, default) or clip:<model>/<weights>")
     p.add_argument("--providers", default=None,
                    help="onnxruntime providers for the style model, comma separated (default CPU; "

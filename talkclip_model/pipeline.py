@@ -9,6 +9,7 @@ the whole take for every progress display.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,20 @@ def overall_fraction(stage: str, fraction: float) -> float:
 
 
 MIN_FPS, MAX_FPS = 1.0, 240.0
+SEED_CHUNK = 1 << 20  # samples hashed at a time (an hour of audio never becomes one int16 copy)
+
+
+def audio_seed(clip: audio_mod.AudioClip) -> int:
+    """The take's own seed: SHA-256 of its 16 kHz samples as little-endian 16-bit PCM, first four
+    bytes, top bit cleared (0 .. 2**31 - 1, so the Blender panel's seed field can hold it).
+
+    The same recording (in any container, at any rate the decoder resamples identically) gives
+    the same seed, so a line repeats exactly; different lines get different blinks, gaze and head
+    motion. The int16 step makes the hash independent of numpy's float formatting."""
+    digest = hashlib.sha256()
+    for start in range(0, len(clip.samples), SEED_CHUNK):
+        digest.update(clip.int16(start, start + SEED_CHUNK).astype("<i2", copy=False).tobytes())
+    return int.from_bytes(digest.digest()[:4], "big") & 0x7FFFFFFF
 
 
 def _no_progress(stage: str, fraction: float) -> None:
@@ -52,7 +67,7 @@ class GenerateOptions:
     track's meta)."""
 
     fps: float = 30.0
-    seed: int = 0
+    seed: int | None = None  # None: seeded from the take's audio (audio_seed); meta["seed"] says which
     transcript: str | None = None
     prompt: str | None = None  # a style expression, e.g. 'angry + 0.5*"smiling"'
     intensity: float = 1.0
@@ -109,6 +124,7 @@ class Pipeline:
         report("audio", 0.0)
         clip = audio_mod.load_audio(audio_path)
         pros = audio_mod.prosody(clip)
+        seed = audio_seed(clip) if opts.seed is None else int(opts.seed)
         report("audio", 1.0)
         timings["audio"] = time.perf_counter() - t0
 
@@ -132,7 +148,7 @@ class Pipeline:
 
         t0 = time.perf_counter()
         report("decode", 0.0)
-        result = decoder.decode(track, pros, style, fps=fps, seed=opts.seed, schedule=schedule,
+        result = decoder.decode(track, pros, style, fps=fps, seed=seed, schedule=schedule,
                                 audio_arousal=opts.audio_arousal)
         report("decode", 1.0)
         timings["decode"] = time.perf_counter() - t0
@@ -143,7 +159,8 @@ class Pipeline:
             "duration": round(duration, 4),
             "prompt": opts.prompt or "",
             "style": style.to_dict(),
-            "seed": opts.seed,
+            "seed": seed,  # the seed used: pass it as GenerateOptions.seed (--seed) to repeat the take
+            "seed_source": "audio" if opts.seed is None else "given",
             "transcript": opts.transcript is not None,
             "phone_source": track.source,
             "notes": list(track.notes),

@@ -102,6 +102,34 @@ def test_sound_strip_gives_audio_and_start_frame(addon, wav):
     assert bpy.ops.talkclip.generate() == {"FINISHED"}
 
 
+def test_seed_comes_from_the_take_unless_fixed(addon, wav, monkeypatch):
+    """Fixed seed off (the default): the take seeds itself from its audio and the greyed field
+    shows the seed it used; ticking Fixed seed repeats that take."""
+    scene = bpy.context.scene
+    s = scene.talkclip
+    s.target, s.audio_path = build_face(), str(wav)
+    used = 123456
+
+    def generate(audio, options, progress=None):
+        addon.calls.append((audio, options))
+        track = synthetic_track(40, fps=options.fps)
+        track.meta["seed"] = used if options.seed is None else options.seed
+        return track
+
+    monkeypatch.setattr(addon, "generate", generate)
+    assert not s.use_fixed_seed
+    req = operators.gather_request(bpy.context)
+    assert req.seed is None and take.worker_request(req)["seed"] is None
+    assert bpy.ops.talkclip.generate() == {"FINISHED"}
+    assert addon.calls[-1][1].seed is None and s.seed == used
+    s.use_fixed_seed = True
+    assert bpy.ops.talkclip.generate() == {"FINISHED"}
+    assert addon.calls[-1][1].seed == used
+    s.seed = 9
+    assert bpy.ops.talkclip.generate() == {"FINISHED"}
+    assert addon.calls[-1][1].seed == 9 and s.seed == 9  # a fixed seed is left as it is
+
+
 def test_batch_builds_the_request_the_panel_builds(addon, wav, tmp_path):
     """The panel's Generate and a batch row with the same settings make the same take."""
     scene = bpy.context.scene
@@ -109,6 +137,7 @@ def test_batch_builds_the_request_the_panel_builds(addon, wav, tmp_path):
     scene.timeline_markers.new("style: furious", frame=31)
     s = scene.talkclip
     s.target, s.audio_path, s.transcript, s.seed, s.intensity = face, str(wav), " hello there ", 4, 0.5
+    s.use_fixed_seed = True
     s.prompt, s.use_start_frame, s.start_frame = "calm", True, 1
     panel_req = operators.gather_request(bpy.context)
     job = jobs.Job(index=1, name="row", blend=tmp_path / "face.blend", object="Face", audio=wav, transcript="hello there",
@@ -264,6 +293,7 @@ def test_panel_draws_every_setting(addon, source):
     assert "talkclip.generate" in seen and "talkclip.preview_style" in seen and "prompt" in seen
     assert ("audio_path" in seen) == (source == "FILE") and ("sound_strip" in seen) == (source == "STRIP")
     assert any("52/52" in str(x) for x in seen) and "head_bone" in seen
+    assert "use_fixed_seed" in seen and "seed" in seen  # the seed row: its toggle, then the field
 
 
 # --- the modal Generate, driven by hand (the bpy module has no window, so invoke runs execute) --

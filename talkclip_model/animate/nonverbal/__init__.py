@@ -5,5 +5,7 @@
 in seconds and only then sampled at the frame times, so 24, 29.97 and 60 fps give the same
 motion; random choices come from ``numpy.random.Generator(PCG64(seed))`` split into one stream
 per part (blinks, gaze, head noise, beats, brows), so a take is reproducible for a seed and a
-change to one part's settings does not reshuffle the others. See docs/nonverbal.md.
+change to one part's settings does not reshuffle the others. Without a seed a take seeds itself
+(the pipeline from its audio samples, ``nonverbal_layers`` from its prosody), so different lines
+never share one canned performance. See docs/nonverbal.md.
 """

@@ -37,6 +37,7 @@ class Cues:
     prominence: np.ndarray  # (N,) accent prominence signal (>= 0)
     accents: np.ndarray  # (A,) accent times, seconds
     accent_strength: np.ndarray  # (A,) 0..1
+    accent_pitch: np.ndarray  # (A,) 0..1 share of the accent's prominence from pitch (the rest: loudness)
     pauses: np.ndarray  # (P,) pause onset times (phrase boundaries), seconds
     arousal_score: np.ndarray  # (N,) signed arousal score (0 = the take's own median)
 
@@ -124,24 +125,28 @@ def extract_cues(phones: PhoneTrack | None, prosody: Prosody, t: np.ndarray) -> 
     activity = np.clip(gaussian_smooth(raw_act, 0.08), 0.0, 1.0)
     energy = np.clip((gaussian_smooth(loud, 0.15) - floor) / span, 0.0, 1.2) * activity
 
-    prominence, semitones, voiced = _prominence(loud, pitch, voicing, activity)
-    accents, strength = _pick_accents(t, prominence)
-    snapped = _snap_to_vowels(accents, phones)
-    keep = np.isfinite(snapped)
-    if keep.any():  # two peaks on one vowel: keep the stronger
-        snapped, strength = snapped[keep], strength[keep]
-        first = np.ones(len(snapped), bool)
-        for k in range(1, len(snapped)):
-            if snapped[k] == snapped[k - 1]:
-                first[k] = False
-                strength[k - 1] = max(strength[k - 1], strength[k])
-        accents, strength = snapped[first], strength[first]
-    else:
-        accents, strength = snapped[keep], strength[keep]
+    prominence, semitones, voiced, pitch_share = _prominence(loud, pitch, voicing, activity)
+    accents, strength, share = _accents_on_vowels(t, prominence, pitch_share, phones)
     pauses = _pause_onsets(phones, t, activity)
     arousal = _arousal_score(loud, semitones, voiced, activity)
     return Cues(t=t, activity=activity, energy=energy, prominence=prominence, accents=accents,
-                accent_strength=strength, pauses=pauses, arousal_score=arousal)
+                accent_strength=strength, accent_pitch=share, pauses=pauses, arousal_score=arousal)
+
+
+def _accents_on_vowels(t, prominence, pitch_share, phones):
+    """Accent times, strengths and pitch shares, moved onto vowels; two peaks on one vowel keep
+    the stronger's time and the larger strength."""
+    accents, strength = _pick_accents(t, prominence)
+    share = pitch_share[np.clip(np.rint(accents / GRID_DT).astype(int), 0, len(t) - 1)] if len(accents) else accents
+    snapped = _snap_to_vowels(accents, phones)
+    keep = np.isfinite(snapped)
+    snapped, strength, share = snapped[keep], strength[keep], share[keep]
+    first = np.ones(len(snapped), bool)
+    for k in range(1, len(snapped)):
+        if snapped[k] == snapped[k - 1]:
+            first[k] = False
+            strength[k - 1] = max(strength[k - 1], strength[k])
+    return snapped[first], strength[first], share[first]
 
 
 def _prosody_on(prosody: Prosody, which: str, t: np.ndarray, fill: float | None, nearest: bool = False) -> np.ndarray:
@@ -165,7 +170,8 @@ def _phone_speech(phones: PhoneTrack | None, t: np.ndarray) -> np.ndarray | None
 
 
 def _prominence(loud, pitch, voicing, activity):
-    """Excursion of loudness (dB / 6) and pitch (semitones / 3) over their running baselines."""
+    """Excursion of loudness (dB / 6) and pitch (semitones / 3) over their running baselines; also
+    the share of it that comes from pitch (N,)."""
     speech_w = activity + 1e-3
     loud_s = gaussian_smooth(loud, 0.04)
     loud_base = gaussian_smooth(loud, BASELINE_SIGMA_S, weights=speech_w)
@@ -182,8 +188,10 @@ def _prominence(loud, pitch, voicing, activity):
         pitch_prom = np.where(voiced, np.clip(st_s - st_base, 0.0, 6.0) / 3.0, 0.0)
     else:
         pitch_prom = np.zeros(len(pitch))
-    prom = (0.6 * np.maximum(loud_prom, 0.0) + 0.4 * pitch_prom) * activity
-    return gaussian_smooth(prom, 0.05) * 2.0, semitones, voiced
+    loud_part, pitch_part = 0.6 * np.maximum(loud_prom, 0.0), 0.4 * pitch_prom
+    prom = (loud_part + pitch_part) * activity
+    share = gaussian_smooth(pitch_part, 0.05) / np.maximum(gaussian_smooth(loud_part + pitch_part, 0.05), 1e-6)
+    return gaussian_smooth(prom, 0.05) * 2.0, semitones, voiced, np.clip(share, 0.0, 1.0)
 
 
 def _median5(x: np.ndarray) -> np.ndarray:

@@ -1,8 +1,9 @@
 """Blinks and gaze, rendered at the output frame times from events timed in seconds.
 
 Calibrated on the Live Link Face captures in ../shared/data (60 Hz neurosync takes): blinks last
-0.16-0.40 s (median about 0.23 s), close in about 70-90 ms and open in 120-220 ms; saccades take
-33-50 ms with a median amplitude of about 0.13 eyeLook units; fixations last 0.4-3 s.
+0.16-0.40 s (median about 0.23 s; half-closure width 0.08-0.17 s), close in about 70-90 ms and
+open in 120-220 ms; saccades take 33-50 ms with a median amplitude of about 0.13 eyeLook units;
+fixations last 0.4-3 s.
 """
 
 from __future__ import annotations
@@ -15,14 +16,21 @@ from talkclip_model.animate.nonverbal.cues import GRID_DT, Cues, bump
 from talkclip_model.arkit import INDEX, NUM_CHANNELS
 
 # Blinks
-BLINK_DEAD_S = 0.35  # no blink starts within this time of the previous start
-BLINK_RECOVERY_S = 0.6  # ... then the hazard ramps back up over this long
-BLINK_DURATION_MEDIAN_S = 0.24
-BLINK_DURATION_RANGE_S = (0.15, 0.40)
-BLINK_CLOSE_FRACTION = 0.33  # closing takes this share of the blink, holding 0.07, opening the rest
-BLINK_HOLD_FRACTION = 0.07
-BLINK_DOUBLE_P = 0.05  # chance that a blink is followed by a second one
-PAUSE_BLINK_GAIN = 3.0  # extra hazard (x base) just after a pause onset
+BLINK_DEAD_S = 0.3  # no blink starts within this time of the previous start
+BLINK_RECOVERY_S = 0.5  # ... then the hazard ramps back up over this long
+BLINK_REGULARITY = 2.0  # gamma shape of the hazard each blink needs: 1 is Poisson, higher is steadier
+BLINK_URGE_AFTER = 1.3  # past this many mean intervals (at least 3 s) without a blink the hazard
+BLINK_URGE_S = 1.5  # grows as 1 + (overdue / 1.5 s)^2: no 9-12 s stares at a normal rate
+BLINK_FIRST_S = 0.15  # no blink on the very first frames
+TALK_BLINK_GAIN = 0.0  # speaking raises the rate by up to this share (conversation blinks more)
+BLINK_DURATION_MEDIAN_S = 0.20
+BLINK_DURATION_SIGMA = 0.3  # log-normal spread of the duration
+BLINK_DURATION_RANGE_S = (0.12, 0.55)
+BLINK_SLOW_P = 0.25  # share of pause blinks that are slow (x1.4-1.9), a few elsewhere
+BLINK_CLOSE_FRACTION = (0.25, 0.40)  # closing takes this share of the blink (drawn per blink) ...
+BLINK_HOLD_FRACTION = (0.02, 0.14)  # ... then a hold, then the opening takes the rest
+BLINK_DOUBLE_P = 0.06  # chance that a blink is followed by a second one
+PAUSE_BLINK_GAIN = 4.0  # extra hazard (x base) just after a pause onset
 ACCENT_BLINK_GAIN = 0.8  # ... on an accent
 SACCADE_BLINK_GAIN = 1.5  # ... with a large gaze shift
 
@@ -42,57 +50,83 @@ class BlinkEvents:
     start: np.ndarray  # (K,) seconds
     duration: np.ndarray  # (K,) seconds
     amplitude: np.ndarray  # (K,) 0..1
+    close: np.ndarray  # (K,) share of the duration spent closing
+    hold: np.ndarray  # (K,) share held shut
 
 
-def blink_events(cues: Cues, rate_per_min: np.ndarray, saccades: np.ndarray, rng: np.random.Generator) -> BlinkEvents:
-    """An inhomogeneous renewal process: base rate from the style, boosted at phrase boundaries,
-    accents and large gaze shifts, with a dead time and a soft recovery after each blink.
-    The boosts are normalised so the mean rate over the take follows ``blink_rate``."""
+def blink_hazard(cues: Cues, rate_per_min: np.ndarray, saccades: np.ndarray) -> np.ndarray:
+    """(N,) blinks per second before the dead time: the style's rate, a little higher while
+    speaking, shaped by phrase boundaries, accents and large gaze shifts (the shape's mean is 1)."""
     t = cues.t
     boost = (PAUSE_BLINK_GAIN * bump(t, cues.pauses + 0.12, 1.0, 0.08, 0.25)
              + ACCENT_BLINK_GAIN * bump(t, cues.accents + 0.05, cues.accent_strength, 0.06, 0.15)
              + SACCADE_BLINK_GAIN * bump(t, saccades, 1.0, 0.03, 0.1))
     shape = 1.0 + boost
     shape /= shape.mean()
-    rate = np.asarray(rate_per_min, dtype=np.float64) / 60.0
+    rate = np.asarray(rate_per_min, dtype=np.float64) / 60.0 * (1.0 + TALK_BLINK_GAIN * cues.activity)
     # Intensity that yields the target rate despite the dead time (effective dead time about
     # dead + recovery / 2): observed = lam / (1 + lam * dead_eff).
     dead_eff = BLINK_DEAD_S + 0.5 * BLINK_RECOVERY_S
-    lam = rate / np.maximum(1.0 - rate * dead_eff, 0.15) * shape
+    return rate / np.maximum(1.0 - rate * dead_eff, 0.15) * shape
 
-    starts, durs, amps = [], [], []
-    need = rng.exponential()
-    acc, last = 0.0, -1e9
-    i, n = 0, len(t)
-    while i < n:
-        since = t[i] - last
+
+def blink_events(cues: Cues, rate_per_min: np.ndarray, saccades: np.ndarray, rng: np.random.Generator) -> BlinkEvents:
+    """A renewal process on ``blink_hazard``: each blink needs a gamma-distributed amount of
+    integrated hazard (steadier than Poisson), nothing starts in the dead time after a blink, the
+    hazard recovers softly and grows once a blink is overdue. The take starts part-way through an
+    interval, so the first blink may come at any time."""
+    t = cues.t
+    lam = blink_hazard(cues, rate_per_min, saccades)
+    k = BLINK_REGULARITY
+    need = rng.gamma(k, 1.0 / k)
+    used = 1.0 - np.sqrt(rng.uniform())  # the take starts part-way through an interval (the residual
+    # of a steady renewal process is longer than a uniform share of one)
+    acc, last = need * used, -(BLINK_DEAD_S + BLINK_RECOVERY_S + 2.0 * used)
+    events: list[tuple[float, float, float, float, float]] = []
+    times, hazard, quiet = t.tolist(), lam.tolist(), (cues.activity < 0.5).tolist()  # plain floats: fast
+    overdue_after = np.maximum(BLINK_URGE_AFTER * 60.0 / np.asarray(rate_per_min, dtype=np.float64)
+                               * np.ones(len(t)), 3.0).tolist()
+    for i in range(int(np.searchsorted(t, BLINK_FIRST_S)), len(times)):
+        now = times[i]
+        since = now - last
         if since < BLINK_DEAD_S:
-            i += 1
             continue
-        ramp = min((since - BLINK_DEAD_S) / BLINK_RECOVERY_S, 1.0)
-        acc += lam[i] * ramp * GRID_DT
-        if acc >= need:
-            d = float(np.clip(BLINK_DURATION_MEDIAN_S * np.exp(0.22 * rng.standard_normal()), *BLINK_DURATION_RANGE_S))
-            a = float(rng.uniform(0.85, 1.0))
-            starts.append(t[i]); durs.append(d); amps.append(a)
-            last = t[i]
-            if rng.uniform() < BLINK_DOUBLE_P:  # a quick second blink just after the first opens
-                t2 = t[i] + d + rng.uniform(0.05, 0.15)
-                starts.append(t2); durs.append(max(0.8 * d, BLINK_DURATION_RANGE_S[0])); amps.append(0.9 * a)
-                last = t2
-            acc, need = 0.0, rng.exponential()
-        i += 1
-    return BlinkEvents(np.array(starts), np.array(durs), np.array(amps))
+        urge = 1.0 + max(since - overdue_after[i], 0.0) ** 2 / BLINK_URGE_S ** 2
+        acc += hazard[i] * min((since - BLINK_DEAD_S) / BLINK_RECOVERY_S, 1.0) * urge * GRID_DT
+        if acc < need:
+            continue
+        first = _one_blink(rng, now, quiet[i])
+        events.append(first)
+        last = now
+        if rng.uniform() < BLINK_DOUBLE_P:  # a quick second blink just after the first opens
+            t2 = now + first[1] + rng.uniform(0.05, 0.15)
+            events.append((t2, max(0.8 * first[1], BLINK_DURATION_RANGE_S[0]), 0.95 * first[2], *first[3:]))
+            last = t2
+        acc, need = 0.0, rng.gamma(k, 1.0 / k)
+    cols = np.array(events, dtype=np.float64).reshape(-1, 5).T
+    return BlinkEvents(*cols)
+
+
+def _one_blink(rng: np.random.Generator, start: float, quiet: bool) -> tuple[float, float, float, float, float]:
+    """(start, duration, amplitude, close, hold) of one blink; pauses get more slow blinks."""
+    u = rng.uniform(size=5)
+    d = BLINK_DURATION_MEDIAN_S * np.exp(BLINK_DURATION_SIGMA * rng.standard_normal())
+    if u[0] < BLINK_SLOW_P * (1.0 if quiet else 0.3):
+        d *= 1.4 + 0.5 * u[1]
+    d = float(np.clip(d, *BLINK_DURATION_RANGE_S))
+    close = BLINK_CLOSE_FRACTION[0] + (BLINK_CLOSE_FRACTION[1] - BLINK_CLOSE_FRACTION[0]) * u[2]
+    hold = BLINK_HOLD_FRACTION[0] + (BLINK_HOLD_FRACTION[1] - BLINK_HOLD_FRACTION[0]) * u[3]
+    return start, d, 0.88 + 0.12 * float(u[4]), close, hold
 
 
 def blink_curve(events: BlinkEvents, times: np.ndarray) -> np.ndarray:
     """(T,) eyelid closure: fast smooth close, short hold, slower opening."""
     out = np.zeros(len(times))
     frame_dt = float(np.median(np.diff(times))) if len(times) > 1 else 1.0
-    for s, d, a in zip(events.start, events.duration, events.amplitude):
+    for s, d, a, c, hold in zip(events.start, events.duration, events.amplitude, events.close, events.hold):
         lo, hi = np.searchsorted(times, [s, s + d])
         x = (times[lo:hi] - s) / d
-        c, h = BLINK_CLOSE_FRACTION, BLINK_CLOSE_FRACTION + BLINK_HOLD_FRACTION
+        h = c + hold
         closing = 0.5 - 0.5 * np.cos(np.pi * np.clip(x / c, 0, 1))
         u = np.clip((x - h) / (1.0 - h), 0, 1)
         opening = (1 - u) ** 2 * (1 + 2 * u)

@@ -4,12 +4,15 @@ Four parts, all scaled by the style's dynamics at each moment:
 - a slow wander (mean-reverting filtered noise, so it cannot drift) whose energy follows the
   speech loudness;
 - beats: a small dip of the head on each pitch accent, leading it slightly;
-- nod and shake bursts (2-3 Hz pitch, 1.6-2.4 Hz yaw oscillation) started at accents and phrase
-  ends with a probability set by ``nod`` and ``shake``;
+- nod and shake bursts (2-3 Hz pitch, 1.6-2.4 Hz yaw oscillation, several degrees) started at
+  accents and phrase ends with a probability set by ``nod`` and ``shake``; a calm style
+  (low ``head_motion``) still nods visibly when it nods at all;
 - a turn of the head along with the eyes' look-aways (eye-head coordination);
-- the pose bias (head_pitch/yaw/roll).
-Everything except the bias is gated by speech activity, so the head settles to the bias in long
-silences. The moving part is softly bounded, the pose clipped to the DYNAMICS ranges, and the
+- the pose bias (head_pitch/yaw/roll). The pitch bias eases in from level at the start of the
+  take (and after a style change) and is held at 40% while speaking: a sad head sinks in the
+  pauses rather than hanging at a fixed angle from frame 0.
+Everything except the bias is gated by speech activity (the bursts with a longer release), so
+the head settles to the bias in long silences. The moving part is softly bounded, the pose clipped to the DYNAMICS ranges, and the
 angular speed limited in rad/s on the fixed grid (so the bound holds at any output fps).
 """
 
@@ -32,10 +35,15 @@ WANDER_STD = np.array([0.03, 0.045, 0.018])  # radians at head_motion = 1 while 
 WANDER_TAU_S = 1.2  # mean reversion of the wander
 BEAT_AMP = 0.045  # radians of pitch for a full-strength accent
 BEAT_SIDE = (0.3, 0.2)  # yaw, roll share of a beat (random sign)
-NOD_AMP, NOD_HZ, NOD_CYCLES = 0.07, (2.0, 3.0), (2.0, 3.5)
-SHAKE_AMP, SHAKE_HZ, SHAKE_CYCLES = 0.11, (1.6, 2.4), (2.0, 3.5)
+NOD_AMP, NOD_HZ, NOD_CYCLES = 0.12, (1.8, 2.8), (1.5, 3.0)  # 0.12 rad: about 7 degrees at nod = 1
+SHAKE_AMP, SHAKE_HZ, SHAKE_CYCLES = 0.12, (1.6, 2.4), (2.0, 3.5)
 BURST_P = 0.85  # chance that a candidate moment starts a burst when nod (or shake) is 1
+BURST_FLOOR = 0.65  # burst size at head_motion 0: a calm nodder still nods (x sqrt(head_motion) above)
 ATTACK_S, RELEASE_S, ANTICIPATE_S = 0.15, 0.6, 0.2  # speech gate: rise, fall, lead before speech
+BURST_RELEASE_S = 1.2  # bursts at a phrase end may finish in the pause
+PITCH_SPEAKING_SHARE = 0.4  # the pitch bias while speaking; the full bias holds in pauses
+PITCH_EASE_S = 0.7  # the pitch bias follows (and starts from level) with this time constant
+PITCH_SETTLE_S = (0.5, 1.0)  # the head lifts to speak and sinks back in pauses: rise, fall
 
 
 def head_track(cues: Cues, dyn: dict[str, np.ndarray], energy_gain: np.ndarray,
@@ -46,24 +54,35 @@ def head_track(cues: Cues, dyn: dict[str, np.ndarray], energy_gain: np.ndarray,
     ``gaze_follow`` (N, 2) is the share of look-aways the head turns with (pitch, yaw radians)."""
     t = cues.t
     n = len(t)
-    gate = np.maximum(one_pole(cues.activity, ATTACK_S, RELEASE_S),
-                      one_pole(cues.activity, ATTACK_S, ANTICIPATE_S, reverse=True))
+    ahead = one_pole(cues.activity, ATTACK_S, ANTICIPATE_S, reverse=True)
+    gate = np.maximum(one_pole(cues.activity, ATTACK_S, RELEASE_S), ahead)
+    burst_gate = np.maximum(one_pole(cues.activity, ATTACK_S, BURST_RELEASE_S), ahead)
     energy = gaussian_smooth(cues.energy, 0.3)
     drive = dyn["head_motion"] * energy_gain  # audio-driven energy: style x arousal
 
     motion = np.zeros((n, 3))
     motion += _wander(n, rng_noise) * WANDER_STD * ((0.4 + 0.6 * np.clip(energy, 0, 1)) * drive)[:, None]
     motion += _beats(t, cues, dyn, drive, rng_beats)
-    motion += _bursts(t, cues, dyn, energy_gain, rng_beats)
     if gaze_follow is not None:
         motion[:, :2] += gaze_follow
     motion *= gate[:, None]
+    motion += _bursts(t, cues, dyn, energy_gain, rng_beats) * burst_gate[:, None]
     motion = MOTION_LIMITS * np.tanh(motion / MOTION_LIMITS)
 
-    bias = np.stack([gaussian_smooth(dyn["head_" + a], 0.15) for a in AXES], axis=1)
+    bias = pose_bias(cues, dyn)
     pose = np.clip(bias + motion, -POSE_LIMITS, POSE_LIMITS)
     pose = np.stack([_limit_speed(pose[:, k], MAX_SPEED[k]) for k in range(3)], axis=1)
     return pose, pose - bias
+
+
+def pose_bias(cues: Cues, dyn: dict[str, np.ndarray]) -> np.ndarray:
+    """(N, 3) the style's pose bias: yaw and roll smoothed over 0.15 s; the pitch eased in from
+    level (time constant PITCH_EASE_S) and held at PITCH_SPEAKING_SHARE while speaking."""
+    bias = np.stack([gaussian_smooth(dyn["head_" + a], 0.15) for a in AXES], axis=1)
+    pitch = one_pole(np.concatenate([[0.0], dyn["head_pitch"]]), PITCH_EASE_S)[1:]
+    speaking = one_pole(cues.activity, *PITCH_SETTLE_S)
+    bias[:, 0] = pitch * (1.0 - (1.0 - PITCH_SPEAKING_SHARE) * speaking)
+    return bias
 
 
 def _wander(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -106,7 +125,7 @@ def _bursts(t, cues: Cues, dyn, energy_gain, rng) -> np.ndarray:
     out = np.zeros((len(t), 3))
     strong = cues.accents[cues.accent_strength > 0.2]
     candidates = np.sort(np.concatenate([strong, cues.pauses]))
-    hm = np.sqrt(dyn["head_motion"]) * energy_gain
+    hm = (BURST_FLOOR + (1.0 - BURST_FLOOR) * np.sqrt(dyn["head_motion"])) * energy_gain
     busy_until = {0: -1e9, 1: -1e9}
     for c in candidates:
         draws = rng.uniform(size=(2, 4))
@@ -121,7 +140,7 @@ def _bursts(t, cues: Cues, dyn, energy_gain, rng) -> np.ndarray:
             lo, hi = np.searchsorted(t, [t0, t0 + length])
             x = t[lo:hi] - t0
             window = 0.5 - 0.5 * np.cos(2 * np.pi * x / length)
-            amp = amp0 * (0.8 + 0.4 * u[3]) * dyn[key][lo:hi] * hm[lo:hi]
+            amp = amp0 * (0.8 + 0.4 * u[3]) * np.sqrt(dyn[key][lo:hi]) * hm[lo:hi]
             sign = 1.0 if (axis == 0 or u[3] < 0.5) else -1.0  # a nod starts downwards
             out[lo:hi, axis] += sign * amp * window * np.sin(2 * np.pi * f * x)
             busy_until[axis] = t0 + length
