@@ -195,9 +195,10 @@ def build_parser(prog: str = "python -m blender_addon.batch") -> argparse.Argume
     p.add_argument("--force", action="store_true", help="redo jobs whose output already exists")
     p.add_argument("--report", metavar="PATH", help="JSON report (default: MANIFEST.report.json beside it)")
     p.add_argument("--allow-outside-paths", action="store_true",
-                   help="accept relative paths that climb out of the manifest's folder")
+                   help="accept paths outside the manifest's folder: relative ones that climb out, and "
+                        "outputs or profile files anywhere (by default they stay inside it)")
     p.add_argument("--strict-paths", action="store_true",
-                   help="refuse absolute paths outside the manifest's folder too")
+                   help="refuse absolute input paths (blend, audio, track) outside the manifest's folder too")
     p.add_argument("--encoder", metavar="NAME_OR_PATH", help="text encoder (default: the add-on preference or MiniLM)")
     p.add_argument("--device", choices=("cpu", "cuda"), help="onnxruntime device (default: the add-on preference)")
     p.add_argument("--quiet", action="store_true", help="print only the summary")

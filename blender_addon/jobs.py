@@ -9,9 +9,13 @@ A manifest is a JSON list of objects, or a CSV file whose header row names the s
 
 Relative paths resolve against the manifest's folder, and a relative path that climbs out of
 that folder (``../x.wav``) is refused for that job ("path outside its folder") unless the batch
-runs with ``--allow-outside-paths``. Absolute paths are the author's explicit choice and are
+runs with ``--allow-outside-paths``. What the batch writes or reads as settings (``output``, a
+``profile`` file) must stay inside the folder, however it is spelled (absolute, ``~/``,
+symlinks), unless ``--allow-outside-paths``: a manifest from someone else cannot write anywhere.
+Absolute input paths (``blend``, ``audio``, ``track``) are the author's explicit choice and are
 accepted, unless ``--strict-paths`` asks that they too stay inside the folder. ``transcript`` is
-the text itself, or a ``.txt`` file to read.
+the text itself, or a ``.txt`` file to read. Two jobs writing one output, or a job writing
+another job's input, are refused (both jobs fail, before anything runs); the rest still run.
 ``track`` bakes an existing track file (.json/.npz/.csv) instead of generating from ``audio``.
 ``output`` is a file in a format of ``exporters.formats`` the batch writes (``OUTPUT_SUFFIXES``):
 one Blender's exporters write from the scene (.blend, .glb, .fbx) or a take format (.json, .npz,
@@ -39,6 +43,9 @@ EXTRA_KEYS = ("track", "armature", "head_bone", "intensity", "seed", "reduce_tol
 OUTPUT_FORMATS: tuple[Format, ...] = tuple(f for f in FORMATS if f.blender) + TAKE_FORMATS
 OUTPUT_SUFFIXES = suffixes_of(OUTPUT_FORMATS)
 PATH_KEYS = ("blend", "audio", "output", "track")
+INPUT_KEYS = ("blend", "audio", "track")
+MAX_MANIFEST_BYTES = 256 << 20  # a manifest larger than this is refused before reading
+MAX_CELL_CHARS = 16 << 20  # a CSV cell (an inline transcript of a chapter fits easily)
 
 
 class ManifestError(Exception):
@@ -103,39 +110,61 @@ def load_rows(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         raise ManifestError(f"{path}: manifest not found")
     suffix = path.suffix.lower()
+    if suffix not in (".json", ".csv"):
+        raise ManifestError(f"{path}: manifest must be .json or .csv, not {suffix or 'no suffix'}")
     try:
+        if path.stat().st_size > MAX_MANIFEST_BYTES:
+            raise ManifestError(f"{path}: manifest is larger than {MAX_MANIFEST_BYTES >> 20} MB; split it")
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise ManifestError(f"{path}: cannot read manifest ({exc})") from None
-    if suffix == ".json":
-        try:
-            rows = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ManifestError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
-        if not isinstance(rows, list):
-            raise ManifestError(f"{path}: a manifest is a JSON list of job objects")
-        return rows
-    if suffix == ".csv":
-        reader = csv.DictReader(text.splitlines())
-        if not reader.fieldnames:
-            raise ManifestError(f"{path}: CSV manifest has no header row")
-        rows = []
-        for row in reader:
-            extra = row.pop(None, None)  # more cells than header names
-            clean = {str(k).strip(): (v.strip() if isinstance(v, str) else v) for k, v in row.items() if k}
-            clean = {k: v for k, v in clean.items() if v not in ("", None)}
-            if extra:
-                clean["__extra_cells__"] = extra
-            rows.append(clean)
-        return rows
-    raise ManifestError(f"{path}: manifest must be .json or .csv, not {suffix or 'no suffix'}")
+    return _json_rows(path, text) if suffix == ".json" else _csv_rows(path, text)
+
+
+def _json_rows(path: Path, text: str) -> list[Any]:
+    try:
+        rows = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ManifestError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    except RecursionError:
+        raise ManifestError(f"{path}: JSON is nested too deeply to be a manifest") from None
+    if not isinstance(rows, list):
+        raise ManifestError(f"{path}: a manifest is a JSON list of job objects")
+    return rows
+
+
+def _csv_rows(path: Path, text: str) -> list[dict[str, Any]]:
+    limit = csv.field_size_limit()
+    csv.field_size_limit(MAX_CELL_CHARS)
+    try:
+        return _read_csv(path, text)
+    except csv.Error as exc:
+        raise ManifestError(f"{path}: not a readable CSV manifest ({exc})") from None
+    finally:
+        csv.field_size_limit(limit)
+
+
+def _read_csv(path: Path, text: str) -> list[dict[str, Any]]:
+    reader = csv.DictReader(text.splitlines())
+    if not reader.fieldnames:
+        raise ManifestError(f"{path}: CSV manifest has no header row")
+    rows = []
+    for row in reader:
+        extra = row.pop(None, None)  # more cells than header names
+        clean = {str(k).strip(): (v.strip() if isinstance(v, str) else v) for k, v in row.items() if k}
+        clean = {k: v for k, v in clean.items() if v not in ("", None)}
+        if extra:
+            clean["__extra_cells__"] = extra
+        rows.append(clean)
+    return rows
 
 
 def resolve_path(base: Path, value: Any, key: str, allow_outside: bool = False, strict: bool = False) -> Path:
     """``value`` resolved against the manifest folder ``base``.
 
     A relative path that climbs out of ``base`` (``../x.wav``) is refused unless
-    ``allow_outside``; an absolute path is taken as the author's explicit choice unless ``strict``.
+    ``allow_outside``; an absolute path is taken as the author's explicit choice unless ``strict``
+    (outputs and profile files are always resolved strictly: see the module docstring).
     """
     if not isinstance(value, (str, os.PathLike)) or not str(value).strip():
         raise ValueError(f"{key}: expected a path")
@@ -151,10 +180,20 @@ def _number(value: Any, key: str, kind=float):
     try:
         out = kind(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{key}: {value!r} is not a number") from None
+        raise ValueError(f"{key}: {printable(repr(value))} is not a number") from None
+    except OverflowError:  # int(1e400), int(inf)
+        raise ValueError(f"{key}: {printable(value)} is not a finite number") from None
     if isinstance(out, float) and not math.isfinite(out):
-        raise ValueError(f"{key}: {value!r} is not a finite number")
+        raise ValueError(f"{key}: {printable(repr(value))} is not a finite number")
     return out
+
+
+def printable(value: Any, limit: int = 80) -> str:
+    """``value`` as one safe line for a terminal or a log: control characters (escape sequences,
+    newlines) shown escaped, long values cut."""
+    text = str(value)
+    safe = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+    return safe if len(safe) <= limit else safe[: limit - 1] + "…"
 
 
 def _optional(row: dict, key: str) -> str | None:
@@ -167,7 +206,7 @@ def _check_row(row: Any, job: Job) -> None:
         raise ValueError(f"expected an object with keys {', '.join(CONTRACT_KEYS)}, got {type(row).__name__}")
     if "__extra_cells__" in row:
         raise ValueError("row has more cells than the header names")
-    job.name = str(row.get("name") or job.name)
+    job.name = printable(row.get("name") or job.name)
     unknown = sorted(set(row) - set(CONTRACT_KEYS) - set(EXTRA_KEYS))
     if unknown:
         job.warnings.append(f"ignored unknown keys: {', '.join(unknown)}")
@@ -181,7 +220,9 @@ def _check_row(row: Any, job: Job) -> None:
 def _read_paths(row: dict, job: Job, base: Path, allow_outside: bool, strict: bool) -> None:
     for key in PATH_KEYS:
         if row.get(key) not in (None, ""):
-            setattr(job, key, resolve_path(base, row[key], key, allow_outside, strict))
+            # what the batch writes stays inside the folder whatever its spelling, unless allowed
+            strict_here = strict or key not in INPUT_KEYS
+            setattr(job, key, resolve_path(base, row[key], key, allow_outside, strict_here))
     if job.required("blend").suffix.lower() != ".blend":
         raise ValueError(f"blend {row['blend']!r} is not a .blend file")
     if output_format(job.required("output")) is None:
@@ -219,6 +260,17 @@ def _read_settings(row: dict, job: Job) -> None:
         raise ValueError("armature given without head_bone")
 
 
+def _read_profile(value: Any, base: Path, allow_outside: bool) -> str | None:
+    """A shipped profile's name as given; a profile file (a .json name or a path) resolved against
+    the manifest folder, and kept inside it unless allowed."""
+    if value in (None, ""):
+        return None
+    text = str(value).strip()
+    if not (text.lower().endswith(".json") or "/" in text or "\\" in text):
+        return text
+    return str(resolve_path(base, text, "profile", allow_outside, strict=True))
+
+
 def parse_job(row: Any, index: int, base: Path, allow_outside: bool = False, strict: bool = False) -> Job:
     """One manifest row as a Job; problems go into ``job.error`` (never raises)."""
     job = Job(index=index, name=f"job {index}")
@@ -228,15 +280,38 @@ def parse_job(row: Any, index: int, base: Path, allow_outside: bool = False, str
         _read_paths(row, job, base, allow_outside, strict)
         job.transcript = _read_transcript(row.get("transcript"), base, allow_outside, strict)
         _read_settings(row, job)
+        job.profile = _read_profile(row.get("profile"), base, allow_outside)
     except ValueError as exc:
-        job.error = str(exc)
+        job.error = printable(exc, limit=400)
     return job
+
+
+def refuse_collisions(jobs: list[Job]) -> None:
+    """Two jobs writing one output, or a job writing another job's input: both jobs fail before
+    anything runs (the batch would otherwise replace one line's take with another's)."""
+    writers: dict[Path, Job] = {}
+    for job in jobs:
+        if job.error or job.output is None:
+            continue
+        first = writers.setdefault(job.output, job)
+        if first is not job:
+            for j, other in ((job, first), (first, job)):
+                j.error = j.error or f"output {job.output.name} is also {other.name}'s (job {other.index}) output"
+    for job in jobs:
+        for key in INPUT_KEYS:
+            path = getattr(job, key)
+            writer = writers.get(path) if path is not None else None
+            if writer is not None and writer is not job and not writer.error:
+                writer.error = f"output {path.name} is {job.name}'s (job {job.index}) input {key}"
+                job.error = job.error or f"its {key} {path.name} is {writer.name}'s (job {writer.index}) output"
 
 
 def read_manifest(path: str | Path, allow_outside: bool = False, strict: bool = False) -> list[Job]:
     path = Path(path).resolve()
     rows = load_rows(path)
-    return [parse_job(row, i + 1, path.parent, allow_outside, strict) for i, row in enumerate(rows)]
+    jobs = [parse_job(row, i + 1, path.parent, allow_outside, strict) for i, row in enumerate(rows)]
+    refuse_collisions(jobs)
+    return jobs
 
 
 def check_report_path(path: str | Path) -> Path:

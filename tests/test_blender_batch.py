@@ -403,3 +403,66 @@ def test_batch_bakes_head_rotation_onto_a_bone(tmp_path):
     action = bpy.data.objects["Rig"].animation_data.action
     yaw = channelbag(action).fcurves.find('pose.bones["Head"].rotation_euler', index=1)
     np.testing.assert_allclose(keyed(yaw)[1], track.head[:, 1], atol=1e-5)
+
+
+def _parse(tmp_path, rows, name="m.json", **kw):
+    from blender_addon import jobs
+    (tmp_path / "a.blend").write_bytes(b"")
+    path = tmp_path / name
+    if name.endswith(".json"):
+        path.write_text(json.dumps(rows) if not isinstance(rows, str) else rows)
+    else:
+        path.write_text(rows)
+    return jobs.read_manifest(path, **kw)
+
+
+def test_manifest_outputs_and_profiles_stay_inside_the_folder(tmp_path):
+    home_out = {"blend": "a.blend", "object": "F", "track": "t.json", "output": "~/o.csv"}
+    abs_out = {**home_out, "output": str(tmp_path.parent / "o.csv")}
+    prof_out = {**home_out, "output": "o.csv", "profile": "../elsewhere/p.json"}
+    prof_in = {**home_out, "output": "o2.csv", "profile": "mine.json"}
+    named = {**home_out, "output": "o3.csv", "profile": "vrm"}
+    parsed = _parse(tmp_path, [home_out, abs_out, prof_out, prof_in, named])
+    assert all("path outside its folder" in p.error for p in parsed[:3]), [p.error for p in parsed]
+    assert parsed[3].error is None and parsed[3].profile == str((tmp_path / "mine.json").resolve())
+    assert parsed[4].error is None and parsed[4].profile == "vrm"  # a shipped profile by name
+    allowed = _parse(tmp_path, [abs_out], allow_outside=True)
+    assert allowed[0].error is None
+
+
+def test_colliding_outputs_fail_both_jobs_before_anything_runs(tmp_path):
+    rows = [{"name": "one", "blend": "a.blend", "object": "F", "track": "t.json", "output": "x.csv"},
+            {"name": "two", "blend": "a.blend", "object": "F", "track": "u.json", "output": "./x.csv"},
+            {"name": "three", "blend": "a.blend", "object": "F", "track": "v.json", "output": "y.json"},
+            {"name": "four", "blend": "a.blend", "object": "F", "track": "y.json", "output": "z.csv"},
+            {"name": "five", "blend": "a.blend", "object": "F", "track": "w.json", "output": "ok.csv"}]
+    parsed = _parse(tmp_path, rows)
+    assert "also two's (job 2) output" in parsed[0].error and "also one's (job 1) output" in parsed[1].error
+    assert "is four's (job 4) input track" in parsed[2].error and "three's (job 3) output" in parsed[3].error
+    assert parsed[4].error is None
+
+
+@pytest.mark.parametrize("manifest, name, message", [
+    ('[{"blend": "a.blend", "object": "F", "track": "t.json", "output": "o.csv", "seed": 1e400}]', "m.json",
+     "seed: inf is not a finite number"),
+    ('[{"blend": "a.blend", "object": "F", "track": "t.json", "output": "o.csv", "seed": Infinity}]', "m.json",
+     "seed: inf is not a finite number"),
+])
+def test_manifest_values_that_overflow_fail_their_job(tmp_path, manifest, name, message):
+    parsed = _parse(tmp_path, manifest, name)
+    assert parsed[0].error == message
+
+
+def test_manifest_nesting_and_huge_cells(tmp_path):
+    from blender_addon import jobs
+    with pytest.raises(jobs.ManifestError, match=r"d\.json: JSON is nested too deeply"):
+        _parse(tmp_path, "[" * 100000 + "]" * 100000, "d.json")
+    chapter = "x" * 140000
+    parsed = _parse(tmp_path, f"blend,object,track,output,transcript\na.blend,Face,t.json,o.csv,{chapter}\n", "m.csv")
+    assert parsed[0].error is None and parsed[0].transcript == chapter
+
+
+def test_names_print_safely(tmp_path):
+    rows = [{"name": "evil\x1b[2J\nline", "blend": "a.blend", "object": "F", "track": "t.json", "output": "o.csv"}]
+    parsed = _parse(tmp_path, rows)
+    assert parsed[0].name == "evil\\x1b[2J\\nline" and parsed[0].name.isprintable()
