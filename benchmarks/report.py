@@ -16,7 +16,7 @@ from typing import Callable
 
 from . import Section
 
-AREAS = ("speed", "lips", "style", "bake", "batch")
+AREAS = ("speed", "lips", "face", "style", "bake", "batch")
 
 
 def _runner(area: str) -> Callable[..., Section]:
