@@ -22,7 +22,7 @@ pytest.importorskip("onnxruntime")
 pytest.importorskip("tokenizers")
 
 from talkclip_model.style import encoders, load_style_model, weights  # noqa: E402
-from talkclip_model.style.model import StyleModel  # noqa: E402
+from talkclip_model.style.model import HELD_KNEE, HELD_MAX, StyleModel, soft_ceiling  # noqa: E402
 from talkclip_model.training.corpus import CORPUS_VERSION  # noqa: E402
 from talkclip_model.training.judge import judge_family  # noqa: E402
 
@@ -366,6 +366,57 @@ def test_unseen_probe_prompts_show_the_right_emotion(model):
     wrong = {p: got for fam, ps in PROBES.items() for p in ps if (got := results[p]) != fam}
     accuracy = 1 - len(wrong) / len(results)
     assert accuracy >= 0.8, wrong
+
+
+def test_degree_words_on_au_actions_scale_them(model):
+    """TalkCLIP's annotation style: "brows slightly lowered" is clearly weaker than "brows extremely lowered"."""
+    for noun, verb, names in (("brows", "lowered", ("browDownLeft", "browDownRight")),
+                              ("lip corners", "raised", SMILE), ("eyes", "widened", ("eyeWideLeft", "eyeWideRight"))):
+        ladder = [" ".join(f"speaks with {noun} {d} {verb}".split()) for d in ("slightly", "", "very", "extremely")]
+        values = [channels(model.style(p), *names) for p in ladder]
+        assert values == sorted(values) and len(set(values)) == len(values), (ladder, values)
+        assert values[0] <= 0.5 * values[-1], (ladder, values)
+
+
+def test_lip_corners_raised_is_a_smile_not_disgust(model):
+    style = model.style("speaks with lip corners raised")
+    assert min(style.get(n) for n in SMILE) >= 0.5
+    assert max(style.get(n) for n in ("mouthUpperUpLeft", "mouthUpperUpRight", "noseSneerLeft", "noseSneerRight")) <= 0.1
+    assert judge_family(style.arkit) != "disgust"
+    assert model.style("upper lip raised").get("mouthUpperUpLeft") >= 0.5  # AU10 stays the upper-lip raiser
+
+
+@pytest.mark.parametrize("prompt, intensity", [("a furious man, brows knitted", 1.0), ("extremely furious, brows knitted", 1.0),
+                                               ("very, very angry", 1.0), ("a furious man, brows knitted", 1.5),
+                                               ('"furious" + "brows knitted"', 1.0)])
+def test_furious_leaves_headroom_and_keeps_the_inner_brows_down(model, prompt, intensity):
+    style = model.style(prompt, intensity=intensity)
+    assert style.arkit.max() < 0.999 and style.arkit.max() <= HELD_MAX + 1e-6, dict(zip(ARKIT_NAMES, style.arkit))
+    assert style.get("browDownLeft") >= 0.6
+    if "+" not in prompt:
+        assert style.get("browInnerUp") <= 0.1 * intensity + 1e-6  # AU1 with AU4 would read as worry, not fury
+    assert judge_family(style.arkit) == "angry"
+
+
+def test_held_channels_ease_into_headroom():
+    x = np.linspace(0.0, 1.7, 171, dtype=np.float32)  # up to the strongest a prompt can ask (1.0 x MAX_SCALE)
+    y = soft_ceiling(x)
+    assert np.all(np.diff(y) > 0) and y.max() < HELD_MAX  # stronger stays stronger, nothing pinned
+    assert soft_ceiling(np.array([10.0])).max() <= HELD_MAX
+    np.testing.assert_array_equal(y[x <= HELD_KNEE], x[x <= HELD_KNEE])
+
+
+def test_sad_shows_on_the_face_with_a_modest_head_drop(model):
+    style = model.style("sad")
+    assert style.get("browInnerUp") >= 0.4 and min(style.get("mouthFrownLeft"), style.get("mouthFrownRight")) >= 0.35
+    assert style.get("eyeSquintLeft") >= 0.1  # a little squint
+    assert 0.0 < style.dynamics["head_pitch"] <= 0.1  # radians: under 6 degrees
+    assert judge_family(style.arkit) == "sad"
+
+
+def test_calm_nodding_along_nods(model):
+    nodding, calm = model.style("calm, nodding along").dynamics, model.style("calm").dynamics
+    assert nodding["nod"] >= 0.7 and nodding["head_motion"] >= 1.0 > calm["head_motion"]
 
 
 def test_graded_actions_are_ordered(model):

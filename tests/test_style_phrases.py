@@ -71,7 +71,7 @@ def test_local_intensity_scales_only_its_action():
 def test_named_actions_map_to_arkit():
     cases = {
         "he wrinkles his nose": ("noseSneerLeft", "noseSneerRight"),
-        "brows knitted": ("browDownLeft", "browDownRight", "browInnerUp"),
+        "brows knitted": ("browDownLeft", "browDownRight"),  # AU4; the inner brow only a trace (test_knitted_brows_...)
         "lips pressed together": ("mouthPressLeft", "mouthPressRight"),
         "eyes wide": ("eyeWideLeft", "eyeWideRight"),
         "squinting": ("eyeSquintLeft", "eyeSquintRight"),
@@ -231,3 +231,79 @@ def test_composed_events_keep_heldout_fillers_out_of_training():
             and not any(v in w for w in values if w != v and not events.heldout_filler(w))}
     assert len(held) > 30 and not any(v in t for t in train for v in held if len(v) > 12)
     assert all(p in facs.PROTOTYPES for _, p, _ in events.FRAMES)
+
+
+# --- TalkCLIP's own annotation style: AU-named actions and degree words on them ---------------------
+
+# phrase in TalkCLIP's wording -> (noun part, verb part, the action's main channel)
+AU_PHRASES = {
+    "brows lowered": ("brows", "lowered", "browDownLeft"), "lip corners raised": ("lip corners", "raised", "mouthSmileLeft"),
+    "eyes widened": ("eyes", "widened", "eyeWideLeft"), "mouth open": ("mouth", "open", "jawOpen"),
+    "jaw dropped": ("jaw", "dropped", "jawOpen"), "cheeks raised": ("cheeks", "raised", "cheekSquintLeft"),
+    "nose wrinkled": ("nose", "wrinkled", "noseSneerLeft"), "lips pressed": ("lips", "pressed", "mouthPressLeft"),
+}
+DEGREES = ("slightly", "a little", "somewhat", "", "very", "extremely", "fully")
+
+
+@pytest.mark.parametrize("phrase", sorted(AU_PHRASES))
+@pytest.mark.parametrize("where", ["inside", "before", "after"])
+def test_degree_words_grade_a_named_action(phrase, where):
+    noun, verb, channel = AU_PHRASES[phrase]
+    forms = {"inside": "speaks with {n} {d} {v}", "before": "speaks with {d} {v} {n}", "after": "speaks with {n} {v} {d}"}
+    values = {}
+    for d in DEGREES:
+        parsed = phrases.parse_prompt(" ".join(forms[where].format(n=noun, v=verb, d=d).split()))
+        assert parsed.scale == 1.0, (where, d)  # local to the action, not the whole style
+        values[d] = float(parsed.arkit[INDEX[channel]])
+    assert values["slightly"] < values[""] < values["very"] < values["extremely"], values
+    assert values["a little"] < values[""] and values["somewhat"] < values[""] and values["fully"] > values[""], values
+
+
+def test_a_degree_word_that_is_part_of_the_phrase_does_not_grade_it():
+    assert "mumbling" in phrases.parse_prompt("barely moving her lips").actions  # "barely" belongs to the phrase
+    assert phrases.parse_prompt("lips slightly parted").arkit[INDEX["mouthLowerDownLeft"]] >= 0.25  # still parted
+
+
+@pytest.mark.parametrize("text, action, on, off", [
+    ("lip corners raised", "lip_corner_puller", ("mouthSmileLeft", "mouthSmileRight"), ("mouthUpperUpLeft", "noseSneerLeft")),
+    ("raised lip corners", "lip_corner_puller", ("mouthSmileLeft",), ("mouthUpperUpLeft",)),
+    ("the corners of her mouth slightly raised", "lip_corner_puller", ("mouthSmileLeft",), ("mouthUpperUpLeft",)),
+    ("lip corner puller", "lip_corner_puller", ("mouthSmileLeft",), ("mouthUpperUpLeft",)),
+    ("upper lip raised", "upper_lip_raised", ("mouthUpperUpLeft", "mouthUpperUpRight"), ("mouthSmileLeft",)),
+    ("lip corners depressed", "mouth_corners_down", ("mouthFrownLeft", "mouthFrownRight"), ("mouthSmileLeft",)),
+    ("lips stretched", "grimace", ("mouthStretchLeft", "mouthStretchRight"), ()),
+    ("lip stretcher", "lip_stretcher", ("mouthStretchLeft", "mouthStretchRight"), ("browDownLeft",)),
+    ("lips tightened", "lips_pressed", ("mouthPressLeft", "mouthPressRight"), ()),
+    ("lips pressed", "lips_pressed", ("mouthPressLeft", "mouthPressRight"), ()),
+    ("dimpler", "dimples", ("mouthDimpleLeft", "mouthDimpleRight"), ()),
+    ("chin raiser", "chin_raiser", ("mouthShrugLower",), ()),
+    ("inner brows slightly raised", "brows_sad", ("browInnerUp",), ("browOuterUpLeft",)),
+    ("outer brows raised", "outer_brows_raised", ("browOuterUpLeft", "browOuterUpRight"), ("browInnerUp",)),
+])
+def test_au_phrasings_name_their_action_unit(text, action, on, off):
+    parsed = phrases.parse_prompt(text)
+    assert parsed.actions == [action], parsed.actions
+    assert min(parsed.arkit[INDEX[n]] for n in on) >= 0.25
+    assert all(parsed.arkit[INDEX[n]] == 0.0 for n in off)
+    assert not parsed.emotions  # "depressed" here is the lip corners, not sadness
+
+
+def test_lowered_brows_hold_the_inner_brows_down_unless_asked():
+    i = INDEX["browInnerUp"]
+    for text in ("a furious man, brows knitted", "a furious man", "brows knitted", "furrowed brows, lips pressed"):
+        assert phrases.parse_prompt(text).ceiling[i] <= phrases.INNER_BROW_WITH_LOWERED_MAX + 1e-6, text
+    for text in ("sad, brows knitted", "worried, brows knitted", "furious, inner brows raised", "happy", "terrified"):
+        assert np.isinf(phrases.parse_prompt(text).ceiling[i]), text
+
+
+def test_a_named_nod_is_not_stilled_by_calm():
+    nodding = phrases.parse_prompt("calm, nodding along")
+    assert nodding.dynamics["nod"] >= 0.8 and nodding.dynamics["head_motion"] >= phrases.GESTURE_HEAD_MOTION
+    assert phrases.parse_prompt("calm").dynamics["head_motion"] < 0.5  # calm alone still quiets the head
+
+
+def test_sad_prototype_is_carried_by_the_face():
+    arkit, dyn = facs.prototype_target("sad", 1.0)
+    assert arkit[INDEX["browInnerUp"]] >= 0.6 and arkit[INDEX["mouthFrownLeft"]] >= 0.6
+    assert arkit[INDEX["eyeSquintLeft"]] >= 0.2  # a slight squint
+    assert facs.PROTOTYPES["sad"][2]["head_pitch"] <= 0.1  # a modest head drop (radians)

@@ -14,6 +14,10 @@ from dataclasses import dataclass, field
 
 _POS = r"(?:(?:his|her|their|its|the|my|your|one's|a|both|two)\s+)?"
 _GAP = r"(?:\s+[\w'-]+){0,2}?"
+# A degree word written inside a fixed phrase ("mouth slightly open", "jaw fully dropped"); the parser reads its
+# value from the vocabulary (intensifiers, action adjectives) and grades the action with it.
+_DEG = (r"(?:(?:ever so |just |only )?(?:slightly|a little|a bit|a tiny bit|somewhat|partly|partially|barely|faintly|"
+        r"mildly|moderately|fairly|quite|rather|very|really|extremely|fully|completely|totally|utterly)\s+)?")
 
 
 def _both(verbs: str, nouns: str) -> list[str]:
@@ -38,7 +42,7 @@ class Action:
     damp: float = 1.0  # scale applied to the learned expression ("deadpan")
     negation_quiets: tuple[str, ...] | None = None  # channels "not <action>" holds at 0 (default: its main ones)
     sided: bool = False  # one-sided: written for the character's left, mirrored when the phrase says "right"
-    graded: bool = True  # "slightly"/"a faint" grade it; False where the adverb is part of the usual phrase
+    weaken: float = 1.0  # share of a weakening degree word ("slightly") that applies; < 1 where "slightly" is the usual phrase
 
 
 _SMILE_CH = ("mouthSmileLeft", "mouthSmileRight", "cheekSquintLeft", "cheekSquintRight", "mouthDimpleLeft", "mouthDimpleRight")
@@ -65,6 +69,10 @@ ACTIONS: tuple[Action, ...] = (
                      r"\b(?:one|a single) (?:lip |mouth )?corner (?:[\w-]+ ){0,4}?(?:up|raised|lifted|curled)\b",
                      r"\b(?:lip corner|corner of (?:\w+ )?mouth) (?:[\w-]+ ){0,3}?(?:up|raised|lifted) on one side\b"),
            {"mouthSmileLeft": 0.6, "mouthDimpleLeft": 0.35, "cheekSquintLeft": 0.2}, quiets=("mouthSmileRight",) + _FROWN_CH, sided=True),
+    Action("lip_corner_puller", tuple(_both(r"rais\w*|lift\w*|pull\w* up|drawn up|turn\w* up|curl\w* up|up|upwards?|upturned",
+                                            r"(?:lip|mouth) corners?|corners of (?:\w+ )?(?:mouth|lips)"))
+           + (r"\blip corner puller\b", r"\blips? (?:\w+ )?(?:raised|lifted|turned up|curled up|pulled up) at the corners\b"),
+           _lr("mouthSmile", 0.6), quiets=_FROWN_CH),
     Action("one_brow_raised", tuple(_both(r"raise[sd]?|raising|lift(?:s|ed|ing)?|arch(?:es|ed|ing)?|cock(?:s|ed|ing)?|up",
                                           r"(?:one|an|a single|a|left|right) (?:eye)?brow")),
            {"browOuterUpLeft": 0.75, "browInnerUp": 0.2, "browDownRight": 0.15}, quiets=("browOuterUpRight",), sided=True),
@@ -74,29 +82,33 @@ ACTIONS: tuple[Action, ...] = (
            _lr("mouthFrown", 0.65), quiets=_SMILE_CH),
     Action("brows_knitted", tuple(_both(r"knit(?:s|ted|ting)?|furrow(?:s|ed|ing)?|drawn together|draws? together|pinch(?:es|ed)?|scrunch(?:es|ed)?|creased|wrinkled",
                                         r"(?:eye)?brows?|forehead")),
-           {**_lr("browDown", 0.7), "browInnerUp": 0.3}, quiets=("browOuterUpLeft", "browOuterUpRight")),
+           {**_lr("browDown", 0.7), "browInnerUp": 0.1}, quiets=("browOuterUpLeft", "browOuterUpRight")),  # AU4, a trace of AU1
     Action("brows_sad", tuple(_both(r"pleading|tilted up|slanted|puppy[- ]dog|upturned|worried|sad", r"(?:eye)?brows?|eyes"))
-           + (r"\binner brows? (?:raised|up)\b",), {"browInnerUp": 0.75}, quiets=_BROWDOWN_CH),
+           + tuple(_both(r"rais\w*|up|lift\w*", r"inner (?:eye)?brows?")) + (r"\binner brow raiser\b",), {"browInnerUp": 0.75},
+           quiets=_BROWDOWN_CH),
+    Action("outer_brows_raised", tuple(_both(r"rais\w*|up|lift\w*", r"outer (?:eye)?brows?")) + (r"\bouter brow raiser\b",),
+           _lr("browOuterUp", 0.7), quiets=_BROWDOWN_CH),
     Action("brows_raised", tuple(_both(r"raise[sd]?|raising|lift(?:s|ed|ing)?|arch(?:es|ed|ing)?|up|high|shoot(?:s|ing)? up|shot up",
                                        r"(?:eye)?brows")),
            {"browInnerUp": 0.7, **_lr("browOuterUp", 0.7)}, quiets=_BROWDOWN_CH),
-    Action("brows_lowered", tuple(_both(r"lower(?:s|ed|ing)?|down|drawn down|heavy|sunken|beetl\w*|frowning", r"(?:eye)?brows?")),
+    Action("brows_lowered", tuple(_both(r"lower(?:s|ed|ing)?|down|drawn down|heavy|sunken|beetl\w*|frowning", r"(?:eye)?brows?"))
+           + (r"\bbrow lowerer\b",),
            _lr("browDown", 0.7), quiets=_BROWUP_CH),
     Action("sneer", (r"\bsneer\w*\b",), {"mouthUpperUpLeft": 0.55, "noseSneerLeft": 0.35, "mouthDimpleLeft": 0.35, "mouthSmileLeft": 0.2},
            quiets=("mouthSmileRight",), sided=True),
-    Action("nose_wrinkled", tuple(_both(r"wrinkl\w*|scrunch\w*|crinkl\w*|crumpl\w*|turn(?:s|ed|ing)? up", r"nose")),
+    Action("nose_wrinkled", tuple(_both(r"wrinkl\w*|scrunch\w*|crinkl\w*|crumpl\w*|turn(?:s|ed|ing)? up", r"nose")) + (r"\bnose wrinkler\b",),
            {**_lr("noseSneer", 0.7), **_lr("mouthUpperUp", 0.3)}),
     Action("nostrils_flared", (r"\bflar\w* (?:\w+ )?nostrils\b", r"\bnostrils (?:are )?flar\w*\b"),
            {**_lr("noseSneer", 0.5), **_lr("mouthUpperUp", 0.15)}),
-    Action("lips_parted", (r"\b(?:lips|mouth) (?:slightly |a little |a bit |just |partly |half )?(?:parted|apart|ajar|open)\b",
+    Action("lips_parted", (rf"\b(?:lips|mouth) (?:(?:is|are) )?(?:half )?{_DEG}(?:parted|apart|ajar|open)\b", r"\blips part\b",
                            r"\b(?:slightly |partly |half )?parted lips\b", r"\bparting (?:\w+ )?lips\b", r"\bopen (?:mouth|lips)\b"),
-           {"jawOpen": 0.25, **_lr("mouthLowerDown", 0.3)}, quiets=("mouthPressLeft", "mouthPressRight"), graded=False),
-    Action("cheeks_raised", tuple(_both(r"rais\w*|lift\w*|bunched|plump\w*", r"cheeks?")),
+           {"jawOpen": 0.3, **_lr("mouthLowerDown", 0.3)}, quiets=("mouthPressLeft", "mouthPressRight"), weaken=0.2),  # AU25
+    Action("cheeks_raised", tuple(_both(r"rais\w*|lift\w*|bunched|plump\w*", r"cheeks?")) + (r"\bcheek raiser\b",),
            {**_lr("cheekSquint", 0.6), **_lr("eyeSquint", 0.2)}),
-    Action("upper_lip_raised", tuple(_both(r"rais\w*|curl\w*|lift\w*|snarl\w*", r"(?:upper )?lips?")) + (r"\bsnarl\w*\b",),
+    Action("upper_lip_raised", tuple(_both(r"rais\w*|curl\w*|lift\w*|snarl\w*", r"(?:upper )?lips?")) + (r"\bsnarl\w*\b", r"\bupper lip raiser\b"),
            {**_lr("mouthUpperUp", 0.6), **_lr("noseSneer", 0.3)}),
     Action("lower_lip_down", (r"\blower lip (?:is )?(?:pulled|drawn|pushed|dragged|depressed|turned) down\w*\b", r"\blower lip depressed\b",
-                              r"\bshow\w* (?:\w+ )?(?:bottom|lower) teeth\b"), _lr("mouthLowerDown", 0.6)),
+                              r"\bshow\w* (?:\w+ )?(?:bottom|lower) teeth\b", r"\blower lip depressor\b"), _lr("mouthLowerDown", 0.6)),
     Action("teeth_bared", tuple(_both(r"clench\w*|grit\w*|bar(?:e|es|ed|ing)|show\w*|grind\w*", r"teeth")),
            {**_lr("mouthUpperUp", 0.4), **_lr("mouthLowerDown", 0.4), **_lr("mouthStretch", 0.45)}, quiets=("jawOpen",)),
     Action("jaw_clenched", tuple(_both(r"clench\w*|set|tight\w*|tense\w*|locked|grit\w*", r"jaws?")),
@@ -106,8 +118,8 @@ ACTIONS: tuple[Action, ...] = (
                                                                                            r"\bblow\w* (?:\w+ )?kiss(?:es)?\b", r"\bkissy\b"),
            {"mouthPucker": 0.75}),
     Action("lips_pressed", tuple(_both(r"press\w*|tight\w*|thin|thinned|compress\w*|clamp\w*|sealed|pinched|firm(?:ly)? (?:set|closed)",
-                                       r"lips|mouth")) + (r"\btight-lipped\b", r"\bthin-lipped\b"),
-           {**_lr("mouthPress", 0.7)}, quiets=("jawOpen",)),
+                                       r"lips|mouth")) + (r"\btight-lipped\b", r"\bthin-lipped\b", r"\blip (?:pressor|tightener)\b"),
+           {**_lr("mouthPress", 0.7)}, quiets=("jawOpen", "mouthPucker", "mouthFunnel")),
     Action("lip_bite", tuple(_both(r"bit|bite|bites|biting|bitten|chew\w*|nibbl\w*", r"(?:lower )?lips?")), {"mouthRollLower": 0.6}),
     Action("upper_lip_rolled", tuple(_both(r"roll\w*|tuck\w*|suck\w*|pull\w* in|curl\w* in", r"upper lip")), {"mouthRollUpper": 0.6}),
     Action("lower_lip_rolled", tuple(_both(r"roll\w*|tuck\w*|suck\w*|pull\w* in|curl\w* in", r"lower lip")), {"mouthRollLower": 0.6}),
@@ -118,16 +130,19 @@ ACTIONS: tuple[Action, ...] = (
     Action("chin_quiver", (r"\b(?:quiver\w*|trembl\w*|wobbl\w*) (?:chin|lips?|lower lip)\b", r"\b(?:chin|lips?|lower lip) (?:quiver\w*|trembl\w*|wobbl\w*)\b"),
            {"mouthShrugLower": 0.55, **_lr("mouthFrown", 0.3)}),
     Action("mouth_corners_down", tuple(_both(r"turned down|downturned|down-turned|droop\w*|sag\w*|pulled down|turn(?:s|ing)? down",
-                                             r"mouth|lip corners|lips|corners of (?:his|her|their|the) mouth")),
+                                             r"mouth|lip corners|lips|corners of (?:his|her|their|the) mouth"))
+           + tuple(_both(r"depress\w*|lower\w*|down|downwards?", r"(?:lip|mouth) corners?|corners of (?:\w+ )?(?:mouth|lips)"))
+           + (r"\blip corner depressor\b",),
            _lr("mouthFrown", 0.65), quiets=_SMILE_CH),
     Action("grimace", (r"\bgrimac\w*\b",) + tuple(_both(r"stretch\w*|pulled back|drawn back|pulled wide|pulled tight|stretched tight|pulled taut",
                                                           r"lips|mouth")),
            {**_lr("mouthStretch", 0.6), **_lr("browDown", 0.35), **_lr("eyeSquint", 0.3)}),
+    Action("lip_stretcher", (r"\blip stretcher\b",), _lr("mouthStretch", 0.6)),
     Action("eyes_wide", tuple(_both(r"wide|widen\w*|bulg\w*|popping|huge|wide open|saucers?|opened wide", r"eyes"))
-           + (r"\bwide-eyed\b", r"\bsaucer-eyed\b", r"\bwhites (?:of (?:\w+ )?eyes )?(?:showing|visible)\b", r"\bwhites showing\b", r"\bupper (?:eye)?lids (?:raised|lifted|pulled up)\b", r"\b(?:rais|lift)\w* (?:\w+ )?upper (?:eye)?lids\b"),
+           + (r"\bwide-eyed\b", r"\bsaucer-eyed\b", r"\bupper lid raiser\b", r"\bwhites (?:of (?:\w+ )?eyes )?(?:showing|visible)\b", r"\bwhites showing\b", r"\bupper (?:eye)?lids (?:raised|lifted|pulled up)\b", r"\b(?:rais|lift)\w* (?:\w+ )?upper (?:eye)?lids\b"),
            _lr("eyeWide", 0.8), quiets=("eyeSquintLeft", "eyeSquintRight", "eyeBlinkLeft", "eyeBlinkRight")),
     Action("squint", (r"\bsquint\w*\b",) + tuple(_both(r"narrow\w*|slitted|slits", r"eyes")) + tuple(_both(r"tighten\w*|tense\w*|tight", r"(?:eye)?lids"))
-           + (r"\bnarrow-eyed\b",),
+           + (r"\bnarrow-eyed\b", r"\blid tightener\b"),
            {**_lr("eyeSquint", 0.7), **_lr("browDown", 0.2)}, quiets=("eyeWideLeft", "eyeWideRight")),
     Action("eyes_droopy", tuple(_both(r"droop\w*|heavy|half-closed|half closed|hooded|half-shut|sleepy|heavy-lidded", r"eyes|eyelids|lids"))
            + (r"\bheavy-lidded\b", r"\bhalf-closed eyes\b"), _lr("eyeBlink", 0.45), quiets=("eyeWideLeft", "eyeWideRight")),
@@ -144,11 +159,11 @@ ACTIONS: tuple[Action, ...] = (
            {"tongueOut": 0.7, "jawOpen": 0.25}),
     Action("jaw_forward", tuple(_both(r"jut\w*|thrust\w*|forward|push\w* out", r"jaw|chin")), {"jawForward": 0.5}),
     Action("jaw_dropped", (r"\bagape\b", r"\bgaping\b", r"\bopen\w* (?:\w+ )?mouth(?: wide)?\b", r"\b(?:say|says|saying) ['\"]?a+h+\b", r"\bmouth (?:hanging |falls? |fell |wide )?open\b", r"\bopen[- ]mouthed\b",
-                           r"\bjaw (?:drops?|dropped|dropping|hanging|on the floor)\b", r"\bdropp\w* jaw\b"),
+                           rf"\bjaw (?:(?:is|was) )?{_DEG}(?:drops?|dropped|dropping|hanging|on the floor)\b", r"\bdropp\w* jaw\b"),
            {"jawOpen": 0.3, **_lr("mouthLowerDown", 0.25)}, quiets=("mouthPressLeft", "mouthPressRight")),
     Action("dimples", (r"\bdimpl\w*\b",), _lr("mouthDimple", 0.5)),
     Action("chin_raiser", (r"\bchin (?:is )?(?:wrinkl|pucker|dimpl|bunch|crumpl|tens)\w*\b", r"\b(?:wrinkl|pucker|dimpl|bunch|crumpl)\w* chin\b",
-                           r"\blower lip (?:is )?(?:pushed|pushing|jutting|thrust) up\w*\b", r"\bchin boss\b"),
+                           r"\blower lip (?:is )?(?:pushed|pushing|jutting|thrust) up\w*\b", r"\bchin boss\b", r"\bchin raiser\b"),
            {"mouthShrugLower": 0.6, "mouthShrugUpper": 0.2}),
     Action("funnel", (r"\blips? (?:are )?funnel\w*\b", r"\bfunnel\w* (?:\w+ )?lips\b", r"\b(?:mouth|lips) (?:\w+ )?(?:in|into|making|forms?|forming|shaped like) an? ['\"]?(?:o|oh|oo|ooh)\b['\"]?(?: shape)?",
                       r"\binto an? ['\"]?(?:o|oh|oo|ooh)\b['\"]?(?: shape)?",
@@ -169,9 +184,7 @@ ACTIONS: tuple[Action, ...] = (
                           r"\b(?:fake|forced|polite|social|plastic|tight|strained|false|pasted[- ]on|thin) (?:smile|grin)s?\b",
                           r"\bsmil\w* with (?:\w+ )?mouth only\b"),
            _lr("mouthSmile", 0.5), quiets=("cheekSquintLeft", "cheekSquintRight", "eyeSquintLeft", "eyeSquintRight")),
-    Action("smile", (r"\bsmil(?:e|es|ed|ing|ey)\b", r"\bgrin(?:s|ned|ning)?\b", r"\bbeam(?:s|ed|ing)\b",
-                     r"\b(?:lip|mouth) corners (?:\w+ )?(?:up|upward|upwards|raised|lifted)\b",
-                     r"\bcorners of (?:\w+ )?(?:mouth|lips) (?:\w+ )?(?:up|upward|upwards|raised|lifted)\b"),
+    Action("smile", (r"\bsmil(?:e|es|ed|ing|ey)\b", r"\bgrin(?:s|ned|ning)?\b", r"\bbeam(?:s|ed|ing)\b"),
            {**_lr("mouthSmile", 0.65), **_lr("cheekSquint", 0.3)}, quiets=_FROWN_CH),
     Action("laugh", (r"\blaugh\w*\b", r"\bgiggl\w*\b", r"\bchuckl\w*\b"),
            {**_lr("mouthSmile", 0.75), **_lr("cheekSquint", 0.5), "jawOpen": 0.15}, {"head_motion": 1.6}, quiets=_FROWN_CH,

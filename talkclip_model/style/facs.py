@@ -78,8 +78,9 @@ PROTOTYPES: dict[str, tuple[str | None, dict[str, float], dict[str, float]]] = {
                 {"expressiveness": 1.6, "head_motion": 1.8, "articulation": 1.35, "blink_rate": 22.0}),
     "proud": ("happy", {"12": 0.45, "6": 0.2, "24": 0.2}, {"head_pitch": -0.15, "head_motion": 0.8, "gaze_aversion": 0.0}),
     "relieved": ("happy", {"1": 0.3, "12": 0.45, "6": 0.2}, {"head_motion": 0.7, "expressiveness": 0.9, "articulation": 0.9}),
-    "sad": ("sad", {"1": 0.7, "4": 0.35, "15": 0.65, "17": 0.3, "64": 0.2},
-            {"head_pitch": 0.15, "gaze_pitch": -0.4, "head_motion": 0.55, "articulation": 0.75,
+    # sad: the face carries it (inner brows up, lip corners down, a slight squint); the head drop stays modest
+    "sad": ("sad", {"1": 0.7, "4": 0.35, "7": 0.25, "15": 0.65, "17": 0.3, "64": 0.2},
+            {"head_pitch": 0.08, "gaze_pitch": -0.4, "head_motion": 0.55, "articulation": 0.75,
              "expressiveness": 0.8, "blink_rate": 13.0, "gaze_aversion": 0.3}),
     "disappointed": ("sad", {"1": 0.5, "15": 0.55, "17": 0.4, "64": 0.15},
                      {"head_pitch": 0.1, "gaze_pitch": -0.3, "head_motion": 0.6, "articulation": 0.85, "shake": 0.2}),

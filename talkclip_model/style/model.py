@@ -28,6 +28,10 @@ MAX_PROMPT_CHARS = 1000  # longer prompts are cut here (with a warning) before a
 MAX_EDIT_WEIGHT = 10.0
 LEARNED_FLOOR = 0.1  # adapter outputs below this read as noise
 NAMED_EMOTION_WEIGHT = 0.6  # share of a named emotion word's FACS prototype in the blend (rest: adapter)
+# Headroom for the decoder's motion on top of the held expression: a held channel eases into a soft knee above
+# HELD_KNEE and never reaches HELD_MAX, so stronger wording stays stronger but nothing is pinned at 1.0.
+HELD_KNEE = 0.8
+HELD_MAX = 0.95
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
 
 
@@ -41,11 +45,19 @@ def clean_prompt(prompt: str) -> str:
     return " ".join(text.split())
 
 
+def soft_ceiling(arkit: np.ndarray) -> np.ndarray:
+    """Identity up to HELD_KNEE, then a tanh knee towards HELD_MAX (slope 1 at the knee, strictly increasing)."""
+    x = np.asarray(arkit, dtype=np.float64)
+    room = HELD_MAX - HELD_KNEE
+    return np.where(x > HELD_KNEE, HELD_KNEE + room * np.tanh((x - HELD_KNEE) / room), x).astype(np.float32)
+
+
 def blend(parsed: ParsedPrompt, learned_arkit: np.ndarray, learned_dyn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Combine the adapter's output with the parsed prompt -> (52,) ARKit, (11,) normalised dynamics.
 
     learned (blended with the FACS prototypes of emotion words named outright) x damp x intensity scale, contradicting/negated channels held quiet, named actions
-    at least as strong as the phrase says, negated channels zero, explicit dynamics override.
+    at least as strong as the phrase says, negated channels zero, conflict caps (``parsed.ceiling``), a soft knee
+    below HELD_MAX, explicit dynamics override.
     """
     f = parsed.scale
     # A soft floor removes the adapter's diffuse low-level output (a neutral prompt stays neutral).
@@ -64,6 +76,7 @@ def blend(parsed: ParsedPrompt, learned_arkit: np.ndarray, learned_dyn: np.ndarr
     arkit = np.where((parsed.quiet == 0.0) & ~parsed.arkit_set, 0.0, arkit)  # "brows furrowed, not frowning": brows stay
     jaw = INDEX["jawOpen"]  # the held jaw stays small unless a named action opens it ("mouth hanging open")
     arkit[jaw] = min(arkit[jaw], max(JAW_OPEN_MAX, float(parsed.arkit[jaw]) if parsed.arkit_set[jaw] else 0.0))
+    arkit = soft_ceiling(np.minimum(arkit, parsed.ceiling))
     dyn = DYNAMICS_NEUTRAL + (learned_dyn - DYNAMICS_NEUTRAL) * f
     if parsed.damp < 1.0:
         dyn = DYNAMICS_NEUTRAL + (dyn - DYNAMICS_NEUTRAL) * parsed.damp
@@ -207,7 +220,7 @@ class StyleModel:
             arkit += weight * a
             dyn_dev += weight * (d - DYNAMICS_NEUTRAL)
         dynamics = denormalise_dynamics(np.clip(DYNAMICS_NEUTRAL + dyn_dev, 0.0, 1.0))
-        style = SpeakingStyle(arkit=np.clip(arkit, 0.0, 1.0), dynamics=dynamics, prompt=text)
+        style = SpeakingStyle(arkit=np.clip(arkit, 0.0, HELD_MAX), dynamics=dynamics, prompt=text)
         return self.scale(style, intensity) if intensity != 1.0 else style
 
     def scale(self, style: SpeakingStyle, intensity: float) -> SpeakingStyle:
@@ -215,7 +228,8 @@ class StyleModel:
 
 
 def scale_style(style: SpeakingStyle, intensity: float) -> SpeakingStyle:
-    """Scale a style's expression and its dynamics' departure from the defaults; clamp to range."""
+    """Scale a style's expression and its dynamics' departure from the defaults; clamp to range (a scaled-up
+    expression stops at HELD_MAX)."""
     try:
         k = float(intensity)
     except (TypeError, ValueError):
@@ -224,4 +238,5 @@ def scale_style(style: SpeakingStyle, intensity: float) -> SpeakingStyle:
         raise TalkclipError(f"intensity {intensity!r} must be a finite number >= 0")
     defaults = default_dynamics()
     dynamics = {name: defaults[name] + (float(v) - defaults[name]) * k for name, v in style.dynamics.items()}
-    return SpeakingStyle(arkit=np.clip(style.arkit * k, 0.0, 1.0), dynamics=dynamics, prompt=style.prompt)
+    arkit = style.arkit * k if k <= 1.0 else np.minimum(style.arkit * k, np.maximum(style.arkit, HELD_MAX))
+    return SpeakingStyle(arkit=np.clip(arkit, 0.0, 1.0), dynamics=dynamics, prompt=style.prompt)

@@ -8,7 +8,10 @@ at three things this parser handles instead:
 * negation ("not smiling", "without frowning"): the negated span is removed from the text the
   encoder reads and its channels are held quiet;
 * intensity adverbs (barely < slightly < somewhat < - < very < extremely < absolutely): removed
-  from the encoder text and applied as an exact scale, so stronger wording is always stronger.
+  from the encoder text and applied as an exact scale, so stronger wording is always stronger;
+  next to or inside a named action ("brows slightly lowered") they grade that action only;
+* conflicts between what the prompt names (``_conflicts``): lowered brows do not rise in the
+  middle unless asked, a named nod or shake is not stilled by "calm".
 
 ``parse_prompt`` runs a fixed list of passes over the prompt (``_PASSES``); each fills in its part
 of the ``ParsedPrompt`` and returns the spans the encoder must not read. ``model.StyleModel``
@@ -38,6 +41,14 @@ NEGATION_WINDOW = 30  # characters before a phrase searched for a negator
 NEGATED_EMOTION_QUIET = 0.2  # a negated emotion's channels keep at most this share
 NOT_HAPPY = ("disappointed", 0.45)  # "not happy" reads as mildly let down, not as blank
 NOT_CALM = ("nervous", 0.6)  # "anything but calm"
+# Lowered brows (anger named, or an action that lowers them) keep the inner brows at most this high unless the
+# prompt asks for raised inner brows (an action) or names an emotion whose prototype raises them (AU1 >= 0.3):
+# AU1 with AU4 reads as worry, not as fury.
+INNER_BROW_WITH_LOWERED_MAX = 0.1
+BROWS_LOWERED_BY_ACTION = 0.5  # an action setting browDown at least this high lowers the brows
+INNER_BROW_EMOTION_AU1 = 0.3  # a named emotion whose prototype has AU1 at least this high may raise the inner brows
+# A named nod or shake keeps at least this head-motion energy when "calm"/"still" is named too: the gesture wins.
+GESTURE_HEAD_MOTION = 1.0
 # A negated motion falls back to the DYNAMICS default of these (pose, gaze, nod, shake, articulation);
 # energy (head_motion, expressiveness, blink_rate) keeps what the rest of the prompt says.
 RESET_WHEN_NEGATED = ("articulation", "head_pitch", "head_yaw", "head_roll", "nod", "shake", "gaze_aversion", "gaze_pitch")
@@ -65,6 +76,7 @@ class ParsedPrompt:
     arkit: np.ndarray = field(default_factory=lambda: np.zeros(NUM_CHANNELS, dtype=np.float32))  # (52,) named actions
     arkit_set: np.ndarray = field(default_factory=lambda: np.zeros(NUM_CHANNELS, dtype=bool))  # which channels they name
     arkit_exact: np.ndarray = field(default_factory=lambda: np.zeros(NUM_CHANNELS, dtype=bool))  # weakened by a word: exact
+    ceiling: np.ndarray = field(default_factory=lambda: np.full(NUM_CHANNELS, np.inf, dtype=np.float32))  # (52,) conflict caps
     quiet: np.ndarray = field(default_factory=lambda: np.ones(NUM_CHANNELS, dtype=np.float32))  # (52,) multipliers
     dynamics: dict[str, float] = field(default_factory=dict)  # explicit dynamics values
     damp: float = 1.0
@@ -124,7 +136,7 @@ def _actions(p: _Prompt, out: ParsedPrompt) -> list[Span]:
                 _negate_action(out, action)
                 removed.append((_negation_start(p.low, s), e))
             else:
-                _apply_action(out, action, p.low, s, e)
+                _apply_action(out, action, p.low, m, rx)
     return removed
 
 
@@ -179,19 +191,42 @@ def _intensity(p: _Prompt, out: ParsedPrompt) -> list[Span]:
     return removed
 
 
-_PASSES = (_soft_negations, _actions, _emotions, _gestures, _negated_only, _intensity)
+def _conflicts(p: _Prompt, out: ParsedPrompt) -> list[Span]:
+    """Explicit rules for what the named parts would otherwise fight over (documented in docs/style.md).
+
+    1. Lowered brows (an anger-family emotion named, or an action that lowers the brows) hold the inner
+       brows at ``INNER_BROW_WITH_LOWERED_MAX`` (or the action's own trace of AU1), unless an action
+       raises the inner brows or a named emotion's prototype does (sad, fear, surprise: AU1 + AU4 is
+       their brow): "a furious man, brows knitted" must not read as worried.
+    2. A named nod or shake keeps at least ``GESTURE_HEAD_MOTION`` head energy: "calm, nodding along"
+       nods visibly; "calm" still quiets the face and the expressiveness.
+    """
+    i = INDEX["browInnerUp"]
+    anger = any(PROTOTYPES[name][0] == "angry" for name, _ in out.emotions)
+    lowered = anger or float(out.arkit[INDEX["browDownLeft"]]) >= BROWS_LOWERED_BY_ACTION
+    asked = bool(out.arkit_set[i]) and float(out.arkit[i]) >= 0.5
+    raised = any(PROTOTYPES[name][1].get("1", 0.0) >= INNER_BROW_EMOTION_AU1 for name, _ in out.emotions)
+    if lowered and not asked and not raised:
+        out.ceiling[i] = min(out.ceiling[i], max(INNER_BROW_WITH_LOWERED_MAX, float(out.arkit[i])))
+    if {"nod", "shake"} & set(out.actions) and out.dynamics.get("head_motion", GESTURE_HEAD_MOTION) < GESTURE_HEAD_MOTION:
+        out.dynamics["head_motion"] = GESTURE_HEAD_MOTION
+    return []
+
+
+_PASSES = (_soft_negations, _actions, _emotions, _gestures, _negated_only, _intensity, _conflicts)
 
 
 # --- what the passes share -------------------------------------------------------------------------
 
-def _apply_action(out: ParsedPrompt, action: Action, low: str, s: int, e: int) -> None:
+def _apply_action(out: ParsedPrompt, action: Action, low: str, m: re.Match, rx: re.Pattern) -> None:
     out.actions.append(action.name)
-    local = _local_scale(low, s, e)
-    f = local if local is not None and action.graded else 1.0
+    s, e = m.span()
+    f = _local_scale(low, s, e, m.group(0), rx)
+    f = 1.0 if f is None else (1.0 - (1.0 - f) * action.weaken if f < 1.0 else f)
     side = mirror if action.sided and _RIGHT_RE.search(low[s:e]) else _same_side
     for name, v in action.arkit.items():
         i = INDEX[side(name)]
-        out.arkit[i] = max(out.arkit[i], min(1.0, v * f))
+        out.arkit[i] = max(out.arkit[i], v * f)  # may pass 1.0: the blend's soft ceiling keeps the order
         out.arkit_set[i] = True
         out.arkit_exact[i] |= f < 1.0  # "a slight smile" must stay slight
     for name in action.quiets:
@@ -243,12 +278,19 @@ def _negation_start(text: str, start: int) -> int:
     return window_start + last.start() if last else start
 
 
-def _local_scale(text: str, start: int, end: int) -> float | None:
-    """An intensifier right before (two words) or right after (one word) a phrase."""
+def _local_scale(text: str, start: int, end: int, phrase: str = "", action_rx: re.Pattern | None = None) -> float | None:
+    """A degree word inside the phrase where the phrase reads the same without it ("brows slightly
+    lowered"), else right before it (two words) or right after it (one word)."""
     tables = _tables()
+    graders = ((tables.intensifier_re, tables.intensifiers), (tables.adjective_re, tables.adjectives))
+    if action_rx is not None:
+        for rx, table in graders:
+            for m in rx.finditer(phrase):
+                if action_rx.fullmatch(" ".join((phrase[:m.start()] + phrase[m.end():]).split())):
+                    return table[m.group(1).lower()]
     before = text[max(0, start - 25):start]
     after = text[end:end + 16]
-    for rx, table in ((tables.intensifier_re, tables.intensifiers), (tables.adjective_re, tables.adjectives)):
+    for rx, table in graders:
         m_before = [m for m in rx.finditer(before) if not re.search(r"[,;.]", before[m.end():])]
         if m_before and len(before[m_before[-1].end():].split()) <= 2:
             return table[m_before[-1].group(1).lower()]
