@@ -4,26 +4,32 @@ A dominance-blending coarticulation model (after Cohen & Massaro): every phone h
 target and a dominance that is flat over the phone and decays before it (anticipation) and after
 it (carry-over). Each frame takes the dominance-weighted mean of the nearby targets, so lips move
 toward the next sound early, nothing jitters, and weak phones (h, t, k) borrow their neighbours'
-lip shape. Hard articulatory constraints follow: lips seal on p/b/m and the lower lip meets the
-teeth on f/v, even when the phone is shorter than a frame. The model runs in continuous time, so
-24, 25, 29.97, 30 and 60 fps give the same motion sampled differently.
+lip shape. Pauses bring the mouth to rest (so do stretches the loudness says are silent when the
+phones were recognised rather than aligned), and hummed fillers ("um") hum with closed lips.
+Hard articulatory constraints follow on the combined face (``contacts.py``): lips seal and hold
+on p/b/m and the lower lip meets the upper teeth on f/v, even when the phone is shorter than a
+frame. The model runs in continuous time, so 24, 25, 29.97, 30 and 60 fps give the same motion
+sampled differently.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from talkclip_model.animate.mouth import lip_aperture
+from talkclip_model.animate.contacts import enforce_contacts, hum_fillers
 from talkclip_model.arkit import INDEX, NUM_CHANNELS
-from talkclip_model.phones import BILABIALS, LABIODENTALS, SILENCE, VOWELS
+from talkclip_model.phones import SILENCE
 from talkclip_model.types import PhoneTrack, Prosody
+
+__all__ = ["LIP_CHANNELS", "VISEMES", "articulate", "enforce_contacts", "loudness_gain", "openness_target",
+           "rest_envelope"]
 
 # Channels the lips layer writes.
 LIP_CHANNELS = (
     "jawOpen", "mouthClose", "mouthFunnel", "mouthPucker", "mouthPressLeft", "mouthPressRight",
     "mouthRollLower", "mouthRollUpper", "mouthLowerDownLeft", "mouthLowerDownRight",
     "mouthUpperUpLeft", "mouthUpperUpRight", "mouthStretchLeft", "mouthStretchRight",
-    "mouthShrugLower", "mouthShrugUpper", "tongueOut",
+    "mouthShrugLower", "mouthShrugUpper", "tongueOut", "mouthSmileLeft", "mouthSmileRight",
 )
 _COLS = [INDEX[c] for c in LIP_CHANNELS]
 _JAW = LIP_CHANNELS.index("jawOpen")
@@ -31,27 +37,33 @@ _JAW = LIP_CHANNELS.index("jawOpen")
 ANTICIPATION_S = 0.07  # how early a phone's dominance rises before its onset (time constant)
 CARRYOVER_S = 0.045  # how long it lingers after its offset
 NEIGHBOURS = 4  # phones either side considered per frame
-PAUSE_REST_S = 0.3  # pauses longer than this relax fully to rest
+PAUSE_REST_S = 0.3  # pauses longer than this pull hardest toward rest in the blend
+PAUSE_EASE_IN_S = 0.06  # after speech stops, the mouth reaches rest over this long
+PAUSE_EASE_OUT_S = 0.06  # and leaves it over this long before speech starts,
+PAUSE_LEAD_S = 0.03  # ending this long before it, where the lips shape the first sound
+SILENT_MIN_S = 0.3  # recognised phones: a stretch this long near the noise floor is a pause
+SILENT_ABOVE_FLOOR_DB = 4.0  # near the noise floor (the 10th percentile of loudness)
+SILENT_BELOW_SPEECH_DB = 6.0  # and at least this far below typical speech
 CHUNK_FRAMES = 8192  # frames blended at a time
 
 
 def _v(jaw=0.0, close=0.0, funnel=0.0, pucker=0.0, press=0.0, roll_lower=0.0, roll_upper=0.0,
-       lower_down=0.0, upper_up=0.0, stretch=0.0, shrug_lower=0.0, shrug_upper=0.0, tongue=0.0):
+       lower_down=0.0, upper_up=0.0, stretch=0.0, shrug_lower=0.0, shrug_upper=0.0, tongue=0.0, smile=0.0):
     return (jaw, close, funnel, pucker, press, press, roll_lower, roll_upper, lower_down, lower_down,
-            upper_up, upper_up, stretch, stretch, shrug_lower, shrug_upper, tongue)
+            upper_up, upper_up, stretch, stretch, shrug_lower, shrug_upper, tongue, smile, smile)
 
 
 # phone -> (target over LIP_CHANNELS, lip dominance, jaw dominance)
 VISEMES: dict[str, tuple[tuple[float, ...], float, float]] = {
-    # bilabials: lips sealed, pressed before release
-    # bilabials: the seal itself is a contact constraint (enforce_contacts); the targets only
-    # bring the jaw up and press a little, so a closure does not bleed into the next vowel
-    "P": (_v(jaw=0.05, press=0.15, roll_lower=0.05, roll_upper=0.05), 0.6, 0.7),
-    "B": (_v(jaw=0.05, press=0.12, roll_lower=0.05, roll_upper=0.04), 0.6, 0.7),
-    "M": (_v(jaw=0.04, press=0.1, roll_lower=0.04, roll_upper=0.03), 0.6, 0.7),
-    # labiodentals: lower lip to upper teeth
-    "F": (_v(jaw=0.07, roll_lower=0.45, upper_up=0.25, shrug_upper=0.1), 0.95, 0.6),
-    "V": (_v(jaw=0.07, roll_lower=0.4, upper_up=0.22, shrug_upper=0.1), 0.95, 0.6),
+    # bilabials: the seal and its hold are a contact (contacts.py); the targets bring the jaw
+    # up and press a little, so a closure does not bleed into the next vowel
+    "P": (_v(jaw=0.05, press=0.15, roll_lower=0.05, roll_upper=0.05), 0.6, 0.8),
+    "B": (_v(jaw=0.05, press=0.12, roll_lower=0.05, roll_upper=0.04), 0.6, 0.8),
+    "M": (_v(jaw=0.04, press=0.1, roll_lower=0.04, roll_upper=0.03), 0.6, 0.8),
+    # labiodentals: jaw nearly closed, lower lip in and up to the upper teeth, upper lip lifted
+    # (the contact places the lip on the incisor edge)
+    "F": (_v(jaw=0.04, roll_lower=0.4, shrug_lower=0.1, upper_up=0.22, shrug_upper=0.08), 0.95, 0.65),
+    "V": (_v(jaw=0.04, roll_lower=0.35, shrug_lower=0.1, upper_up=0.2, shrug_upper=0.08), 0.95, 0.65),
     # rounded
     "W": (_v(jaw=0.08, funnel=0.25, pucker=0.7), 0.85, 0.5),
     "UW": (_v(jaw=0.14, funnel=0.3, pucker=0.6), 0.75, 0.7),
@@ -72,13 +84,14 @@ VISEMES: dict[str, tuple[tuple[float, ...], float, float]] = {
     "AH": (_v(jaw=0.36, lower_down=0.25, upper_up=0.05), 0.35, 0.85),
     "AW": (_v(jaw=0.48, funnel=0.15, lower_down=0.3, upper_up=0.05), 0.5, 0.95),
     "AY": (_v(jaw=0.48, lower_down=0.35, upper_up=0.1, stretch=0.1), 0.45, 0.95),
-    "EH": (_v(jaw=0.32, lower_down=0.3, upper_up=0.1, stretch=0.15), 0.4, 0.85),
-    "EY": (_v(jaw=0.26, lower_down=0.25, upper_up=0.1, stretch=0.25), 0.4, 0.8),
-    "IH": (_v(jaw=0.18, lower_down=0.2, upper_up=0.1, stretch=0.2), 0.35, 0.7),
-    "IY": (_v(jaw=0.12, lower_down=0.15, upper_up=0.1, stretch=0.35), 0.45, 0.7),
-    # tongue-tip and back consonants: weak lips, mid jaw
-    "TH": (_v(jaw=0.12, lower_down=0.1, tongue=0.25), 0.3, 0.5),
-    "DH": (_v(jaw=0.12, lower_down=0.1, tongue=0.2), 0.3, 0.5),
+    # spread vowels: the lips widen (stretch, a little smile)
+    "EH": (_v(jaw=0.32, lower_down=0.3, upper_up=0.1, stretch=0.22, smile=0.05), 0.45, 0.85),
+    "EY": (_v(jaw=0.26, lower_down=0.25, upper_up=0.1, stretch=0.3, smile=0.1), 0.5, 0.8),
+    "IH": (_v(jaw=0.18, lower_down=0.2, upper_up=0.1, stretch=0.27, smile=0.08), 0.38, 0.7),
+    "IY": (_v(jaw=0.12, lower_down=0.15, upper_up=0.1, stretch=0.38, smile=0.12), 0.55, 0.7),
+    # tongue-tip and back consonants: weak lips, mid jaw; the tongue tip shows a little on th/dh
+    "TH": (_v(jaw=0.12, lower_down=0.1, tongue=0.08), 0.3, 0.5),
+    "DH": (_v(jaw=0.12, lower_down=0.1, tongue=0.05), 0.3, 0.5),
     "T": (_v(jaw=0.1, lower_down=0.1, stretch=0.1), 0.15, 0.35),
     "D": (_v(jaw=0.1, lower_down=0.1, stretch=0.1), 0.15, 0.35),
     "N": (_v(jaw=0.1, lower_down=0.08, stretch=0.08), 0.12, 0.35),
@@ -93,7 +106,6 @@ VISEMES: dict[str, tuple[tuple[float, ...], float, float]] = {
     SILENCE: (_v(), 0.35, 0.35),
 }
 _REST = _v()
-LABIODENTAL_ROLL = 0.35  # lower-lip roll that puts the lip against the upper teeth
 # Channels that loudness scales (opening), as opposed to closures and rounding.
 _OPENING = [LIP_CHANNELS.index(c) for c in ("jawOpen", "mouthLowerDownLeft", "mouthLowerDownRight",
                                              "mouthUpperUpLeft", "mouthUpperUpRight")]
@@ -134,14 +146,16 @@ def articulate(phones: PhoneTrack, times: np.ndarray, prosody: Prosody | None = 
     out = np.zeros((len(times), NUM_CHANNELS), dtype=np.float64)
     if len(phones) == 0 or len(times) == 0:
         return out
+    phones = hum_fillers(phones)
     tables = _phone_tables(phones)
     gain = loudness_gain(prosody, times)
-    strength = np.broadcast_to(np.asarray(articulation, dtype=np.float64), (len(times),))
+    moving = (1.0 - rest_envelope(phones, times, prosody)) * np.broadcast_to(
+        np.asarray(articulation, dtype=np.float64), (len(times),))
     for lo in range(0, len(times), CHUNK_FRAMES):  # bounded memory on hour-long takes
         hi = min(lo + CHUNK_FRAMES, len(times))
         values = _blend(phones, tables, times[lo:hi])
         values[:, _OPENING] *= gain[lo:hi, None]  # loudness opens the jaw
-        values *= strength[lo:hi, None]  # the articulation strength scales all movement
+        values *= moving[lo:hi, None]  # the articulation strength scales all movement; pauses rest
         out[lo:hi, _COLS] = values
     return out
 
@@ -169,54 +183,35 @@ def _blend(phones: PhoneTrack, tables, times: np.ndarray) -> np.ndarray:
     return values
 
 
-def enforce_contacts(frames: np.ndarray, phones: PhoneTrack, times: np.ndarray, lips: np.ndarray) -> None:
-    """Make lips meet where the phones demand it, adjusting the lips layer in place.
-
-    ``frames`` is the combined face (all layers) before clipping; the correction goes into
-    ``lips`` (and ``frames``) so the layers still add up. Bilabials: mouthClose rises until the
-    lips seal against whatever the jaw (and held expression) does. Labiodentals: the lower lip
-    rolls in to meet the upper teeth.
-    """
-    close = INDEX["mouthClose"]
-    roll_lower = INDEX["mouthRollLower"]
-    vowel = _vowel_mask(phones, times)
-    for phone, s, e in zip(phones.phones, phones.starts, phones.ends):
-        if phone not in BILABIALS and phone not in LABIODENTALS:
-            continue
-        core = _core_frames(times, s, e)
-        # full contact on the phone's frames; half-way on a neighbouring consonant frame so the
-        # lips approach instead of snapping (vowel frames are left to open)
-        edges = np.array([i for i in (core[0] - 1, core[-1] + 1)
-                          if 0 <= i < len(times) and not vowel[i]], dtype=int)
-        for frame_ids, amount in ((core, 1.0), (edges, 0.5)):
-            if len(frame_ids) == 0:
-                continue
-            if phone in BILABIALS:
-                # lips stop parting (lower lip down / upper lip up), then close over the jaw gap
-                release = -frames[np.ix_(frame_ids, _PARTING)] * amount
-                frames[np.ix_(frame_ids, _PARTING)] += release
-                lips[np.ix_(frame_ids, _PARTING)] += release
-                gap = lip_aperture(frames[frame_ids]) + 0.02  # seal with a small margin
-                add = np.maximum(gap, 0.0) * amount
-                frames[frame_ids, close] += add
-                lips[frame_ids, close] += add
-            else:
-                need = np.maximum(LABIODENTAL_ROLL * amount - frames[frame_ids, roll_lower], 0.0)
-                frames[frame_ids, roll_lower] += need
-                lips[frame_ids, roll_lower] += need
+def rest_envelope(phones: PhoneTrack, times: np.ndarray, prosody: Prosody | None = None) -> np.ndarray:
+    """(T,) 0..1: how fully the mouth is at rest. Inside a pause it eases to rest over
+    PAUSE_EASE_IN_S and leaves rest over PAUSE_EASE_OUT_S up to PAUSE_LEAD_S before speech
+    resumes, so a pause of 0.2 s or more reaches rest and a brief one only dips. Recognised
+    phones (no transcript) also rest where the loudness says the take is silent."""
+    pauses = [(float(s), float(e)) for p, s, e in zip(phones.phones, phones.starts, phones.ends) if p == SILENCE]
+    if phones.source == "recognition":
+        pauses += silent_stretches(prosody)
+    out = np.zeros(len(times))
+    first, last = float(phones.starts[0]), float(phones.ends[-1])
+    for s, e in pauses:
+        lo, hi = np.searchsorted(times, [s, e])
+        t = times[lo:hi]
+        ease_in = np.ones(len(t)) if s <= first else np.clip((t - s) / PAUSE_EASE_IN_S, 0.0, 1.0)
+        ease_out = np.ones(len(t)) if e >= last else np.clip((e - PAUSE_LEAD_S - t) / PAUSE_EASE_OUT_S, 0.0, 1.0)
+        x = np.minimum(ease_in, ease_out)
+        out[lo:hi] = np.maximum(out[lo:hi], x * x * (3.0 - 2.0 * x))
+    return out
 
 
-def _vowel_mask(phones: PhoneTrack, times: np.ndarray) -> np.ndarray:
-    return phones.covering(times, VOWELS, closed=True)
-
-
-_PARTING = np.array([INDEX[c] for c in ("mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft", "mouthUpperUpRight")])
-
-
-def _core_frames(times: np.ndarray, start: float, end: float) -> np.ndarray:
-    """Frames within [start, end] (times ascending), or the frame nearest the phone's middle."""
-    inside = np.arange(np.searchsorted(times, start - 1e-9, side="left"),
-                       np.searchsorted(times, end + 1e-9, side="right"))
-    if len(inside):
-        return inside
-    return np.array([int(np.argmin(np.abs(times - 0.5 * (start + end))))])
+def silent_stretches(prosody: Prosody | None) -> list[tuple[float, float]]:
+    """(start, end) of stretches of at least SILENT_MIN_S whose loudness stays near the noise
+    floor and well below typical speech."""
+    if prosody is None or len(prosody.loudness_db) == 0:
+        return []
+    level = prosody.loudness_db.astype(np.float64)
+    speech = level[level > np.percentile(level, 40)]
+    typical = float(np.median(speech)) if len(speech) else float(np.median(level))
+    quiet = level < min(float(np.percentile(level, 10)) + SILENT_ABOVE_FLOOR_DB, typical - SILENT_BELOW_SPEECH_DB)
+    edges = np.diff(np.concatenate([[0], quiet.astype(np.int8), [0]]))
+    runs = zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1))
+    return [(a * prosody.hop, b * prosody.hop) for a, b in runs if (b - a) * prosody.hop >= SILENT_MIN_S]

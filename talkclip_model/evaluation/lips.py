@@ -1,6 +1,8 @@
 """Lip-accuracy evaluation against reference phone timings (read by ``references.py``): the
-per-class checks the benchmarks and tests report, on the mouth measures of ``animate.mouth``:
-bilabials close, open vowels open, rounded vowels round, labiodentals tuck the lower lip.
+per-class checks the benchmarks and tests report, on the mouth measures of ``animate.mouth``
+(linear fits of what the ICT FaceKit head shows, so they agree with the mesh judge in
+``face_mesh.py``): bilabials seal and hold, open vowels open, rounded vowels round, labiodentals
+put the lower lip on the upper teeth with the teeth showing.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from talkclip_model.animate.articulation import openness_target
-from talkclip_model.animate.mouth import lip_aperture, lip_rounding, lip_tuck
+from talkclip_model.animate.mouth import labiodental_margin, lip_aperture, lip_rounding
 from talkclip_model.phones import BILABIALS, LABIODENTALS, OPEN_VOWELS, ROUNDED_VOWELS
 from talkclip_model.types import ExpressionTrack, PhoneTrack
 
@@ -21,11 +23,12 @@ CLASSES: dict[str, frozenset[str]] = {
     "rounded_vowel": ROUNDED_VOWELS,
     "labiodental": LABIODENTALS,
 }
-# Thresholds on the mouth measures below (ARKit weights are 0..1).
-CLOSED_APERTURE = 0.08
-OPEN_APERTURE = 0.25
+# Thresholds on the mouth measures below (lip_aperture is in jaw units: jawOpen 1.0 opens 1.0).
+CLOSED_APERTURE = 0.02  # sealed: a residual gap of at most 0.7 mm on ICT (the mesh judge allows 0.2 mm)
+SEALED_S = 0.055  # a bilabial lands when sealed this long (2 frames at 30 fps, 1 at 24, 3 at 60) ...
+HELD_BILABIAL_S = 0.05  # ... if it lasts this long (a shorter one: on 1 frame; the mesh judge skips them)
+OPEN_APERTURE = 0.2  # visibly open: 6.6 mm on ICT, 8 mm on the ARKit mesh
 ROUNDED = 0.25
-LIP_TUCK = 0.2
 MIN_CHECK_DURATION = 0.03  # phones shorter than this are skipped (aligners give 10 ms slivers)
 
 @dataclass
@@ -41,14 +44,17 @@ class ClassScore:
 def score_lips(track: ExpressionTrack, reference: PhoneTrack) -> dict[str, ClassScore]:
     """Share of reference phones, per class, whose mouth shape is right within the phone.
 
-    A bilabial counts if the lips close (aperture under CLOSED_APERTURE) at some frame inside
-    the phone; an open vowel if the aperture exceeds OPEN_APERTURE; a rounded vowel if rounding
-    exceeds ROUNDED; a labiodental if the lower lip tucks. Frames are sampled at the track fps;
-    phones shorter than one frame are checked at the nearest frame.
+    A bilabial counts if the lips seal (aperture at most CLOSED_APERTURE) on the frames of
+    SEALED_S within the phone widened by one frame each side, as the mesh judge counts (2 frames
+    at 30 fps; one frame if the phone is shorter than HELD_BILABIAL_S); an open vowel if the
+    aperture exceeds OPEN_APERTURE; a rounded vowel if rounding exceeds ROUNDED; a labiodental
+    if on some frame the lower lip reaches the upper incisor edge with the upper teeth showing.
+    Frames are sampled at the track fps; phones shorter than one frame are checked at the
+    nearest frame.
     """
     frames = track.arkit.astype(np.float64)
     measures = {"bilabial": lip_aperture(frames), "open_vowel": lip_aperture(frames),
-                "rounded_vowel": lip_rounding(frames), "labiodental": lip_tuck(frames)}
+                "rounded_vowel": lip_rounding(frames), "labiodental": labiodental_margin(frames)}
     scores = {name: ClassScore() for name in CLASSES}
     n = track.num_frames
     for phone, s, e in zip(reference.phones, reference.starts, reference.ends):
@@ -61,13 +67,15 @@ def score_lips(track: ExpressionTrack, reference: PhoneTrack) -> dict[str, Class
             hi = max(int(np.floor(e * track.fps + 1e-9)), lo)
             window = measures[cls][lo:min(hi, n - 1) + 1]
             if cls == "bilabial":
-                ok = window.min() <= CLOSED_APERTURE
+                widened = measures[cls][max(lo - 1, 0):min(hi + 1, n - 1) + 1]
+                need = max(1, int(SEALED_S * track.fps + 0.5)) if e - s >= HELD_BILABIAL_S - 1e-9 else 1
+                ok = np.sum(widened <= CLOSED_APERTURE) >= min(need, len(widened))
             elif cls == "open_vowel":
                 ok = window.max() >= OPEN_APERTURE
             elif cls == "rounded_vowel":
                 ok = window.max() >= ROUNDED
             else:
-                ok = window.max() >= LIP_TUCK
+                ok = window.max() >= 0.0
             scores[cls].checked += 1
             scores[cls].correct += int(ok)
     return scores
