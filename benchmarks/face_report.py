@@ -193,7 +193,8 @@ def section(res: Results, quick: bool) -> FaceSection:
         f"{10 * m.get('said_neutral_gap_cm', np.nan):.1f} mm.",
         "Judged phones: reference phones of >= 50 ms; a phone's frames are those within its interval widened by one "
         "frame (33 ms) each side. The weight-proxy columns are evaluation.lips.score_lips on the same takes (phones "
-        ">= 30 ms); it counts press and roll as closure and tolerates 0.08 of residual aperture.",
+        ">= 30 ms): the mesh-fitted measures of animate/mouth.py; sealed = a residual gap <= 0.02 jaw units "
+        "(0.66 mm on ICT) held about 55 ms.",
         "References: LibriVox = PocketSphinx alignments, MFA = the corpus TextGrids (aligner output), synthetic = "
         "the mbrola .pho timings (exact). The real captures are not speech (range of motion, emotional idles).",
         *res.notes,

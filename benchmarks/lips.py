@@ -351,9 +351,11 @@ def section(results: dict[str, dict[str, Tally]], rhubarb: str | None = None) ->
     sec.data = {"results": {s: {k: t.to_dict() for k, t in per.items()} for s, per in results.items()},
                 "targets": {"with": TARGET_WITH, "without": TARGET_WITHOUT},
                 "rhubarb_published_for_comparison": RHUBARB_PUBLISHED, "rhubarb_binary": rhubarb}
-    sec.notes.append("Class cells: rate (correct/checked). A bilabial counts when the lips close inside the phone, an "
-                     "open vowel when the aperture opens, a rounded vowel when the lips round, a labiodental when the "
-                     "lower lip tucks (talkclip_model.evaluation.lips.score_lips). Lag: best_lag of mouth opening against "
+    sec.notes.append("Class cells: rate (correct/checked). A bilabial counts when the lips seal for about 55 ms (2 "
+                     "frames at 30 fps) within the phone +- 1 frame, an open vowel when the aperture opens, a rounded "
+                     "vowel when the lips round, a labiodental when the lower lip reaches the upper incisor edge with "
+                     "the upper teeth showing (talkclip_model.evaluation.lips.score_lips, measures fitted to the ICT "
+                     "head). Lag: best_lag of mouth opening against "
                      "the reference, + = animation late, at 30 fps (33 ms steps).")
     published = (f"Rhubarb Lip Sync's roughly published figures ~{RHUBARB_PUBLISHED['with']:.0%} with / "
                  f"~{RHUBARB_PUBLISHED['without']:.0%} without transcript")
