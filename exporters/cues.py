@@ -39,7 +39,8 @@ def mouth_cues(track: ExpressionTrack, profile: Profile | str = "rhubarb", min_h
     """Cues covering the whole take, each at least ``min_hold`` long except possibly the last."""
     prof = load_profile(profile) if isinstance(profile, (str, Path)) else profile
     if prof.mode != "exclusive":
-        raise TalkclipError(f"profile {prof.name} blends its channels; mouth cues need an exclusive profile "
+        where = f"{prof.source}: " if prof.source and not prof.source.startswith("profile ") else ""
+        raise TalkclipError(f"{where}profile {prof.name} blends its channels; mouth cues need an exclusive profile "
                             "(one shape at a time), such as rhubarb")
     if track.num_frames == 0:
         return []

@@ -17,19 +17,22 @@ from __future__ import annotations
 
 import csv
 import gzip
-import json
+import stat
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
-
-from exporters import cues, gltf, livelink, pointcache, track_io
+from exporters import cues, gltf, livelink, pointcache, track_io, track_npz
+from exporters.npz_io import load_npz, names_array
 from exporters.retarget import Detection
 from talkclip_model.errors import TalkclipError
+from talkclip_model.files import read_json_bounded, read_text_bounded
 from talkclip_model.types import ExpressionTrack
 
 Progress = Callable[[float], None]
+NAMES_LIMIT = 64 << 20  # bytes of a JSON or text list of channel names read
+HEADER_LIMIT = 1 << 20  # characters of a CSV read for its header line
 
 
 @dataclass(frozen=True)
@@ -129,23 +132,20 @@ def _write_point_cache(track: ExpressionTrack, path: Path, options: ExportOption
 
 def _names_json(path: Path) -> list[str]:
     """A JSON list of names, or a track's ``channels`` / a profile's ``targets``."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise TalkclipError(f"{path}: cannot read JSON ({exc})") from None
+    data = read_json_bounded(path, NAMES_LIMIT, "JSON file")
     if isinstance(data, dict):
-        data = data.get("channels") or list(data.get("targets") or {})
-    return [str(n) for n in data] if isinstance(data, list) else []
+        data = data.get("channels") or data.get("targets") or []
+        data = list(data) if isinstance(data, dict) else data
+    return [n for n in data if isinstance(n, str)] if isinstance(data, list) else []
 
 
 def _names_npz(path: Path) -> list[str]:
     """Blendshape deltas' ``names``, or a track's ``channels``."""
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            key = "names" if "names" in z.files else "channels"
-            return [str(n) for n in z[key]]
-    except Exception as exc:  # numpy raises many types for a corrupt or foreign archive
-        raise TalkclipError(f"{path}: no 'names' or 'channels' array ({exc})") from None
+    arrays = load_npz(path, "NPZ")
+    key = "names" if "names" in arrays else "channels"
+    if key not in arrays:
+        raise TalkclipError(f"{path}: no 'names' or 'channels' array")
+    return names_array(arrays[key], key, path, "NPZ")
 
 
 def _names_csv(path: Path) -> list[str]:
@@ -153,19 +153,17 @@ def _names_csv(path: Path) -> list[str]:
     timecode and count columns."""
     opener = gzip.open if path.suffix.lower() == ".gz" else open
     try:
-        with opener(path, "rt", encoding="utf-8-sig") as fh:
-            header = next(csv.reader(fh), [])
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TalkclipError(f"{path}: cannot read CSV header ({exc})") from None
+        with opener(path, "rt", encoding="utf-8-sig", newline="") as fh:
+            first = fh.read(HEADER_LIMIT).replace("\r\n", "\n").replace("\r", "\n").partition("\n")[0]
+        header = next(csv.reader([first]), [])
+    except (OSError, UnicodeDecodeError, EOFError, zlib.error, csv.Error) as exc:
+        raise TalkclipError(f"{path}: cannot read CSV header ({' '.join(str(exc).split())})") from None
     return [h.strip() for h in header if h.strip().lower() not in ("timecode", "blendshapecount")]
 
 
 def _names_text(path: Path) -> list[str]:
     """One name per line (any other file)."""
-    try:
-        return [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TalkclipError(f"{path}: cannot read names ({exc})") from None
+    return [ln.strip() for ln in read_text_bounded(path, NAMES_LIMIT, "list of names").splitlines() if ln.strip()]
 
 
 # --- the table --------------------------------------------------------------------------------
@@ -174,7 +172,7 @@ FORMATS: tuple[Format, ...] = (
     Format("json", (".json",), "track JSON (52 ARKit channels, head, phones, meta)",
            read=track_io.read_json, write=_plain(track_io.write_json), names=_names_json),
     Format("npz", (".npz",), "track NPZ (the JSON's arrays, compressed)",
-           read=track_io.read_npz, write=_plain(track_io.write_npz), names=_names_npz),
+           read=track_npz.read_npz, write=_plain(track_npz.write_npz), names=_names_npz),
     Format("csv", (".csv", ".csv.gz"), "Live Link Face CSV (Unreal Live Link, MetaHuman Animator)",
            read=livelink.read_livelink_csv, write=_write_csv, names=_names_csv,
            names_suffixes=(".csv", ".gz")),
@@ -226,12 +224,24 @@ def format_for(path: str | Path) -> str:
     return take_format(path).name
 
 
+def _existing_file(path: Path) -> None:
+    """Refuse, naming it, a path that is not a readable regular file (missing, a folder, a device)."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise TalkclipError(f"{path}: no such file") from None
+    except OSError as exc:  # a folder on the way that cannot be searched, a symlink loop, ...
+        raise TalkclipError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise TalkclipError(f"{path}: {'is a folder' if stat.S_ISDIR(info.st_mode) else 'not a regular file'}")
+
+
 def read_track(path: str | Path) -> ExpressionTrack:
     """The take in ``path``, in the format its suffix names."""
     path = Path(path)
-    if not path.is_file():
-        raise TalkclipError(f"{path}: no such file")
-    return take_format(path).load(path)
+    fmt = take_format(path)
+    _existing_file(path)
+    return fmt.load(path)
 
 
 def write_track(track: ExpressionTrack, path: str | Path, overwrite: bool = True) -> Path:
@@ -245,8 +255,7 @@ def channel_names(path: str | Path) -> list[str]:
     a CSV header, a JSON list (or a track/profile JSON's channels/targets), or a text file with
     one name per line."""
     path = Path(path)
-    if not path.is_file():
-        raise TalkclipError(f"{path}: no such file")
+    _existing_file(path)
     name = path.name.lower()
     reader = next((f.names for f in FORMATS if f.names and name.endswith(f.names_suffixes or f.suffixes)),
                   _names_text)

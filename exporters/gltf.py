@@ -12,146 +12,29 @@ drops properties outside the schema and writes defaults, so it is not used on th
 the binary chunk is kept byte for byte and the new data is appended after it. An existing
 animation with the same name is kept and the new one gets a unique name (``talkclip.001``).
 
+Reading the character (``read_glb``) and checking its structure at the boundary is
+``exporters.gltf_read``'s: a damaged or hand-edited file is refused with one line naming it.
+
 ``write_morph_glb`` builds a small character GLB (one mesh with named morph targets) with
 pygltflib, for tests and for pipelines that start from a neutral mesh plus deltas.
 """
 
 from __future__ import annotations
 
-import base64
-import json
-import struct
 from pathlib import Path
 from typing import Callable, Mapping
 
 import numpy as np
 
+from exporters.gltf_read import character_channels as character_channels
+from exporters.gltf_read import glb_bytes, morph_nodes, read_glb, target_names
 from exporters.retarget import Profile, apply, detect_profile, load_profile
 from talkclip_model.errors import TalkclipError
 from talkclip_model.files import atomic_output
 from talkclip_model.types import ExpressionTrack
 
-GLB_MAGIC = 0x46546C67  # b"glTF"
-CHUNK_JSON = 0x4E4F534A
-CHUNK_BIN = 0x004E4942
 FLOAT = 5126
 Progress = Callable[[float], None]
-
-
-# --- GLB container ------------------------------------------------------------------------
-
-def read_glb(path) -> tuple[dict, bytes]:
-    """(glTF JSON as a dict, binary chunk) of a .glb file. A .gltf whose buffers are data: URIs
-    (or that has none) also reads: buffer 0's data becomes the binary chunk."""
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise TalkclipError(f"{path}: cannot read ({exc.strerror})") from None
-    return _read_glb_container(data, path) if data[:4] == b"glTF" else _read_gltf_json(data, path)
-
-
-def _read_gltf_json(data: bytes, path: Path) -> tuple[dict, bytes]:
-    """A .gltf: its JSON, and buffer 0's data URI decoded as the binary chunk."""
-    try:
-        doc = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise TalkclipError(f"{path}: not a glTF or GLB file") from None
-    doc = _check_doc(doc, path)
-    buffers = doc.get("buffers") or []
-    if any("uri" in b and not str(b["uri"]).startswith("data:") for b in buffers):
-        raise TalkclipError(f"{path}: .gltf with external buffers is not supported; convert it to .glb")
-    binary = b""
-    if buffers and "uri" in buffers[0]:  # buffer 0 becomes the GLB binary chunk
-        header, _, payload = str(buffers[0]["uri"]).partition(",")
-        if not header.endswith(";base64"):
-            raise TalkclipError(f"{path}: buffer 0 data URI is not base64")
-        try:
-            binary = base64.b64decode(payload, validate=True)
-        except ValueError:
-            raise TalkclipError(f"{path}: buffer 0 data URI is not valid base64") from None
-        del buffers[0]["uri"]
-    return doc, binary
-
-
-def _read_glb_container(data: bytes, path: Path) -> tuple[dict, bytes]:
-    """A .glb: the header checked, the first JSON and binary chunks."""
-    if len(data) < 20:
-        raise TalkclipError(f"{path}: truncated GLB")
-    magic, version, length = struct.unpack_from("<III", data, 0)
-    if version != 2:
-        raise TalkclipError(f"{path}: GLB version {version}, only glTF 2.0 is supported")
-    if length != len(data):
-        raise TalkclipError(f"{path}: GLB header says {length} bytes, the file has {len(data)}")
-    doc, binary, offset = None, b"", 12
-    while offset + 8 <= len(data):
-        size, kind = struct.unpack_from("<II", data, offset)
-        chunk = data[offset + 8: offset + 8 + size]
-        if len(chunk) != size:
-            raise TalkclipError(f"{path}: truncated GLB chunk")
-        if kind == CHUNK_JSON and doc is None:
-            try:
-                doc = json.loads(chunk.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise TalkclipError(f"{path}: GLB JSON chunk is not JSON ({exc})") from None
-        elif kind == CHUNK_BIN and not binary:
-            binary = chunk
-        offset += 8 + size
-    if doc is None:
-        raise TalkclipError(f"{path}: GLB has no JSON chunk")
-    return _check_doc(doc, path), binary
-
-
-def _check_doc(doc, path) -> dict:
-    if not isinstance(doc, dict) or str(doc.get("asset", {}).get("version", "")).split(".")[0] != "2":
-        raise TalkclipError(f"{path}: not a glTF 2.0 asset")
-    return doc
-
-
-def glb_bytes(doc: dict, binary: bytes) -> bytes:
-    js = json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    js += b" " * (-len(js) % 4)
-    out = [struct.pack("<II", len(js), CHUNK_JSON), js]
-    if binary:
-        binary = binary + b"\0" * (-len(binary) % 4)
-        out += [struct.pack("<II", len(binary), CHUNK_BIN), binary]
-    body = b"".join(out)
-    return struct.pack("<III", GLB_MAGIC, 2, 12 + len(body)) + body
-
-
-# --- morph targets ------------------------------------------------------------------------
-
-def target_names(doc: dict, mesh_index: int) -> list[str]:
-    """Names of a mesh's morph targets (mesh.extras.targetNames, else the first primitive's)."""
-    mesh = doc["meshes"][mesh_index]
-    count = len((mesh.get("primitives") or [{}])[0].get("targets") or [])
-    names = (mesh.get("extras") or {}).get("targetNames")
-    if not names:
-        names = ((mesh.get("primitives") or [{}])[0].get("extras") or {}).get("targetNames")
-    if not names or len(names) != count:
-        return [f"target_{i}" for i in range(count)]  # unnamed targets: nothing will bind to them
-    return [str(n) for n in names]
-
-
-def morph_nodes(doc: dict) -> list[tuple[int, int, list[str]]]:
-    """(node index, mesh index, target names) for every node whose mesh has morph targets."""
-    out = []
-    for ni, node in enumerate(doc.get("nodes") or []):
-        mi = node.get("mesh")
-        if mi is None or mi >= len(doc.get("meshes") or []):
-            continue
-        if any(p.get("targets") for p in doc["meshes"][mi].get("primitives") or []):
-            out.append((ni, mi, target_names(doc, mi)))
-    return out
-
-
-def character_channels(path) -> list[str]:
-    """All morph target names of a GLB's animated meshes, in file order, without repeats."""
-    doc, _ = read_glb(path)
-    seen: dict[str, None] = {}
-    for _, _, names in morph_nodes(doc):
-        seen.update(dict.fromkeys(names))
-    return list(seen)
 
 
 def _unique_name(existing: list[str], wanted: str) -> str:
@@ -241,7 +124,7 @@ def _bind_targets(nodes: list, profile: Profile | str | None, source):
     """The Detection binding the morph targets' names to ``profile`` (detected when None)."""
     all_names = list(dict.fromkeys(n for _, _, names in nodes for n in names))
     if profile is None:
-        return detect_profile(all_names)
+        return detect_profile(all_names, source=source)
     base = load_profile(profile) if isinstance(profile, (str, Path)) else profile
     detection = base.bind(all_names)
     if not detection.binding:
@@ -250,10 +133,11 @@ def _bind_targets(nodes: list, profile: Profile | str | None, source):
     return detection
 
 
-def _frame_times(track: ExpressionTrack) -> np.ndarray:
+def _frame_times(track: ExpressionTrack, out: Path) -> np.ndarray:
     times = (np.arange(track.num_frames, dtype=np.float64) / track.fps).astype(np.float32)  # (T,)
     if track.num_frames > 1 and not np.all(np.diff(times) > 0):
-        raise TalkclipError("frame times are not strictly increasing at float32 precision (take too long)")
+        raise TalkclipError(f"{out}: the take is too long for glTF's float32 frame times "
+                            f"({track.num_frames} frames at {track.fps:g} fps)")
     return times
 
 
@@ -275,6 +159,7 @@ def _head_rotations(doc: dict, head_node: str, track: ExpressionTrack, source) -
         raise TalkclipError(f"{source}: node {head_node!r} has a matrix; glTF can only animate "
                             "nodes with translation/rotation/scale")
     rest = np.asarray(node.get("rotation", [0.0, 0.0, 0.0, 1.0]), dtype=np.float64)
+    rest /= np.linalg.norm(rest)  # the reader refused a zero rotation
     rotations = _quat_mul(np.broadcast_to(rest, (track.num_frames, 4)), head_quaternions(track.head))
     return head_index, rotations.astype(np.float32)
 
@@ -299,10 +184,10 @@ def add_animation(character, track: ExpressionTrack, out, profile: Profile | str
     if not nodes:
         raise TalkclipError(f"{character}: no mesh with morph targets (shape keys) to animate")
     if track.num_frames < 1:
-        raise TalkclipError("the take has no frames")
+        raise TalkclipError(f"{out}: the take has no frames")
     detection = _bind_targets(nodes, profile, character)
     writer = _TakeWriter(doc, binary, character)
-    time_acc = writer.floats(_frame_times(track), with_bounds=True)
+    time_acc = writer.floats(_frame_times(track, out), with_bounds=True)
     bound_names, bound_values = apply(detection, track)  # (T, n_bound)
     column = {n: bound_values[:, j] for j, n in enumerate(bound_names)}
     report_nodes = []
@@ -344,14 +229,17 @@ def read_animation(path, name: str | None = None) -> dict[str, tuple[np.ndarray,
         return np.frombuffer(binary, dtype="<f4", count=acc["count"], offset=start).copy()
 
     out = {}
-    for ch in anim["channels"]:
-        if ch["target"].get("path") != "weights":
-            continue
-        ni = ch["target"]["node"]
-        s = anim["samplers"][ch["sampler"]]
-        names = target_names(doc, doc["nodes"][ni]["mesh"])
-        times = floats(s["input"])
-        out[doc["nodes"][ni].get("name", f"node {ni}")] = (times, names, floats(s["output"]).reshape(len(times), -1))
+    try:
+        for ch in anim["channels"]:
+            if ch["target"].get("path") != "weights":
+                continue
+            ni = ch["target"]["node"]
+            s = anim["samplers"][ch["sampler"]]
+            names = target_names(doc, doc["nodes"][ni]["mesh"])
+            times = floats(s["input"])
+            out[doc["nodes"][ni].get("name", f"node {ni}")] = (times, names, floats(s["output"]).reshape(len(times), -1))
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+        raise TalkclipError(f"{path}: animation {anim.get('name')!r} is damaged ({type(exc).__name__}: {exc})") from None
     return out
 
 

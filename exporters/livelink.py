@@ -19,11 +19,14 @@ import csv
 import gzip
 import io
 import math
+import re
+import zlib
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
+from exporters.track_io import MAX_FPS, MIN_FPS, check_take_fps, check_take_values
 from talkclip_model.arkit import (
     ARKIT_NAMES,
     EYE_RANGE_RAD,
@@ -31,8 +34,8 @@ from talkclip_model.arkit import (
     eye_look_to_gaze,
 )
 from talkclip_model.errors import TalkclipError
-from talkclip_model.files import atomic_output
-from talkclip_model.types import ExpressionTrack
+from talkclip_model.files import atomic_output, read_bytes_bounded
+from talkclip_model.types import ExpressionTrack, finite_number
 
 LLF_HEAD = ("HeadYaw", "HeadPitch", "HeadRoll")
 LLF_EYES = ("LeftEyeYaw", "LeftEyePitch", "LeftEyeRoll", "RightEyeYaw", "RightEyePitch", "RightEyeRoll")
@@ -42,6 +45,7 @@ LLF_HEADER = ("Timecode", "BlendShapeCount") + tuple(capitalised(n) for n in ARK
 TIMECODE_BASE = 60
 _TIMECODE_BASES = (60, 120, 240)
 VALUE_FORMAT = "{:.10f}"
+CSV_LIMIT = 1024 << 20  # bytes of CSV text read (an hour at 60 fps is about 250 MB)
 
 Progress = Callable[[float], None]
 
@@ -64,13 +68,24 @@ def format_timecode(seconds: float, base: int = TIMECODE_BASE) -> str:
     return f"{hh:02d}:{mm:02d}:{ss:02d}:{ff:02d}.{thousandths:03d}"
 
 
+_TIMECODE = re.compile(r"(\d{1,7}):(\d{1,2}):(\d{1,2}):(\d{1,4}(?:\.\d{1,6})?)", re.ASCII)
+
+
+def _timecode_parts(text: str) -> tuple[int, float]:
+    """(whole seconds, frame field FF[.fff]) of ``HH:MM:SS:FF[.fff]``; ValueError otherwise."""
+    match = _TIMECODE.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(f"bad timecode {text[:40]!r}")
+    hh, mm, ss, ff = match.groups()
+    return int(hh) * 3600 + int(mm) * 60 + int(ss), float(ff)
+
+
 def parse_timecode(text: str, base: int = TIMECODE_BASE) -> float:
     """Seconds since midnight for ``HH:MM:SS:FF[.fff]``."""
-    try:
-        hh, mm, ss, ff = text.strip().split(":")
-        return int(hh) * 3600 + int(mm) * 60 + int(ss) + float(ff) / base
-    except ValueError:
-        raise ValueError(f"bad timecode {text!r}") from None
+    if not base > 0:
+        raise ValueError(f"bad timecode base {base!r}")
+    seconds, ff = _timecode_parts(text)
+    return seconds + ff / base
 
 
 def eye_angles(arkit: np.ndarray) -> np.ndarray:
@@ -89,14 +104,35 @@ def _snap_fps(fps: float) -> float:
 # --- reading --------------------------------------------------------------------------------
 
 def _read_text(path: Path) -> str:
+    """The file's text, gunzipped when it is gzip data (whatever its name), at most CSV_LIMIT bytes."""
+    raw = read_bytes_bounded(path, CSV_LIMIT, "Live Link Face CSV")
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(raw)) as fh:
+                raw = fh.read(CSV_LIMIT + 1)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise TalkclipError(f"{path}: cannot read CSV (damaged gzip data: {' '.join(str(exc).split())})") from None
+        if len(raw) > CSV_LIMIT:
+            raise TalkclipError(f"{path}: unpacks to more than {CSV_LIMIT >> 20} MB of CSV")
     try:
-        if path.suffix.lower() == ".gz":
-            with gzip.open(path, "rt", encoding="utf-8-sig", newline="") as fh:
-                return fh.read()
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            return fh.read()
-    except (OSError, UnicodeDecodeError, EOFError) as exc:
-        raise TalkclipError(f"{path}: cannot read CSV ({exc})") from None
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise TalkclipError(f"{path}: cannot read CSV (not UTF-8 text at byte {exc.start})") from None
+
+
+def _csv_rows(text: str, path: Path) -> list[list[str]]:
+    """Rows of the CSV text; line ends \n, \r\n and a lone \r (classic Mac, some spreadsheets) all end a row."""
+    try:
+        return list(csv.reader(io.StringIO(text, newline=None)))
+    except csv.Error as exc:
+        raise TalkclipError(f"{path}: not a readable CSV ({exc})") from None
+
+
+def _newline_of(text: str) -> str:
+    head = text[:65536]
+    if "\r\n" in head:
+        return "\r\n"
+    return "\r" if "\r" in head and "\n" not in head else "\n"
 
 
 def _check_header(rows: list[list[str]], path: Path) -> tuple[list[str], dict[str, int]]:
@@ -107,7 +143,7 @@ def _check_header(rows: list[list[str]], path: Path) -> tuple[list[str], dict[st
     col = {h.lower(): j for j, h in enumerate(header)}
     if len(col) != len(header):
         dup = sorted({h for h in header if header.count(h) > 1})
-        raise TalkclipError(f"{path}: duplicate CSV columns {', '.join(dup)}")
+        raise TalkclipError(f"{path}: duplicate CSV columns {', '.join(repr(d[:40]) for d in dup)}")
     missing = [capitalised(n) for n in ARKIT_NAMES if n.lower() not in col]
     if "timecode" not in col:
         missing.insert(0, "Timecode")
@@ -138,28 +174,38 @@ def _numeric_table(body: list, header: list[str], numeric: list[int], path: Path
                 try:
                     float(r[j])
                 except ValueError:
-                    raise TalkclipError(f"{path}: row {line}, column {header[j]}: not a number: {r[j]!r}") from None
+                    raise TalkclipError(f"{path}: row {line}, column {header[j][:60]}: "
+                                        f"not a number: {r[j][:40]!r}") from None
         raise
-    if not np.all(np.isfinite(table)):
-        k, j = np.argwhere(~np.isfinite(table))[0]
-        raise TalkclipError(f"{path}: row {body[k][0]}, column {header[numeric[j]]}: NaN or infinite value")
+    bad = ~np.isfinite(table) | (np.abs(table) > np.finfo(np.float32).max)
+    if bad.any():
+        k, j = np.argwhere(bad)[0]
+        raise TalkclipError(f"{path}: row {body[k][0]}, column {header[numeric[j]][:60]}: "
+                            "NaN, infinite or beyond float32 range")
     return table
 
 
 def _parse_timecodes(codes: list[str], path: Path) -> tuple[int, np.ndarray]:
     """(timecode frame base, seconds of each code): the base is the first that the FF fields fit."""
-    try:
-        max_ff = max(int(float(c.split(":")[-1])) for c in codes)
-        base = next((b for b in _TIMECODE_BASES if b > max_ff), max_ff + 1)
-        return base, np.array([parse_timecode(c, base) for c in codes])
-    except (ValueError, IndexError) as exc:
-        raise TalkclipError(f"{path}: bad timecode ({exc})") from None
+    parts = []
+    for i, code in enumerate(codes):
+        try:
+            parts.append(_timecode_parts(code))
+        except ValueError as exc:
+            raise TalkclipError(f"{path}: frame {i + 1}: {exc} (expected HH:MM:SS:FF.mmm)") from None
+    max_ff = int(max(ff for _, ff in parts))
+    base = next((b for b in _TIMECODE_BASES if b > max_ff), max_ff + 1)
+    return base, np.array([seconds + ff / base for seconds, ff in parts])
 
 
-def _measured_fps(times: np.ndarray, base: int) -> float:
+def _measured_fps(times: np.ndarray, base: int, path: Path) -> float:
     # the mean rate over the take keeps its duration right through dropped frames and jitter
     span = float(times[-1] - times[0])
-    return _snap_fps((len(times) - 1) / span) if len(times) > 1 and span > 0 else float(base)
+    fps = (len(times) - 1) / span if len(times) > 1 and span > 0 else float(base)
+    if not MIN_FPS <= fps <= MAX_FPS:
+        raise TalkclipError(f"{path}: the timecodes give {fps:.3g} frames per second ({len(times)} frames "
+                            f"over {span:g} s); expected {MIN_FPS:g} to {MAX_FPS:g}")
+    return _snap_fps(fps)
 
 
 def _head_pitch_yaw_roll(table: np.ndarray, where: dict[str, int]) -> np.ndarray:
@@ -181,8 +227,9 @@ def read_livelink_csv(path, fps: float | None = None) -> ExpressionTrack:
     """
     path = Path(path)
     text = _read_text(path)
-    newline = "\r\n" if "\r\n" in text[:4096] else "\n"
-    rows = list(csv.reader(io.StringIO(text)))
+    newline = _newline_of(text)
+    rows = _csv_rows(text, path)
+    del text
     header, col = _check_header(rows, path)
     body = _frame_rows(rows, header, path)
     tc = col["timecode"]
@@ -194,8 +241,7 @@ def read_livelink_csv(path, fps: float | None = None) -> ExpressionTrack:
     head = _head_pitch_yaw_roll(table, where)
     codes = [r[tc].strip() for _, r in body]
     base, times = _parse_timecodes(codes, path)
-    if fps is None:
-        fps = _measured_fps(times, base)
+    fps = _measured_fps(times, base, path) if fps is None else check_take_fps(fps, str(path))
     known = {"timecode", "blendshapecount"} | {n.lower() for n in ARKIT_NAMES} | {h.lower() for h in LLF_HEAD}
     extra = {header[j]: table[:, where[header[j].lower()]].tolist()
              for j in numeric if header[j].lower() not in known}
@@ -210,7 +256,7 @@ def read_livelink_csv(path, fps: float | None = None) -> ExpressionTrack:
     }
     meta = {"source": str(path), "timecode_start": codes[0], "timecode_base": base, "livelink": record}
     try:
-        return ExpressionTrack(fps=fps, arkit=values, head=head, meta=meta)
+        return check_take_values(ExpressionTrack(fps=fps, arkit=values, head=head, meta=meta), str(path))
     except ValueError as exc:
         raise TalkclipError(f"{path}: {exc}") from None
 
@@ -218,17 +264,39 @@ def read_livelink_csv(path, fps: float | None = None) -> ExpressionTrack:
 # --- writing --------------------------------------------------------------------------------
 
 def _record_for(track: ExpressionTrack) -> dict | None:
-    """The original file's record when it still describes this track (same frame count)."""
+    """The original file's record when it still describes this track (same frame count) and is
+    well formed; a record edited out of shape is ignored and the track gets the app's layout."""
     rec = track.meta.get("livelink")
     if not isinstance(rec, dict):
         return None
-    codes = rec.get("timecodes") or []
-    if len(codes) != track.num_frames:
+    try:
+        return rec if _record_fits(rec, track.num_frames) else None
+    except (ValueError, TypeError, AttributeError):
         return None
-    extra = rec.get("extra") or {}
-    if any(len(v) != track.num_frames for v in extra.values()):
-        return None
-    return rec
+
+
+def _record_fits(rec: dict, frames: int) -> bool:
+    codes, columns, extra = rec.get("timecodes"), rec.get("columns"), rec.get("extra") or {}
+    if not (isinstance(codes, list) and len(codes) == frames and all(isinstance(c, str) for c in codes)):
+        return False
+    for code in codes:
+        _timecode_parts(code)  # ValueError for a bad one
+    if not (isinstance(columns, list) and all(isinstance(c, str) and c.strip() for c in columns)):
+        return False
+    lower = [c.lower() for c in columns]
+    needed = {"timecode"} | {capitalised(n).lower() for n in ARKIT_NAMES}
+    if len(set(lower)) != len(lower) or not needed <= set(lower):
+        return False
+    if not isinstance(extra, dict) or not all(
+            isinstance(v, list) and len(v) == frames and all(_finite(x) for x in v) for v in extra.values()):
+        return False
+    known = needed | {"blendshapecount"} | {h.lower() for h in LLF_HEAD} | {k.lower() for k in extra}
+    return set(lower) <= known and rec.get("newline", "\n") in ("\n", "\r\n", "\r") \
+        and isinstance(rec.get("count", "61"), (str, int))
+
+
+def _finite(x) -> bool:
+    return finite_number(x) and abs(x) <= float(np.finfo(np.float32).max)
 
 
 def _format_column(values) -> list[str]:
@@ -258,11 +326,15 @@ def _recorded_layout(rec: dict, by_name: dict) -> tuple[list[str], list[str], st
 
 
 def _start_of(track: ExpressionTrack, start_seconds: float, base: int) -> float:
-    """Seconds of the first frame: ``start_seconds``, else the track's recorded start timecode."""
+    """Seconds of the first frame: ``start_seconds``, else the track's recorded start timecode
+    (ignored when it or its base is not usable)."""
     if "timecode_start" not in track.meta or start_seconds:
         return start_seconds
+    recorded = track.meta.get("timecode_base", base)
+    if isinstance(recorded, int) and not isinstance(recorded, bool) and 0 < recorded <= 10_000:
+        base = recorded
     try:
-        return parse_timecode(str(track.meta["timecode_start"]), int(track.meta.get("timecode_base", base)))
+        return parse_timecode(str(track.meta["timecode_start"]), base)
     except ValueError:
         return 0.0
 

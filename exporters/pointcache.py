@@ -18,19 +18,24 @@ Formats (both store float32 xyz per point per frame; Blender imports both):
 from __future__ import annotations
 
 import io
+import shutil
 import struct
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 
+from exporters.npz_io import float_array, load_npz, names_array
 from exporters.retarget import Detection, Profile, apply, detect_profile, load_profile
 from talkclip_model.errors import TalkclipError
-from talkclip_model.files import atomic_output
+from talkclip_model.files import atomic_output, read_bytes_bounded
 from talkclip_model.types import ExpressionTrack
 
 PC2_MAGIC = b"POINTCACHE2\0"
+MESH_LIMIT = 1024 << 20  # bytes of neutral mesh file read
+MAX_COORDINATE = 1e12  # positions and deltas: any real unit, and frames stay far from float32 overflow
 Progress = Callable[[float], None]
 
 
@@ -41,6 +46,7 @@ class BlendshapeMesh:
     vertices: np.ndarray  # (V, 3) float32
     faces: np.ndarray | None  # (F, 3) int, or None
     deltas: Mapping[str, tuple[np.ndarray, np.ndarray]]
+    source: str = ""  # the deltas file, for messages
 
     @property
     def names(self) -> list[str]:
@@ -76,31 +82,51 @@ class BlendshapeMesh:
                 yield v
 
 
+def _channel_deltas(z: dict, name: str, path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(vertex ids (K,), deltas (K, 3)) of one channel, checked."""
+    if f"{name}__idx" not in z or f"{name}__delta" not in z:
+        raise TalkclipError(f"{path}: channel {name!r} lacks {name}__idx or {name}__delta")
+    delta_key = f"{name}__delta"
+    idx, d = z[f"{name}__idx"], _bounded(float_array(z[delta_key], delta_key, path, "deltas NPZ"), delta_key, path)
+    if idx.dtype.kind not in "iu":
+        raise TalkclipError(f"{path}: {name}__idx must hold whole vertex ids, got {idx.dtype}")
+    idx = idx.astype(np.int64).reshape(-1)
+    if d.size % 3:
+        raise TalkclipError(f"{path}: {name}__delta holds {d.size} values, not xyz triples")
+    d = d.reshape(-1, 3)
+    if len(idx) != len(d):
+        raise TalkclipError(f"{path}: channel {name!r} has {len(idx)} vertex ids but {len(d)} deltas")
+    return idx, d
+
+
+def _bounded(values: np.ndarray, key: str, path: Path) -> np.ndarray:
+    if values.size and np.abs(values).max() > MAX_COORDINATE:
+        raise TalkclipError(f"{path}: {key!r} holds coordinates beyond +-{MAX_COORDINATE:g}")
+    return values
+
+
+def _neutral(z: dict, path: Path) -> np.ndarray | None:
+    if "neutral" not in z:
+        return None
+    neutral = _bounded(float_array(z["neutral"], "neutral", path, "deltas NPZ"), "neutral", path)
+    if neutral.ndim != 2 or neutral.shape[1] != 3 or not len(neutral):
+        raise TalkclipError(f"{path}: 'neutral' must be (vertices, 3) positions, got shape {neutral.shape}")
+    return neutral
+
+
 def load_deltas_npz(path, mesh_path=None) -> BlendshapeMesh:
     """Read ICT-style deltas (``neutral``, ``names``, ``<name>__idx``, ``<name>__delta``); with
     ``mesh_path`` (OBJ, PLY, ...) the neutral vertices and faces come from that mesh (trimesh,
     without merging or reordering vertices) and must have the same vertex count."""
     path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            files = set(z.files)
-            if "names" not in files:
-                raise TalkclipError(f"{path}: deltas NPZ has no 'names' array")
-            names = [str(n) for n in z["names"]]
-            neutral = np.asarray(z["neutral"], np.float32) if "neutral" in files else None
-            deltas = {}
-            for n in names:
-                if f"{n}__idx" not in files or f"{n}__delta" not in files:
-                    raise TalkclipError(f"{path}: channel {n!r} lacks {n}__idx or {n}__delta")
-                idx = np.asarray(z[f"{n}__idx"], np.int64).reshape(-1)
-                d = np.asarray(z[f"{n}__delta"], np.float32).reshape(-1, 3)
-                if len(idx) != len(d):
-                    raise TalkclipError(f"{path}: channel {n!r} has {len(idx)} vertex ids but {len(d)} deltas")
-                deltas[n] = (idx, d)
-    except TalkclipError:
-        raise
-    except Exception as exc:  # numpy raises many types for a corrupt archive
-        raise TalkclipError(f"{path}: cannot read deltas NPZ ({exc})") from None
+    z = load_npz(path, "deltas NPZ")
+    if "names" not in z:
+        raise TalkclipError(f"{path}: deltas NPZ has no 'names' array")
+    names = names_array(z["names"], "names", path, "deltas NPZ")
+    if len(set(names)) != len(names):
+        raise TalkclipError(f"{path}: a channel is listed twice in 'names'")
+    neutral = _neutral(z, path)
+    deltas = {n: _channel_deltas(z, n, path) for n in names}
     faces = None
     if mesh_path is not None:
         mesh_vertices, faces = load_mesh(mesh_path)
@@ -112,7 +138,20 @@ def load_deltas_npz(path, mesh_path=None) -> BlendshapeMesh:
     for n, (idx, _) in deltas.items():
         if len(idx) and (idx.min() < 0 or idx.max() >= len(neutral)):
             raise TalkclipError(f"{path}: channel {n!r} has vertex ids outside the mesh's {len(neutral)} vertices")
-    return BlendshapeMesh(vertices=neutral, faces=faces, deltas=deltas)
+    return BlendshapeMesh(vertices=neutral, faces=faces, deltas=deltas, source=str(path))
+
+
+def _trimesh_load(trimesh, data: bytes, path: Path) -> Any:
+    """A trimesh mesh from a file's bytes; an OBJ with texture and normal indices dropped first."""
+    if path.suffix.lower() == ".obj":
+        keep = []
+        for line in data.decode("utf-8", errors="replace").splitlines():
+            if line.startswith("v "):
+                keep.append(line + "\n")
+            elif line.startswith("f "):
+                keep.append("f " + " ".join(t.split("/")[0] for t in line.split()[1:]) + "\n")
+        return trimesh.load(io.StringIO("".join(keep)), file_type="obj", process=False, force="mesh")
+    return trimesh.load(io.BytesIO(data), file_type=path.suffix.lower().lstrip("."), process=False, force="mesh")
 
 
 def load_mesh(path) -> tuple[np.ndarray, np.ndarray]:
@@ -124,36 +163,45 @@ def load_mesh(path) -> tuple[np.ndarray, np.ndarray]:
     import trimesh
 
     path = Path(path)
+    data = read_bytes_bounded(path, MESH_LIMIT, "mesh file")
     try:
-        if path.suffix.lower() == ".obj":
-            keep = []
-            with open(path, encoding="utf-8", errors="replace") as fh:
-                for line in fh:
-                    if line.startswith("v "):
-                        keep.append(line)
-                    elif line.startswith("f "):
-                        keep.append("f " + " ".join(t.split("/")[0] for t in line.split()[1:]) + "\n")
-            mesh: Any = trimesh.load(io.StringIO("".join(keep)), file_type="obj", process=False, force="mesh")
-        else:
-            mesh = trimesh.load(path, process=False, force="mesh")
+        with warnings.catch_warnings():  # numpy's deprecation notes about a broken file: not extra lines
+            warnings.simplefilter("ignore")
+            mesh = _trimesh_load(trimesh, data, path)
     except Exception as exc:  # trimesh raises many types for unreadable files
-        raise TalkclipError(f"{path}: cannot load mesh ({exc})") from None
-    if len(mesh.vertices) == 0:
+        raise TalkclipError(f"{path}: cannot load mesh ({type(exc).__name__}: {' '.join(str(exc).split())[:120]})") from None
+    vertices = np.asarray(getattr(mesh, "vertices", np.zeros((0, 3))), np.float64)
+    if vertices.ndim != 2 or vertices.shape[1] != 3 or len(vertices) == 0:
         raise TalkclipError(f"{path}: mesh has no vertices")
-    return np.asarray(mesh.vertices, np.float32), np.asarray(mesh.faces, np.int64)
+    if not np.all(np.isfinite(vertices)):
+        raise TalkclipError(f"{path}: mesh vertices hold NaN or infinity")
+    vertices = _bounded(vertices, "vertices", path).astype(np.float32)
+    return vertices, np.asarray(getattr(mesh, "faces", np.zeros((0, 3))), np.int64).reshape(-1, 3)
 
 
 def weights_for(mesh: BlendshapeMesh, track: ExpressionTrack, profile: Profile | str | None = None):
     """(channel names, weights (T, n), Detection) for driving ``mesh`` with ``track``."""
     if profile is None:
-        detection = detect_profile(mesh.names)
+        detection = detect_profile(mesh.names, source=mesh.source or None)
     else:
         prof = load_profile(profile) if isinstance(profile, (str, Path)) else profile
         detection = prof.bind(mesh.names)
     if not detection.binding:
-        raise TalkclipError(f"profile {detection.base.name} matches none of the mesh's channels")
+        raise TalkclipError(f"{mesh.source or 'mesh'}: profile {detection.base.name} matches none of the mesh's channels")
     names, weights = apply(detection, track)
     return names, weights, detection
+
+
+def _check_space(path, size: int) -> None:
+    """Refuse, before writing a byte, a cache larger than the free space where it goes (an hour
+    of a dense head is tens of GB)."""
+    try:
+        free = shutil.disk_usage(Path(path).resolve().parent).free
+    except OSError:
+        return
+    if size > free:
+        raise TalkclipError(f"{path}: the point cache needs {size / 1e9:.1f} GB, "
+                            f"the disk has {free / 1e9:.1f} GB free")
 
 
 def _write(path, header: bytes, frames: Iterator[np.ndarray], dtype: str, count: int,
@@ -171,12 +219,14 @@ def write_mdd(path, frames: Iterator[np.ndarray], num_frames: int, num_points: i
               overwrite: bool = True, progress: Progress | None = None) -> None:
     times = (np.arange(num_frames) / fps).astype(">f4")
     header = struct.pack(">ii", num_frames, num_points) + times.tobytes()
+    _check_space(path, len(header) + 12 * num_frames * num_points)
     _write(path, header, _checked(frames, num_frames, num_points), ">f4", num_frames, overwrite, progress)
 
 
 def write_pc2(path, frames: Iterator[np.ndarray], num_frames: int, num_points: int, start_frame: float = 0.0,
               overwrite: bool = True, progress: Progress | None = None) -> None:
     header = PC2_MAGIC + struct.pack("<iiffi", 1, num_points, float(start_frame), 1.0, num_frames)
+    _check_space(path, len(header) + 12 * num_frames * num_points)
     _write(path, header, _checked(frames, num_frames, num_points), "<f4", num_frames, overwrite, progress)
 
 

@@ -135,6 +135,8 @@ def track_from_channels(names: list[str], values: np.ndarray, fps: float, profil
 def style_from_capture(path, prompt: str | None = None) -> SpeakingStyle:
     """SpeakingStyle of a take file: Live Link Face CSV (.csv, .csv.gz), track JSON or NPZ."""
     track = read_track(path)
+    if track.num_frames < 2:
+        raise TalkclipError(f"{path}: a reference take needs at least 2 frames")
     return style_from_track(track, prompt=prompt if prompt is not None else f"like {Path(path).name}")
 
 

@@ -51,9 +51,9 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from exporters.profile_json import MODES, NUM_SOURCES, SOURCES, parse_profile
 from talkclip_model.arkit import (
     ARKIT_NAMES,
-    HEAD_CHANNELS,
     INDEX,
     NUM_CHANNELS,
     normalise_arkit_name,
@@ -61,13 +61,10 @@ from talkclip_model.arkit import (
     strip_namespace,
 )
 from talkclip_model.errors import TalkclipError
+from talkclip_model.files import read_json_bounded
 
-SOURCES: tuple[str, ...] = ARKIT_NAMES + tuple(f"head.{h}" for h in HEAD_CHANNELS)  # matrix columns
-NUM_SOURCES = len(SOURCES)
-_SOURCE_INDEX = {s.lower(): i for i, s in enumerate(SOURCES)}
-_SOURCE_INDEX.update({f"head{h}": NUM_CHANNELS + i for i, h in enumerate(HEAD_CHANNELS)})
-MODES = ("blend", "exclusive")
 PROFILE_DIR = "profiles"
+PROFILE_LIMIT = 16 << 20  # bytes of profile JSON read
 
 # --- name matching --------------------------------------------------------------------------
 # How a spelling reads is talkclip_model.arkit's (spelling_key, strip_namespace,
@@ -122,9 +119,9 @@ class Profile:
                 for t, row in zip(self.targets, self.matrix)}
 
     def to_dict(self) -> dict:
-        targets = {}
+        targets, weights = {}, self.weights
         for i, t in enumerate(self.targets):
-            entry: dict = {"weights": self.weights[t]}
+            entry: dict = {"weights": weights[t]}
             if self.bias[i]:
                 entry["bias"] = float(self.bias[i])
             if self.aliases.get(t):
@@ -144,45 +141,9 @@ class Profile:
 
 
 def profile_from_dict(data: Mapping, source: str = "profile") -> Profile:
-    """Build a Profile from its JSON object; errors name ``source`` and the bad entry."""
-    if not isinstance(data, Mapping) or not isinstance(data.get("targets"), Mapping) or not data["targets"]:
-        raise TalkclipError(f"{source}: a profile needs a non-empty 'targets' object")
-    name = str(data.get("name") or Path(source).stem)
-    targets, rows, bias, aliases = [], [], [], {}
-    for target, spec in data["targets"].items():
-        if isinstance(spec, str):
-            spec = {"weights": {spec: 1.0}}
-        if not isinstance(spec, Mapping) or not isinstance(spec.get("weights", {}), Mapping):
-            raise TalkclipError(f"{source}: target {target!r} needs a 'weights' object or an ARKit name")
-        row = np.zeros(NUM_SOURCES, dtype=np.float32)
-        for src, w in spec.get("weights", {}).items():
-            j = _SOURCE_INDEX.get(str(src).lower())
-            if j is None:
-                raise TalkclipError(f"{source}: target {target!r} uses unknown source channel {src!r} "
-                                    "(sources are the 52 ARKit names and head.pitch/head.yaw/head.roll)")
-            try:
-                row[j] += float(w)
-            except (TypeError, ValueError):
-                raise TalkclipError(f"{source}: target {target!r}: weight for {src!r} is not a number") from None
-        if not np.all(np.isfinite(row)):
-            raise TalkclipError(f"{source}: target {target!r} has a NaN or infinite weight")
-        targets.append(str(target))
-        rows.append(row)
-        bias.append(float(spec.get("bias", 0.0)))
-        aliases[str(target)] = tuple(str(a) for a in spec.get("aliases", ()))
-    clamp = data.get("clamp", [0.0, 1.0])
-    try:
-        lo, hi = float(clamp[0]), float(clamp[1])
-    except (TypeError, ValueError, IndexError):
-        raise TalkclipError(f"{source}: 'clamp' must be [low, high]") from None
-    if not lo < hi:
-        raise TalkclipError(f"{source}: 'clamp' low must be below high, got {clamp}")
-    match = data.get("match") or {}
-    return Profile(name=name, targets=tuple(targets), matrix=np.stack(rows), bias=np.array(bias),
-                   clamp=(lo, hi), mode=str(data.get("mode", "blend")), title=str(data.get("title", "")),
-                   description=str(data.get("description", "")), aliases=aliases,
-                   prefixes=tuple(spelling_key(p) for p in match.get("prefixes", ()) if spelling_key(p)),
-                   arkit_spellings=bool(match.get("arkit_spellings", False)), source=source)
+    """Build a Profile from its JSON object; errors name ``source`` and the bad entry
+    (``exporters.profile_json`` checks every field)."""
+    return Profile(**parse_profile(data, source, Path(source).stem))
 
 
 def list_profiles() -> list[str]:
@@ -198,14 +159,16 @@ def load_profile(name_or_path: str | Path) -> Profile:
         res = resources.files(__package__).joinpath(PROFILE_DIR, f"{text_name}.json")
         return profile_from_dict(json.loads(res.read_text(encoding="utf-8")), source=f"profile {text_name}")
     path = Path(name_or_path)
-    if not path.is_file():
+    try:
+        found, exists = path.is_file(), path.exists()
+    except OSError as exc:
+        raise TalkclipError(f"{path}: cannot read profile JSON ({exc.strerror})") from None
+    if exists and not found:
+        raise TalkclipError(f"{path}: not a regular file; expected a profile JSON")
+    if not found:
         raise TalkclipError(f"{text_name}: no such profile; shipped profiles are {', '.join(list_profiles())}, "
                             "or give a profile JSON file")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise TalkclipError(f"{path}: cannot read profile JSON ({exc})") from None
-    return profile_from_dict(data, source=str(path))
+    return profile_from_dict(read_json_bounded(path, PROFILE_LIMIT, "profile JSON"), source=str(path))
 
 
 # --- binding and detection ------------------------------------------------------------------
@@ -319,17 +282,20 @@ def _bind(profile: Profile, names: list[str]) -> Detection:
         missing_targets=missing, score=float(score))
 
 
-def detect_profile(target_names: Iterable[str], profiles: Iterable[Profile | str] | None = None) -> Detection:
+def detect_profile(target_names: Iterable[str], profiles: Iterable[Profile | str] | None = None,
+                   source: str | Path | None = None) -> Detection:
     """Bind every candidate profile to ``target_names`` and return the best (most profile
-    channels found, weighted by the share of the profile they make up)."""
+    channels found, weighted by the share of the profile they make up). ``source`` (the file
+    the names come from) starts the error message when none matches."""
     names = [str(n) for n in target_names]
+    where = f"{source}: " if source else ""
     if not names:
-        raise TalkclipError("cannot detect a profile: the character has no channel names")
+        raise TalkclipError(f"{where}cannot detect a profile: the character has no channel names")
     candidates = [load_profile(p) if isinstance(p, (str, Path)) else p for p in (profiles or list_profiles())]
     best = max((c.bind(names) for c in candidates), key=lambda d: d.score)
     if not best.binding:
         shown = ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")
-        raise TalkclipError(f"no profile matches the character's channels ({shown}); "
+        raise TalkclipError(f"{where}no profile matches the character's channels ({shown}); "
                             "write a custom profile JSON (see docs/exporters.md)")
     return best
 

@@ -1,8 +1,8 @@
-"""Our own track files: the JSON and NPZ layouts of an ExpressionTrack (reader and writer of each).
-
-``exporters.formats`` picks the format from a file name (``read_track``, ``write_track``); the
-Live Link Face CSV layout lives in ``exporters.livelink``. Writers are atomic (temporary file,
-then rename); readers name the file and the problem on failure.
+"""Our own track files: the JSON layout of an ExpressionTrack (reader and writer), and the checks
+every take reader shares (fps, values, meta). The NPZ layout lives in ``exporters.track_npz``, the
+Live Link Face CSV layout in ``exporters.livelink``; ``exporters.formats`` picks the format from a
+file name (``read_track``, ``write_track``). Writers are atomic (temporary file, then rename);
+readers check what they read and name the file and the problem on failure.
 
 Round-trips are exact at float32 precision: JSON holds the shortest decimal that reads back as
 the same float32, NPZ the arrays themselves.
@@ -15,7 +15,6 @@ JSON layout (a contract): ``{"fps", "channels": [52 lowerCamel names], "frames":
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,8 +22,8 @@ import numpy as np
 from talkclip_model import __version__
 from talkclip_model.arkit import ARKIT_NAMES, HEAD_CHANNELS, INDEX
 from talkclip_model.errors import TalkclipError
-from talkclip_model.files import atomic_output
-from talkclip_model.types import ExpressionTrack, PhoneTrack
+from talkclip_model.files import atomic_output, read_json_bounded
+from talkclip_model.types import ExpressionTrack, PhoneTrack, finite_number
 
 # Meta that describes one run rather than the take (seconds per stage): kept on the track in
 # memory, never written, so the same input gives the same file.
@@ -114,10 +113,10 @@ def _write_frames(fh, values: np.ndarray) -> None:
 
 
 def _dumps(obj) -> str:
-    return json.dumps(obj, separators=(",", ":"), default=_json_default)
+    return json.dumps(obj, separators=(",", ":"), default=json_default)
 
 
-def _json_default(obj):
+def json_default(obj):
     if isinstance(obj, np.generic):
         return obj.item()
     if isinstance(obj, np.ndarray):
@@ -125,149 +124,178 @@ def _json_default(obj):
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
-_BAD_TRACK = (KeyError, TypeError, ValueError, IndexError, AttributeError)
+BAD_TRACK = (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError, ZeroDivisionError)
+JSON_LIMIT = 2048 << 20  # bytes of take JSON read (a 30-minute take is about 80 MB)
+MIN_FPS, MAX_FPS = 0.01, 1000.0  # a take's rate when read: anything else is a damaged file
+MAX_TAKE_VALUE = 1e4  # ARKit weights are 0..1 and head angles radians: larger values are damage
+
+
+def check_take_values(track: ExpressionTrack, source: str) -> ExpressionTrack:
+    """``track`` unless a weight, head angle or layer value is beyond +-MAX_TAKE_VALUE (such
+    values would overflow retargeting and mean a damaged file)."""
+    for what, values in [("frames", track.arkit), ("head", track.head), *track.layers.items()]:
+        if values.size and float(np.abs(values).max()) > MAX_TAKE_VALUE:
+            raise TalkclipError(f"{source}: {what} hold a value of {float(np.abs(values).max()):.3g}, beyond the "
+                                f"+-{MAX_TAKE_VALUE:g} a take holds (ARKit weights are 0..1, head angles radians)")
+    return track
+
+
+def check_take_fps(value, source: str) -> float:
+    """A take's fps as a float, refused by name unless it is a finite number in MIN_FPS..MAX_FPS."""
+    if isinstance(value, np.ndarray) and value.size == 1 and value.dtype.kind in "iuf":
+        value = value.reshape(()).item()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TalkclipError(f"{source}: fps must be a number, got {_shown(value)}")
+    if not finite_number(value) or value <= 0:
+        raise TalkclipError(f"{source}: fps must be positive and finite, got {_shown(value)}")
+    fps = float(value)
+    if not MIN_FPS <= fps <= MAX_FPS:
+        raise TalkclipError(f"{source}: fps {fps:g} is out of range ({MIN_FPS:g} to {MAX_FPS:g})")
+    return fps
+
+
+def _shown(value) -> str:
+    if isinstance(value, np.ndarray):
+        return f"a {value.dtype} array of shape {value.shape}"
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _frames(value, what: str, width: int, source: str) -> np.ndarray:
+    """(T, width) float32 frames from a JSON list of rows of numbers; refused by name otherwise."""
+    if not isinstance(value, list):
+        raise TalkclipError(f"{source}: not a talkclip track: {what} must be a list of rows of {width} numbers")
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = np.array(value, dtype=np.float32)
+    except (ValueError, TypeError, OverflowError):
+        out = None
+    if out is None or (out.shape != (len(value), width) and not (len(value) == 0 and out.size == 0)):
+        raise TalkclipError(f"{source}: not a talkclip track: {what} must be a list of rows of {width} numbers")
+    out = out.reshape(len(value), width)
+    if not np.all(np.isfinite(out)):
+        raise TalkclipError(f"{source}: {what} hold NaN or infinity (or a value beyond float32)")
+    return out
 
 
 def track_from_dict(data: dict, source: str = "track") -> ExpressionTrack:
     """Track from our JSON layout. Channels may be a subset (the rest are 0) in any order;
     unknown channels, ragged frames, mismatched head/layer frame counts and NaN are errors."""
+    if not isinstance(data, dict):
+        raise TalkclipError(f"{source}: not a talkclip track JSON (top level is not an object)")
     try:
         return _track_from_dict(data, source)
     except TalkclipError:
         raise
-    except _BAD_TRACK as exc:
-        raise TalkclipError(f"{source}: not a valid talkclip track ({exc})") from None
+    except BAD_TRACK as exc:
+        raise TalkclipError(f"{source}: not a valid talkclip track ({type(exc).__name__}: {exc})") from None
 
 
 def _track_from_dict(data: dict, source: str) -> ExpressionTrack:
-    try:
-        fps = float(data["fps"])
-        channels = list(data["channels"])
-        frames = np.asarray(data["frames"], dtype=np.float32)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise TalkclipError(f"{source}: not a talkclip track JSON ({exc})") from None
-    if frames.size == 0:
-        frames = frames.reshape(0, len(channels))
-    if frames.ndim != 2 or frames.shape[1] != len(channels):
-        raise TalkclipError(f"{source}: frames do not have one value per channel")
+    missing = [k for k in ("fps", "channels", "frames") if k not in data]
+    if missing:
+        raise TalkclipError(f"{source}: not a talkclip track JSON (no {', '.join(repr(k) for k in missing)})")
+    fps = check_take_fps(data["fps"], source)
+    channels = data["channels"]
+    if not isinstance(channels, list) or not all(isinstance(c, str) for c in channels):
+        raise TalkclipError(f"{source}: not a talkclip track: 'channels' must be a list of names")
+    frames = _frames(data["frames"], "frames", len(channels), source)
+    if not len(frames):
+        raise TalkclipError(f"{source}: the take has no frames")
     if len(set(channels)) != len(channels):
         raise TalkclipError(f"{source}: a channel is listed twice")
-    arkit = _reorder_to_arkit(frames, channels, source)
+    arkit = reorder_to_arkit(frames, channels, source)
     head = _head_from_dict(data.get("head") or {}, len(arkit), source)
-    phones = None
-    if data.get("phones"):
-        phones = PhoneTrack.from_list(data["phones"], duration=len(arkit) / fps)
+    phones = _phones_from_list(data.get("phones") or [], len(arkit) / fps, source)
     layers = _layers_from_dict(data.get("layers") or {}, frames.shape, channels, source)
+    meta = check_meta(data.get("meta") or {}, source)
     try:
-        return ExpressionTrack(fps=fps, arkit=arkit, head=head, phones=phones, layers=layers,
-                               meta=data.get("meta") or {})
+        return check_take_values(ExpressionTrack(fps=fps, arkit=arkit, head=head, phones=phones, layers=layers,
+                                                 meta=meta), source)
     except ValueError as exc:
         raise TalkclipError(f"{source}: {exc}") from None
 
 
-def _head_from_dict(head_in: dict, num_frames: int, source: str) -> np.ndarray:
+def _number(value) -> bool:
+    return finite_number(value)
+
+
+def _phones_from_list(items, duration: float, source: str) -> PhoneTrack | None:
+    """The JSON ``phones`` entry: a list of {phone, start, end} in time order, finite times."""
+    if not items:
+        return None
+    if not isinstance(items, list) or not all(isinstance(d, dict) for d in items):
+        raise TalkclipError(f"{source}: 'phones' must be a list of {{phone, start, end}} objects")
+    for i, d in enumerate(items):
+        for key in ("phone", "start", "end"):
+            if key not in d:
+                raise TalkclipError(f"{source}: phone {i} has no {key!r}")
+        if not isinstance(d["phone"], str) or not _number(d["start"]) or not _number(d["end"]):
+            raise TalkclipError(f"{source}: phone {i} needs a name and finite start and end times")
+        if d["end"] < d["start"]:
+            raise TalkclipError(f"{source}: phone {i} ends before it starts")
+        if i and d["start"] < items[i - 1]["start"]:
+            raise TalkclipError(f"{source}: phones are not in time order (phone {i})")
+    return PhoneTrack.from_list(items, duration=duration)
+
+
+def check_meta(meta, source: str) -> dict:
+    """The take's ``meta`` object; the entries talkclip reads back are checked for their types."""
+    if not isinstance(meta, dict):
+        raise TalkclipError(f"{source}: 'meta' must be an object")
+    schedule = meta.get("schedule")
+    if schedule is not None and not (isinstance(schedule, list) and all(
+            isinstance(c, dict) and _number(c.get("time")) and isinstance(c.get("prompt"), str) for c in schedule)):
+        raise TalkclipError(f"{source}: meta 'schedule' must be a list of {{time, prompt}} with finite times")
+    return meta
+
+
+def _head_from_dict(head_in, num_frames: int, source: str) -> np.ndarray:
     """(T, 3) pitch/yaw/roll from the JSON ``head`` entry (zeros without frames; unknown channels skipped)."""
     head = np.zeros((num_frames, 3), dtype=np.float32)
+    if not isinstance(head_in, dict):
+        raise TalkclipError(f"{source}: 'head' must be an object with 'channels' and 'frames'")
     if head_in.get("frames"):
-        h = np.asarray(head_in["frames"], dtype=np.float32)
-        names = list(head_in.get("channels", HEAD_CHANNELS))
-        if h.shape != (num_frames, len(names)):
-            raise TalkclipError(f"{source}: head has {h.shape[0]} frames, face has {num_frames}")
+        names = head_in.get("channels", list(HEAD_CHANNELS))
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise TalkclipError(f"{source}: head 'channels' must be a list of names")
+        frames = head_in["frames"]
+        if isinstance(frames, list) and len(frames) != num_frames:
+            raise TalkclipError(f"{source}: head has {len(frames)} frames, face has {num_frames}")
+        h = _frames(frames, "head frames", len(names), source)
         for j, n in enumerate(names):
             if n in HEAD_CHANNELS:
                 head[:, HEAD_CHANNELS.index(n)] = h[:, j]
     return head
 
 
-def _layers_from_dict(layers_in: dict, shape: tuple, channels: list[str], source: str) -> dict[str, np.ndarray]:
+def _layers_from_dict(layers_in, shape: tuple, channels: list[str], source: str) -> dict[str, np.ndarray]:
     """The JSON ``layers`` entry, each layer shaped like the frames and reordered to ARKit order."""
+    if not isinstance(layers_in, dict):
+        raise TalkclipError(f"{source}: 'layers' must be an object of name: frames")
     layers = {}
     for k, v in layers_in.items():
-        layer = np.asarray(v, np.float32)
-        if layer.shape != shape:
-            raise TalkclipError(f"{source}: layer {k!r} has shape {layer.shape}, frames have {shape}")
-        layers[k] = _reorder_to_arkit(layer, channels, source)
+        if not isinstance(v, list) or len(v) != shape[0]:
+            raise TalkclipError(f"{source}: layer {k!r} does not have {shape[0]} frames of {shape[1]} values")
+        layer = _frames(v, f"layer {k!r}", shape[1], source)
+        layers[k] = reorder_to_arkit(layer, channels, source)
     return layers
 
 
-def _reorder_to_arkit(frames: np.ndarray, channels: list[str], source: str) -> np.ndarray:
+def reorder_to_arkit(frames: np.ndarray, channels: list[str], source: str) -> np.ndarray:
     out = np.zeros((len(frames), len(ARKIT_NAMES)), dtype=np.float32)
     for j, name in enumerate(channels):
         key = name[:1].lower() + name[1:]
         if key not in INDEX:
-            raise TalkclipError(f"{source}: unknown channel {name!r}")
+            raise TalkclipError(f"{source}: unknown channel {name[:80]!r}")
         out[:, INDEX[key]] = frames[:, j]
     return out
 
 
 def read_json(path) -> ExpressionTrack:
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise TalkclipError(f"{path}: cannot read JSON ({exc})") from None
+    data = read_json_bounded(path, JSON_LIMIT, "track JSON")
     if not isinstance(data, dict):
         raise TalkclipError(f"{path}: not a talkclip track JSON (top level is not an object)")
     return track_from_dict(data, str(path))
-
-
-# --- NPZ ----------------------------------------------------------------------------------
-
-def write_npz(track: ExpressionTrack, path, overwrite: bool = True) -> None:
-    arrays: dict[str, Any] = {
-        "fps": np.float64(track.fps),
-        "channels": np.array(ARKIT_NAMES),
-        "frames": track.arkit,
-        "head_channels": np.array(HEAD_CHANNELS),
-        "head": track.head,
-        "meta": np.array(json.dumps(stored_meta(track), default=_json_default)),
-    }
-    if track.phones is not None:
-        arrays["phones"] = np.array(track.phones.phones, dtype=str)
-        arrays["phone_starts"] = track.phones.starts
-        arrays["phone_ends"] = track.phones.ends
-    for name, layer in track.layers.items():
-        arrays[f"layer__{name}"] = layer
-    with atomic_output(path, "wb", overwrite=overwrite) as fh:
-        np.savez_compressed(fh, **arrays)
-
-
-def read_npz(path) -> ExpressionTrack:
-    try:
-        return _read_npz(path)
-    except TalkclipError:
-        raise
-    except _BAD_TRACK as exc:
-        raise TalkclipError(f"{path}: not a valid talkclip track NPZ ({exc})") from None
-
-
-def _read_npz(path) -> ExpressionTrack:
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
-    except Exception as exc:  # numpy raises many types for a corrupt archive
-        raise TalkclipError(f"{path}: cannot read NPZ ({exc})") from None
-    for key in ("fps", "channels", "frames"):
-        if key not in data:
-            raise TalkclipError(f"{path}: NPZ has no {key!r} array")
-    channels = [str(c) for c in data["channels"]]
-    frames = np.asarray(data["frames"], np.float32)
-    if frames.ndim != 2 or frames.shape[1] != len(channels):
-        raise TalkclipError(f"{path}: frames have shape {frames.shape}, expected (T, {len(channels)})")
-    arkit = _reorder_to_arkit(frames, channels, str(path))
-    head = np.asarray(data.get("head", np.zeros((len(arkit), 3))), np.float32)
-    if head.shape != (len(arkit), 3):
-        raise TalkclipError(f"{path}: head has shape {head.shape}, expected ({len(arkit)}, 3)")
-    phones = None
-    if "phones" in data:
-        phones = PhoneTrack(phones=tuple(str(p) for p in data["phones"]), starts=data["phone_starts"],
-                            ends=data["phone_ends"], duration=len(arkit) / float(data["fps"]))
-    layers = {k[len("layer__"):]: _reorder_to_arkit(np.asarray(v, np.float32), channels, str(path))
-              for k, v in data.items() if k.startswith("layer__")}
-    meta = json.loads(str(data["meta"])) if "meta" in data else {}
-    try:
-        return ExpressionTrack(fps=float(data["fps"]), arkit=arkit, head=head, phones=phones,
-                               layers=layers, meta=meta)
-    except ValueError as exc:
-        raise TalkclipError(f"{path}: {exc}") from None
-
-

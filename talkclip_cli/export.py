@@ -20,7 +20,7 @@ from exporters import formats
 from exporters.formats import ExportOptions, and_list, channel_names, or_list
 from exporters.retarget import detect_profile, list_profiles, load_profile
 from talkclip_model.errors import TalkclipError
-from talkclip_model.files import check_output_path
+from talkclip_model.files import check_output_path, same_file
 
 EXPORT_FORMATS = tuple(f.name for f in formats.WRITABLE)
 
@@ -78,19 +78,12 @@ class _Progress:
         self._bar.close()
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
-    except OSError:
-        return False
-
-
 def _check_export(args, fmt: formats.Format, out: Path) -> None:
     """Refuse, before any work, an export the format cannot do (one line each)."""
     if not fmt.matches(out):
         raise TalkclipError(f"{out}: --to {fmt.name} writes {' or '.join(fmt.suffixes)} files")
     for src in (Path(p) for p in (args.track, args.character, args.mesh, args.profile) if p):
-        if _same_file(src, out):
+        if same_file(src, out):
             raise TalkclipError(f"{out}: is an input of this command; refusing to overwrite it")
     check_output_path(out, overwrite=args.force)
     if args.profile and not fmt.profile:
@@ -111,7 +104,7 @@ def cmd_export(args) -> int:
     try:
         written = fmt.save(track, out, ExportOptions(
             character=args.character, mesh=args.mesh, profile=args.profile, head_node=args.head_node,
-            name=args.name, overwrite=True, progress=bar))
+            name=args.name, overwrite=args.force, progress=bar))
     finally:
         bar.close()
     if not args.quiet:
@@ -139,7 +132,7 @@ def cmd_profiles(args) -> int:
     if args.profile:
         detection = load_profile(args.profile).bind(names)
     else:
-        detection = detect_profile(names)
+        detection = detect_profile(names, source=args.target)
     print(f"{args.target}: {len(names)} channels")
     print(detection.summary())
     return 0

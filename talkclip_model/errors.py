@@ -1,15 +1,25 @@
 """The one exception type users see. Its message is a single line naming the input and the problem."""
 
 
+def _safe(text: str) -> str:
+    """One line of printable text: runs of white space (line breaks included) become one space,
+    and control characters (a terminal's escape sequences) or lone surrogates from a file's
+    content are shown escaped (``\\x1b``) instead of acting on the terminal or failing to print."""
+    flat = " ".join(str(text).split())
+    if flat.isprintable():
+        return flat
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in flat)
+
+
 class TalkclipError(Exception):
     """A user-facing failure: bad input, missing model file, unwritable output."""
 
     def __init__(self, message: str):
-        super().__init__(" ".join(str(message).split()))  # always one line
+        super().__init__(_safe(message))  # always one line
 
 
 def one_line(exc: BaseException) -> str:
     """A failure as one line: our own errors as they are, anything else with its type name."""
     if isinstance(exc, TalkclipError):
         return str(exc)
-    return f"{type(exc).__name__}: {' '.join(str(exc).split()) or '(no message)'}"
+    return f"{type(exc).__name__}: {_safe(str(exc)) or '(no message)'}"

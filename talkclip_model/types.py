@@ -13,6 +13,8 @@ from typing import Any, Mapping
 import numpy as np
 
 from talkclip_model.arkit import ARKIT_NAMES, HEAD_CHANNELS, NUM_CHANNELS
+from talkclip_model.errors import TalkclipError
+from talkclip_model.files import parse_json_text, read_json_bounded
 from talkclip_model.phones import SILENCE
 
 
@@ -193,21 +195,90 @@ class SpeakingStyle:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "SpeakingStyle":
+        """A style from its JSON object. Wrong types, unknown names and NaN or infinite numbers
+        are a ValueError that says which entry (the caller adds the file name)."""
+        if not isinstance(data, Mapping):
+            raise ValueError(f"style JSON: the top level must be an object, got {_json_type(data)}")
         arkit_in = data.get("arkit", {})
         if not isinstance(arkit_in, Mapping):
             raise ValueError("style JSON: 'arkit' must be an object of name: value")
         unknown = sorted(set(arkit_in) - set(ARKIT_NAMES))
         if unknown:
-            raise ValueError(f"style JSON: unknown ARKit names {unknown}")
-        arkit = np.array([float(arkit_in.get(n, 0.0)) for n in ARKIT_NAMES], dtype=np.float32)
-        return cls(arkit=arkit, dynamics=dict(data.get("dynamics", {})), prompt=str(data.get("prompt", "")))
+            raise ValueError(f"style JSON: unknown ARKit names {unknown[:5]}")
+        arkit = np.clip([_style_number(arkit_in.get(n, 0.0), f"arkit {n!r}") for n in ARKIT_NAMES], 0.0, 1.0)
+        dyn_in = data.get("dynamics", {})
+        if not isinstance(dyn_in, Mapping):
+            raise ValueError("style JSON: 'dynamics' must be an object of name: value")
+        unknown = sorted(set(dyn_in) - set(DYNAMICS))
+        if unknown:
+            raise ValueError(f"style JSON: unknown style dynamic {unknown[0][:40]!r}; known: {', '.join(DYNAMICS)}")
+        dynamics = {k: _style_number(v, f"dynamic {k!r}") for k, v in dyn_in.items()}
+        prompt = data.get("prompt", "")
+        if not isinstance(prompt, str):
+            raise ValueError(f"style JSON: 'prompt' must be text, got {_json_type(prompt)}")
+        return cls(arkit=arkit, dynamics=dynamics, prompt=prompt)
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
 
     @classmethod
     def from_json(cls, text: str) -> "SpeakingStyle":
-        return cls.from_dict(json.loads(text))
+        """A style from JSON text; any problem is a ValueError (deep nesting included)."""
+        return cls.from_dict(parse_json_text(text))
+
+    @classmethod
+    def load(cls, path) -> "SpeakingStyle":
+        """A saved style JSON file; any problem is one TalkclipError line naming the file."""
+        data = read_json_bounded(path, STYLE_LIMIT, "style JSON")
+        try:
+            return cls.from_dict(data)
+        except ValueError as exc:
+            raise TalkclipError(f"{path}: not a style JSON ({exc})") from None
+
+
+STYLE_LIMIT = 16 << 20  # bytes of style JSON read
+
+
+def _json_type(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "text", bool: "true/false", type(None): "null"}.get(
+        type(value), "a number")
+
+
+def finite_number(value: Any) -> bool:
+    """A JSON number (not a bool) that is finite as a float: NaN, Infinity and integers beyond
+    float range (``1`` followed by 400 zeros) are not."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def _style_number(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"style JSON: {what} must be a number, got {_json_type(value)}")
+    if not finite_number(value):
+        raise ValueError(f"style JSON: {what} must be a finite number, got {value}")
+    return float(value)
+
+
+def parse_schedule(data: Any) -> list[tuple[float, str]]:
+    """(seconds, prompt) pairs, sorted, of a schedule's JSON: a list of {"time", "prompt"} with
+    finite, non-negative times. A ValueError says which entry is wrong (the caller adds the file)."""
+    if not isinstance(data, list):
+        raise ValueError(f"a schedule is a JSON list of {{time, prompt}}, got {_json_type(data)}")
+    items = []
+    for i, entry in enumerate(data):
+        if not isinstance(entry, Mapping) or "time" not in entry or "prompt" not in entry:
+            raise ValueError(f"schedule entry {i} must be an object with 'time' and 'prompt'")
+        t, prompt = entry["time"], entry["prompt"]
+        if not finite_number(t) or t < 0:
+            raise ValueError(f"schedule entry {i}: 'time' must be a finite number of seconds >= 0, got {t!r}"[:160])
+        if not isinstance(prompt, str):
+            raise ValueError(f"schedule entry {i}: 'prompt' must be text")
+        items.append((float(t), prompt))
+    return sorted(items)
 
 
 @dataclass(frozen=True)
