@@ -8,8 +8,11 @@ the traceback instead.
 from __future__ import annotations
 
 import argparse
-import json
+import contextlib
+import math
+import signal
 import sys
+import threading
 import warnings
 from pathlib import Path
 
@@ -17,10 +20,10 @@ from tqdm import tqdm
 
 from exporters import formats
 from exporters.reference import style_from_capture
-from talkclip_cli import export, plot, style
+from talkclip_cli import export, farm, plot, style
 from talkclip_model._version import __version__
 from talkclip_model.errors import TalkclipError
-from talkclip_model.files import check_output_path
+from talkclip_model.files import check_output_path, read_json_bounded, read_text_bounded, same_file
 from talkclip_model.pipeline import (
     GenerateOptions,
     Pipeline,
@@ -28,10 +31,10 @@ from talkclip_model.pipeline import (
     overall_fraction,
 )
 from talkclip_model.speech.recognise import RECOGNIZERS
-from talkclip_model.types import SpeakingStyle
+from talkclip_model.types import SpeakingStyle, parse_schedule
 
 # Modules that add subcommands (each defines register(subparsers); their heavy imports are lazy).
-SUBCOMMAND_MODULES = (style, export, plot)
+SUBCOMMAND_MODULES = (style, export, plot, farm)
 
 EXIT_ERROR = 2
 
@@ -103,30 +106,27 @@ def parse_prompt_at(items: list[str]) -> list[tuple[float, str]]:
             t = float(time_text)
         except ValueError:
             t = -1.0
-        if not sep or t < 0:
+        if not sep or not math.isfinite(t) or t < 0:
             raise TalkclipError(f"--prompt-at {item!r}: expected SECONDS:PROMPT, e.g. 3.2:furious")
         out.append((t, prompt.strip().strip('"').strip("'")))
     return sorted(out)
 
 
+TEXT_INPUT_LIMIT = 16 << 20  # transcripts and schedules: a chapter is far below this
+
+
 def load_schedule(path: str) -> list[tuple[float, str]]:
+    data = read_json_bounded(path, TEXT_INPUT_LIMIT, "style schedule")
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        items = [(float(d["time"]), str(d["prompt"])) for d in data]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return sorted(parse_schedule(data))
+    except ValueError as exc:
         raise TalkclipError(f"{path}: not a style schedule (JSON list of {{time, prompt}}): {exc}") from None
-    if any(t < 0 for t, _ in items):
-        raise TalkclipError(f"{path}: schedule times must not be negative")
-    return sorted(items)
 
 
 def read_transcript(args) -> str | None:
     if not args.transcript_file:
         return args.transcript
-    try:
-        return Path(args.transcript_file).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TalkclipError(f"{args.transcript_file}: cannot read transcript ({exc})") from None
+    return read_text_bounded(args.transcript_file, TEXT_INPUT_LIMIT, "transcript", streams=True)
 
 
 def read_style(args) -> SpeakingStyle | None:
@@ -137,14 +137,21 @@ def read_style(args) -> SpeakingStyle | None:
         return style_from_capture(args.style_from)
     if not args.style_json:
         return None
-    try:
-        return SpeakingStyle.from_json(Path(args.style_json).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise TalkclipError(f"{args.style_json}: not a style JSON ({exc})") from None
+    return SpeakingStyle.load(args.style_json)
+
+
+def check_inputs_are_not_the_output(args) -> None:
+    """``--force`` replaces an existing output, never one of the command's own inputs."""
+    out = Path(args.out)
+    for flag in ("audio", "transcript_file", "style_json", "style_from", "schedule"):
+        value = getattr(args, flag, None)
+        if value and same_file(Path(value), out):
+            raise TalkclipError(f"{out}: is this command's --{flag.replace('_', '-')}; refusing to overwrite it")
 
 
 def cmd_generate(args) -> int:
     formats.format_for(args.out)
+    check_inputs_are_not_the_output(args)
     check_output_path(args.out, overwrite=args.force)  # fail before the work, not after it
     check_fps(args.fps)
     transcript = read_transcript(args)
@@ -161,7 +168,7 @@ def cmd_generate(args) -> int:
         track = Pipeline(encoder=args.encoder, providers=providers).generate(args.audio, opts, progress=bar)
     finally:
         bar.close()
-    formats.write_track(track, args.out, overwrite=True)
+    formats.write_track(track, args.out, overwrite=args.force)  # refused at the rename if it appeared meanwhile
     if not args.quiet:
         for note in track.meta.get("notes", []):
             print(f"talkclip: note: {note}", file=sys.stderr)
@@ -192,6 +199,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(BaseException):
+    """SIGTERM (what job schedulers send) unwinds like Ctrl-C, so temporary files are removed."""
+
+
+def _terminate(signum, frame):
+    raise Terminated()
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds():
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -199,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_ERROR
     try:
-        with warnings.catch_warnings():
+        with _sigterm_unwinds(), warnings.catch_warnings():
             # warnings (a truncated prompt, a missing GPU provider, ...) print as one line each, once
             warnings.simplefilter("always")
             warnings.showwarning = _one_line_warning(set())
@@ -212,6 +239,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("talkclip: error: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print("talkclip: error: terminated (SIGTERM); nothing half-written was left", file=sys.stderr)
+        return 143
     except Exception as exc:  # last resort: still one line, never a traceback
         if args.debug:
             raise
