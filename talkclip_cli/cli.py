@@ -229,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
         with _sigterm_unwinds(), warnings.catch_warnings():
             # warnings (a truncated prompt, a missing GPU provider, ...) print as one line each, once
             warnings.simplefilter("always")
+            # numpy's floating-point notices are internal noise, not something the user can act on
+            warnings.filterwarnings("ignore", category=RuntimeWarning)
             warnings.showwarning = _one_line_warning(set())
             return int(args.func(args) or 0)
     except TalkclipError as exc:

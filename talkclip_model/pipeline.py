@@ -20,6 +20,7 @@ from talkclip_model.errors import TalkclipError
 from talkclip_model.speech import audio as audio_mod
 from talkclip_model.speech import phonemes
 from talkclip_model.style import load_style_model
+from talkclip_model.style.encoders import parse_encoder
 from talkclip_model.style.model import scale_style
 from talkclip_model.types import ExpressionTrack, SpeakingStyle
 
@@ -94,6 +95,7 @@ class Pipeline:
     """Holds loaded models; ``generate`` can be called many times."""
 
     def __init__(self, encoder: str | None = None, providers: Sequence[str] | None = None):
+        parse_encoder(encoder)  # an unknown encoder is refused now, even if no prompt would load it
         self.encoder = encoder
         self.providers = list(providers) if providers else None
         self._style_model = None

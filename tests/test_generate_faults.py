@@ -115,3 +115,11 @@ def test_sigterm_removes_the_half_written_file(tmp_path):
     assert proc.returncode == 143, err
     assert err.strip().splitlines() == ["talkclip: error: terminated (SIGTERM); nothing half-written was left"]
     assert out.read_text() == "previous take" and sorted(p.name for p in tmp_path.iterdir()) == ["big.json"]
+
+
+@pytest.mark.parametrize("flags, name", [(["--encoder", "bogus"], "--encoder 'bogus'"),
+                                         (["--intensity", "1e308"], "intensity 1e+308 is out of range")])
+def test_implausible_options_are_refused_even_when_unused(tmp_path, capsys, flags, name):
+    assert main(["generate", "--audio", str(HELLO), *flags, "--out", str(tmp_path / "o.json")]) == 2
+    _one_line_error(capsys, name)
+    assert not (tmp_path / "o.json").exists()

@@ -227,6 +227,9 @@ class StyleModel:
         return scale_style(style, intensity)
 
 
+MAX_INTENSITY = 10.0  # far past where every channel saturates; larger values are typos
+
+
 def scale_style(style: SpeakingStyle, intensity: float) -> SpeakingStyle:
     """Scale a style's expression and its dynamics' departure from the defaults; clamp to range (a scaled-up
     expression stops at HELD_MAX)."""
@@ -234,8 +237,8 @@ def scale_style(style: SpeakingStyle, intensity: float) -> SpeakingStyle:
         k = float(intensity)
     except (TypeError, ValueError):
         raise TalkclipError(f"intensity {intensity!r} is not a number") from None
-    if not np.isfinite(k) or k < 0:
-        raise TalkclipError(f"intensity {intensity!r} must be a finite number >= 0")
+    if not np.isfinite(k) or not 0 <= k <= MAX_INTENSITY:
+        raise TalkclipError(f"intensity {intensity!r} is out of range (0 to {MAX_INTENSITY:g})")
     defaults = default_dynamics()
     dynamics = {name: defaults[name] + (float(v) - defaults[name]) * k for name, v in style.dynamics.items()}
     arkit = style.arkit * k if k <= 1.0 else np.minimum(style.arkit * k, np.maximum(style.arkit, HELD_MAX))
