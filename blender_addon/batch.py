@@ -1,23 +1,30 @@
-"""Headless batch: generate and bake every job of a manifest, write a JSON report.
+"""Headless batch: generate and bake every job of a manifest, write a JSON report and its review page.
 
-    blender -b --command talkclip batch MANIFEST [--force] [--report PATH]
-    python -m blender_addon.batch MANIFEST [--force] [--report PATH]     (with the bpy module)
+    blender -b --command talkclip batch MANIFEST [--force] [--report PATH] [--workers N] [--progress json]
+    python -m blender_addon.batch MANIFEST [...]                       (with the bpy module)
 
-The models load once for all jobs. A failed job is recorded and the batch goes on; the exit
-status is 1 when any job failed (2 when the manifest itself cannot be read). A job whose output
-exists is skipped unless ``--force``. Each job opens its ``.blend``, turns its row into the same
-Request the panel's Generate builds (``take.build_request``) and runs the same generate and bake
-steps (``take.generate_track``, ``take.bake_request``). Results are written to the job's
+The models load once for all jobs (once per worker with ``--workers N``: ``pool.py``). A failed
+job is recorded and the batch goes on; the exit status is 1 when any job failed (0 with
+``--exit-zero``), 2 when the manifest itself cannot be read, 130 when interrupted (Ctrl-C or
+SIGTERM: the lines in progress finish, a second one stops at once; the report lists the
+unfinished lines as pending, and a rerun finishes them). A job whose
+output exists is skipped unless ``--force``. Each job opens its ``.blend``, turns its row into the
+same Request the panel's Generate builds (``take.build_request``) and runs the same generate and
+bake steps (``take.generate_track``, ``take.bake_request``). Results are written to the job's
 ``output`` only, in the format its suffix names (``exporters.formats``): ``.blend`` via
 save-as-copy, ``.glb``/``.fbx`` via Blender's exporters (``BLENDER_WRITERS``), a take format
 (``.json``, ``.npz``, Live Link Face ``.csv``) by its own writer; always through a temporary file
-then a rename. The input ``.blend`` is never saved. Manifest format: see ``jobs.py``.
+then a rename. The input ``.blend`` is never saved. The report is rewritten after every line,
+``REPORT.html`` (``review.py``) beside it. ``--chunk K/N`` and ``--plan`` serve farm jobs
+(``chunks.py``). Manifest format: see ``jobs.py``.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
+import json
 import os
 import sys
 import time
@@ -30,7 +37,8 @@ import bpy
 from exporters.formats import read_track
 from talkclip_model.errors import TalkclipError, one_line
 
-from . import preferences
+from . import chunks, pool, preferences
+from .chunks import failed_result, parse_chunk, select_chunk, write_plan
 from .jobs import (
     Job,
     JobResult,
@@ -41,10 +49,12 @@ from .jobs import (
     read_manifest,
     write_report,
 )
+from .review import curve_summary, page_path, write_page
 from .scene import check_audio_file
 from .take import Request, bake_request, build_request, generate_track, shared_pipeline
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+REVIEW_EVERY_S = 10.0  # the review page is rewritten at most this often while the batch runs
 
 # Formats Blender's own exporters write from the open scene (those marked ``blender`` in
 # exporters.formats): name -> writer of the path given.
@@ -145,10 +155,11 @@ def job_request(job: Job, scene, result: JobResult) -> Request:
     return req
 
 
-def run_job(job: Job, pipelines: PipelineCache, force: bool = False) -> JobResult:
-    result = JobResult(job=job.index, name=job.name, status="failed", warnings=list(job.warnings),
-                       output=str(job.output) if job.output else None,
-                       blend=str(job.blend) if job.blend else None, object=job.object or None)
+def run_job(job: Job, pipelines: PipelineCache | None, force: bool = False) -> JobResult:
+    """One line, start to end; never raises (a failure is the result's ``error``). ``pipelines``
+    may be None for a line that fails or is skipped before anything loads (``needs_pipeline``)."""
+    result = failed_result(job, "")
+    result.error = None
     t0 = time.perf_counter()
     try:
         if not job.error and job.required("output").exists() and not force:
@@ -158,13 +169,15 @@ def run_job(job: Job, pipelines: PipelineCache, force: bool = False) -> JobResul
         _check_inputs(job)
         scene = _open_blend(job)
         req = job_request(job, scene, result)
-        track = read_track(job.track) if job.track is not None else generate_track(pipelines.get(), req)
+        track = read_track(job.track) if job.track is not None else generate_track(_pipeline(pipelines), req)
         summary = bake_request(scene, req, track)
         result.action, result.head_action = summary.action, summary.head_action
         scene.frame_end = max(scene.frame_end, int(summary.last_frame + 0.999))  # the exporters write the range
         write_output(job.required("output"), track)
         result.frames = track.num_frames
         result.seed = track.meta.get("seed")
+        result.curves = curve_summary(track)
+        result.warnings += [str(note) for note in track.meta.get("notes") or ()]  # doubtful transcript, spelled words
         result.status = "ok"
     except Exception as exc:  # one job's failure never stops the batch
         result.error = one_line(exc)
@@ -175,13 +188,72 @@ def run_job(job: Job, pipelines: PipelineCache, force: bool = False) -> JobResul
     return result
 
 
-def _save_report(report: Path, manifest: str, results: list[JobResult], t0: float) -> str | None:
-    """Write the report as it stands; the reason when it cannot be written (the batch goes on)."""
-    try:
-        write_report(report, manifest, results, time.perf_counter() - t0)
-    except OSError as exc:
-        return exc.strerror or str(exc)
-    return None
+def _pipeline(pipelines: PipelineCache | None):
+    if pipelines is None:
+        raise TalkclipError("this line needs the pipeline, which this process does not load")
+    return pipelines.get()
+
+
+def needs_pipeline(job: Job, force: bool) -> bool:
+    """False for a line the batch settles without opening anything: broken, or already done."""
+    return not job.error and (force or not job.required("output").exists())
+
+
+class BatchRun:
+    """The report of a run as lines finish, in manifest order: the JSON after every line, the
+    review page beside it (REPORT.html) at the start, at least every REVIEW_EVERY_S and at the end;
+    one progress line per finished line (text, JSON or none)."""
+
+    def __init__(self, report: Path, manifest: str, jobs: list[Job], progress: str, out=None):
+        self.report, self.manifest, self.progress, self.out = report, manifest, progress, out or sys.stdout
+        self.results = [JobResult(job=job.index, name=job.name, status="pending") for job in jobs]
+        self.position = {job.index: i for i, job in enumerate(jobs)}
+        self.t0 = time.perf_counter()
+        self.done, self.page_at = 0, -REVIEW_EVERY_S
+        self.error = self.save(page=True)
+
+    def save(self, page: bool = False) -> str | None:
+        """Write the report as it stands; the reason when it cannot be written (the batch goes on)."""
+        try:
+            write_report(self.report, self.manifest, self.results, time.perf_counter() - self.t0)
+            if page or time.perf_counter() - self.page_at >= REVIEW_EVERY_S:
+                self.page_at = time.perf_counter()
+                data = json.loads(self.report.read_text(encoding="utf-8"))
+                write_page(page_path(self.report), data, title=f"TalkCLIP batch: {Path(self.manifest).name}")
+        except (OSError, TalkclipError) as exc:
+            return getattr(exc, "strerror", None) or str(exc)
+        return None
+
+    def finish(self, result: JobResult) -> None:
+        self.results[self.position[result.job]] = result
+        self.done += 1
+        if self.progress == "json":
+            print(json.dumps({"job": result.job, "name": result.name, "status": result.status, "seconds": result.seconds,
+                              "output": result.output, "error": result.error, "done": self.done,
+                              "total": len(self.results)}), file=self.out, flush=True)
+        elif self.progress == "text":
+            detail = result.error or f"{result.frames} frames, {result.channels_mapped} channels -> {result.output}"
+            print(f"[{result.job}/{len(self.results)}] {result.status}: {result.name}: {detail}", flush=True)
+        self.error = self.save()
+
+    def close(self, exit_zero: bool = False) -> int:
+        self.error = self.save(page=True) or self.error
+        out = sys.stderr if self.progress == "json" else sys.stdout
+        if self.error:
+            print(f"talkclip batch: error: report {self.report}: cannot write ({self.error})", file=sys.stderr)
+            return EXIT_FAILED
+        failed = sum(r.status == "failed" for r in self.results)
+        skipped = sum(r.status == "skipped" for r in self.results)
+        print(f"talkclip batch: {len(self.results) - failed - skipped} of {len(self.results)} jobs done, {skipped} "
+              f"skipped, {failed} failed; report: {self.report}", file=out, flush=True)
+        return EXIT_FAILED if failed and not exit_zero else EXIT_OK
+
+    def interrupted(self) -> int:
+        self.save(page=True)
+        left = sum(r.status == "pending" for r in self.results)
+        print(f"talkclip batch: interrupted: {left} of {len(self.results)} lines not done; run the same command again "
+              f"to finish them (done outputs are skipped); report: {self.report}", file=sys.stderr, flush=True)
+        return EXIT_INTERRUPTED
 
 
 def _preferences() -> tuple[str | None, list[str] | None]:
@@ -189,11 +261,28 @@ def _preferences() -> tuple[str | None, list[str] | None]:
     return preferences.pipeline_settings()
 
 
+def _pipelines(args) -> PipelineCache:
+    encoder, providers = _preferences()
+    if args.encoder:
+        encoder = args.encoder
+    if args.device:
+        providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if args.device == "cuda" else ["CPUExecutionProvider"]
+    return PipelineCache(encoder, providers)
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text}: expected 1 or more")
+    return value
+
+
 def build_parser(prog: str = "python -m blender_addon.batch") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=prog, description="Generate and bake TalkCLIP takes for every job of a manifest.")
     p.add_argument("manifest", metavar="MANIFEST", help="jobs: a JSON list of objects or a CSV with a header row")
     p.add_argument("--force", action="store_true", help="redo jobs whose output already exists")
-    p.add_argument("--report", metavar="PATH", help="JSON report (default: MANIFEST.report.json beside it)")
+    p.add_argument("--report", metavar="PATH", help="JSON report (default: MANIFEST.report.json beside it); "
+                                                    "the review page REPORT.html is written beside it")
     p.add_argument("--allow-outside-paths", action="store_true",
                    help="accept paths outside the manifest's folder: relative ones that climb out, and "
                         "outputs or profile files anywhere (by default they stay inside it)")
@@ -201,53 +290,96 @@ def build_parser(prog: str = "python -m blender_addon.batch") -> argparse.Argume
                    help="refuse absolute input paths (blend, audio, track) outside the manifest's folder too")
     p.add_argument("--encoder", metavar="NAME_OR_PATH", help="text encoder (default: the add-on preference or MiniLM)")
     p.add_argument("--device", choices=("cpu", "cuda"), help="onnxruntime device (default: the add-on preference)")
-    p.add_argument("--quiet", action="store_true", help="print only the summary")
+    p.add_argument("--workers", type=_count, metavar="N",
+                   help="run lines in N worker processes, each loading the models once; a line that crashes its "
+                        "worker fails alone (default: in this process, one after another)")
+    p.add_argument("--progress", choices=("text", "json", "none"), default=None,
+                   help="one line per finished line on stdout: text (default), json (job, name, status, seconds, "
+                        "output, error; the summary then goes to stderr) or none")
+    p.add_argument("--quiet", action="store_true", help="print only the summary (--progress none)")
+    p.add_argument("--chunk", type=parse_chunk, metavar="K/N",
+                   help="run only the K-th of N runs of consecutive lines (a farm task); the report lists those lines")
+    p.add_argument("--plan", metavar="PATH", help="write what the batch would run (lines, outputs, inputs, errors, "
+                                                  "colliding lines) to PATH as JSON and stop")
+    p.add_argument("--exit-zero", action="store_true",
+                   help="exit 0 when lines failed (the report says which): a failed farm task would hold up the merge")
+    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)  # a worker process of --workers
     return p
+
+
+def _worker_command(args) -> list[str]:
+    """How to start one worker: Blender itself inside Blender (its bundled Python has no bpy),
+    this interpreter with the bpy module."""
+    if bpy.app.binary_path:
+        base = [bpy.app.binary_path, "-b", "--command", "talkclip", "batch"]
+    else:
+        base = [sys.executable, "-m", __name__ if __name__ != "__main__" else f"{__package__}.batch"]
+    flags = [f for f, on in (("--force", args.force), ("--allow-outside-paths", args.allow_outside_paths),
+                             ("--strict-paths", args.strict_paths)) if on]
+    flags += [x for opt, value in (("--encoder", args.encoder), ("--device", args.device)) if value for x in (opt, value)]
+    return base + [str(Path(args.manifest).resolve()), "--worker", *flags]
+
+
+def _run(run: BatchRun, jobs: list[Job], args, stop: pool.StopRequest) -> None:
+    if not args.workers:
+        pipelines = _pipelines(args)
+        for job in jobs:
+            if stop.asked:
+                return
+            run.finish(run_job(job, pipelines, force=args.force))
+        return
+    heavy = []
+    for job in jobs:  # broken and done lines need no worker
+        if needs_pipeline(job, args.force):
+            heavy.append(job)
+        elif not stop.asked:
+            run.finish(run_job(job, None, force=args.force))
+    if heavy and not stop.asked:
+        pool.Pool(_worker_command(args), args.workers, run.finish, failed_result).run(heavy, stop)
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m blender_addon.batch") -> int:
     args = build_parser(prog).parse_args(sys.argv[1:] if argv is None else argv)
-    t0 = time.perf_counter()
+    progress = args.progress or ("none" if args.quiet else "text")
     try:
+        if args.plan:
+            write_plan(args.plan, args.manifest, args.allow_outside_paths, args.strict_paths)
+            return EXIT_OK
         jobs = read_manifest(args.manifest, allow_outside=args.allow_outside_paths, strict=args.strict_paths)
+        if args.worker:
+            return pool.serve(jobs, functools.partial(run_job, pipelines=_pipelines(args), force=args.force))
+        jobs = select_chunk(jobs, args.chunk)
         report = check_report_path(args.report or default_report_path(args.manifest))
-    except ManifestError as exc:
+    except (ManifestError, TalkclipError) as exc:
         print(f"talkclip batch: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    encoder, providers = _preferences()
-    if args.encoder:
-        encoder = args.encoder
-    if args.device:
-        providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if args.device == "cuda" else ["CPUExecutionProvider"]
-    pipelines = PipelineCache(encoder, providers)
-    results = [JobResult(job=job.index, name=job.name, status="pending") for job in jobs]
-    report_error = _save_report(report, args.manifest, results, t0)
-    for i, job in enumerate(jobs):
-        result = results[i] = run_job(job, pipelines, force=args.force)
-        if not args.quiet:
-            detail = result.error or f"{result.frames} frames, {result.channels_mapped} channels -> {result.output}"
-            print(f"[{job.index}/{len(jobs)}] {result.status}: {job.name}: {detail}", flush=True)
-        report_error = _save_report(report, args.manifest, results, t0)
-    if report_error:
-        print(f"talkclip batch: error: report {report}: cannot write ({report_error})", file=sys.stderr)
-        return EXIT_FAILED
-    failed = sum(r.status == "failed" for r in results)
-    skipped = sum(r.status == "skipped" for r in results)
-    print(f"talkclip batch: {len(results) - failed - skipped} of {len(results)} jobs done, {skipped} skipped, "
-          f"{failed} failed; report: {report}", flush=True)
-    return EXIT_FAILED if failed else EXIT_OK
+    stop = pool.StopRequest(raise_at_once=not args.workers)
+    with pool.json_stdout(progress == "json") as out:
+        run = BatchRun(report, args.manifest, jobs, progress, out)
+        try:
+            with pool.stop_signals(stop):
+                _run(run, jobs, args, stop)
+        except KeyboardInterrupt:
+            return run.interrupted()
+        if stop.asked and any(r.status == "pending" for r in run.results):
+            return run.interrupted()
+        return run.close(exit_zero=args.exit_zero)
 
 
 def cli_command(argv: list[str]) -> int:
-    """Handler of ``blender --command talkclip ...``."""
+    """Handler of ``blender --command talkclip ...``: ``batch`` and ``merge`` (a farm job's last step)."""
+    commands = {"batch": (main, "blender -b --command talkclip batch"),
+                "merge": (chunks.main, "blender -b --command talkclip merge")}
     if not argv or argv[0] in ("-h", "--help"):
-        print("usage: blender -b --command talkclip batch MANIFEST [--force] [--report PATH]")
+        print("usage: blender -b --command talkclip batch MANIFEST [--force] [--report PATH] [--workers N] ...\n"
+              "       blender -b --command talkclip merge CHUNKS_DIR --manifest M --chunks N --report PATH")
         return EXIT_OK if argv else EXIT_USAGE
-    if argv[0] != "batch":
-        print(f"talkclip: error: unknown subcommand {argv[0]!r} (known: batch)", file=sys.stderr)
+    if argv[0] not in commands:
+        print(f"talkclip: error: unknown subcommand {argv[0]!r} (known: {', '.join(commands)})", file=sys.stderr)
         return EXIT_USAGE
+    fn, prog = commands[argv[0]]
     try:
-        return main(list(argv[1:]), prog="blender -b --command talkclip batch")
+        return fn(list(argv[1:]), prog=prog)
     except SystemExit as exc:  # argparse errors and --help
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
 

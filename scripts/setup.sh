@@ -8,9 +8,9 @@ PY=${PYTHON:-python3.11}
 command -v "$PY" >/dev/null || PY=python3
 
 # System packages: libsndfile (audio I/O), espeak-ng + mbrola voices (tests synthesise speech
-# with exact phone timings), sox. mbrola voices live in Debian's contrib/non-free components.
+# with exact phone timings), sox, chromium (the review page's browser test). mbrola voices live in Debian's contrib/non-free components.
 need_apt=()
-for bin in espeak-ng mbrola sox; do command -v "$bin" >/dev/null || need_apt+=("$bin"); done
+for bin in espeak-ng mbrola sox chromium; do command -v "$bin" >/dev/null || need_apt+=("$bin"); done
 [ -d /usr/share/mbrola/us1 ] || need_apt+=(mbrola-us1)
 if [ ${#need_apt[@]} -gt 0 ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
   if ! apt-cache policy mbrola-us1 2>/dev/null | grep -q 'Candidate: [0-9]'; then
@@ -25,7 +25,9 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SRC
   fi
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng mbrola mbrola-us1 mbrola-us2 sox libsndfile1 >/dev/null
+  # chromium: the batch review page is checked in a real headless browser (tests/test_review_page.py)
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng mbrola mbrola-us1 mbrola-us2 sox libsndfile1 \
+    chromium >/dev/null
 fi
 
 if [ ! -x .venv/bin/python ]; then

@@ -466,3 +466,142 @@ def test_names_print_safely(tmp_path):
     rows = [{"name": "evil\x1b[2J\nline", "blend": "a.blend", "object": "F", "track": "t.json", "output": "o.csv"}]
     parsed = _parse(tmp_path, rows)
     assert parsed[0].name == "evil\\x1b[2J\\nline" and parsed[0].name.isprintable()
+
+
+# --- workers, progress, chunks, the review page (issue 19) ---------------------------------------
+
+def _progress_lines(stdout: str) -> list[dict]:
+    return [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+
+
+@bpy_mark
+def test_workers_keep_the_report_in_manifest_order_with_json_progress(batch_folder):
+    manifest = write_manifest(batch_folder, _rows())
+    proc = _run_module([str(manifest), "--workers", "2", "--progress", "json"])
+    assert proc.returncode == 1, proc.stderr
+    lines = _progress_lines(proc.stdout)
+    assert sorted(p["job"] for p in lines) == [1, 2, 3, 4, 5, 6]  # one per finished line, in any order
+    assert all(set(p) >= {"job", "name", "status", "seconds", "output", "error"} for p in lines)
+    assert "talkclip batch: 2 of 6 jobs done" in proc.stderr  # the summary leaves stdout to the JSON
+    report = json.loads((batch_folder / "jobs.json.report.json").read_text())
+    assert [j["job"] for j in report["jobs"]] == [1, 2, 3, 4, 5, 6]
+    assert [j["status"] for j in report["jobs"]] == ["ok", "ok", "failed", "failed", "failed", "failed"]
+    assert {p["job"]: p["status"] for p in lines} == {j["job"]: j["status"] for j in report["jobs"]}
+    assert report["jobs"][0]["curves"]["frames"] == 45 and len(report["jobs"][0]["curves"]["jawOpen"].split()) == 45
+    page = (batch_folder / "REPORT.html").read_text()  # the review page beside the report
+    assert page.count("<tr data-status=") == 6 and page.count("<svg") == 2
+    assert sorted(p.name for p in (batch_folder / "out").iterdir()) == ["line01.blend", "line01.csv"]
+    proc = _run_module([str(manifest), "--workers", "2", "--quiet"])  # a rerun: done lines skipped, no worker needed
+    report = json.loads((batch_folder / "jobs.json.report.json").read_text())
+    assert [j["status"] for j in report["jobs"]][:2] == ["skipped", "skipped"]
+
+
+@bpy_mark
+def test_chunk_runs_its_lines_and_plan_names_collisions(batch_folder):
+    rows = _rows()
+    manifest = write_manifest(batch_folder, rows)
+    proc = _run_module([str(manifest), "--chunk", "2/3", "--report", str(batch_folder / "c2.json"), "--exit-zero", "--quiet"])
+    assert proc.returncode == 0, proc.stderr  # its lines failed, and --exit-zero says so in the report only
+    report = json.loads((batch_folder / "c2.json").read_text())
+    assert [j["job"] for j in report["jobs"]] == [3, 4] and report["summary"]["failed"] == 2
+    assert (batch_folder / "REPORT.html").is_file()
+    proc = _run_module([str(manifest), "--chunk", "4/3"])
+    assert proc.returncode == 2 and "K must be 1..N" in proc.stderr
+    rows[3] = {**rows[0], "name": "again"}  # line 4 writes line 1's output
+    manifest = write_manifest(batch_folder, rows)
+    proc = _run_module([str(manifest), "--plan", str(batch_folder / "plan.json")])
+    assert proc.returncode == 0, proc.stderr
+    plan = json.loads((batch_folder / "plan.json").read_text())
+    assert plan["lines"] == 6 and [j["job"] for j in plan["jobs"] if j["collides"]] == [1, 4]
+    assert plan["jobs"][1]["inputs"] == [str(batch_folder / "face.blend"), str(batch_folder / "line01.json")]
+    assert "outside" in plan["jobs"][4]["error"] and not plan["jobs"][4]["collides"]
+
+
+@bpy_mark
+def test_blender_command_dispatches_batch_and_merge(capsys):
+    from blender_addon import batch
+
+    assert batch.cli_command(["frobnicate"]) == 2
+    assert "known: batch, merge" in capsys.readouterr().err
+    assert batch.cli_command(["merge", "--help"]) == 0
+    assert "blender -b --command talkclip merge" in capsys.readouterr().out
+
+
+def _speech_manifest(folder: Path, n: int) -> Path:
+    speech = ROOT / "tests" / "data" / "speech"
+    wavs = sorted(speech.glob("*.wav"))
+    rows = []
+    for i in range(n):
+        wav = wavs[i % len(wavs)]
+        rows.append({"name": f"line{i + 1:02d}", "blend": "face.blend", "object": "Face", "audio": str(wav),
+                     "transcript": wav.with_suffix(".txt").read_text().strip(), "output": f"out/line{i + 1:02d}.json"})
+    return write_manifest(folder, rows)
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _start_and_wait_for_a_line(args: list[str]) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "blender_addon.batch", *args, "--progress", "json"], cwd=ROOT,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    first = proc.stdout.readline()
+    assert first.startswith("{"), first + proc.stderr.read()
+    return proc
+
+
+@bpy_mark
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform != "linux", reason="sends POSIX signals")
+@pytest.mark.parametrize("workers, presses", [(None, 1), (2, 1), (2, 2)])
+def test_ctrl_c_stops_cleanly_and_a_rerun_resumes(batch_folder, workers, presses):
+    """Ctrl-C once: the lines in progress finish, the rest stay pending; twice: at once."""
+    import signal
+    import time
+
+    manifest = _speech_manifest(batch_folder, 8)
+    args = [str(manifest)] + (["--workers", str(workers)] if workers else [])
+    proc = _start_and_wait_for_a_line(args)
+    for _ in range(presses):
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.05)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "stopping after the lines in progress" in err and "interrupted" in err and "Traceback" not in err
+    report = json.loads((batch_folder / "jobs.json.report.json").read_text())
+    statuses = [j["status"] for j in report["jobs"]]
+    assert "ok" in statuses and "pending" in statuses and "failed" not in statuses
+    done = {p.name for p in (batch_folder / "out").iterdir() if not p.name.startswith(".")}
+    assert done == {f"line{j['job']:02d}.json" for j in report["jobs"] if j["status"] == "ok"}
+    if presses == 1:  # the lines in progress finished: no temporary file is left
+        assert len(list((batch_folder / "out").iterdir())) == len(done)
+    assert not _children(proc.pid)
+    rerun = _run_module(args + ["--quiet"])
+    rerun_report = json.loads((batch_folder / "jobs.json.report.json").read_text())["jobs"]
+    assert rerun.returncode == 0, [j["error"] for j in rerun_report]
+    assert [j["status"] for j in rerun_report] == ["skipped" if s == "ok" else "ok" for s in statuses]
+
+
+@bpy_mark
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc and sends POSIX signals")
+def test_a_worker_that_dies_fails_only_its_line(batch_folder):
+    import signal
+
+    manifest = _speech_manifest(batch_folder, 4)
+    proc = _start_and_wait_for_a_line([str(manifest), "--workers", "1"])
+    workers = _children(proc.pid)
+    assert len(workers) == 1
+    os.kill(workers[0], signal.SIGKILL)  # as the OOM killer would, in the middle of line 2
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 1, err
+    report = json.loads((batch_folder / "jobs.json.report.json").read_text())
+    statuses = [j["status"] for j in report["jobs"]]
+    assert statuses == ["ok", "failed", "ok", "ok"], report["jobs"]
+    assert report["jobs"][1]["error"] == "worker process killed by SIGKILL while running this line"
+    assert not (batch_folder / "out" / "line02.json").exists()
