@@ -29,13 +29,13 @@ import os
 import sys
 import time
 import traceback
-import uuid
 from pathlib import Path
 
 import bpy
 
 from exporters.formats import read_track
 from talkclip_model.errors import TalkclipError, one_line
+from talkclip_model.files import temporary_name
 
 from . import chunks, pool, preferences
 from .chunks import failed_result, parse_chunk, select_chunk, write_plan
@@ -86,7 +86,7 @@ def _temporary_output(output: Path):
 
     The file is not created in advance: Blender would keep a ``.blend1`` backup of it, and the
     exporters then create it with the user's normal permissions."""
-    tmp = output.with_name(f".{output.stem}.{uuid.uuid4().hex[:10]}.tmp{output.suffix}")
+    tmp = temporary_name(output, ".tmp" + output.suffix)  # a killed run's leftovers go first
     try:
         yield tmp
         os.replace(tmp, output)

@@ -8,6 +8,7 @@ import os
 import re
 import stat
 import tempfile
+import uuid
 import warnings
 from pathlib import Path
 from typing import Any, Iterator
@@ -183,6 +184,13 @@ def temporary_beside(out: Path, suffix: str) -> tuple[int, str]:
         return tempfile.mkstemp(prefix=f".{out.name}.{os.getpid()}.", suffix=suffix, dir=out.parent)
     except OSError as exc:
         raise TalkclipError(f"{out}: cannot write ({_reason(exc)})") from None
+
+
+def temporary_name(out: Path, suffix: str) -> Path:
+    """A fresh name ``.NAME.PID.xxxx<suffix>`` beside ``out``, not created (for writers such as
+    Blender's that must create the file themselves); stale ones are removed as above."""
+    _remove_stale(out, suffix)
+    return out.with_name(f".{out.name}.{os.getpid()}.{uuid.uuid4().hex[:10]}{suffix}")
 
 
 def _process_alive(pid: int) -> bool:
