@@ -3,7 +3,6 @@ half-written is left, and every refusal is one line naming the input (issue 18).
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
