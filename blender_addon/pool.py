@@ -77,7 +77,8 @@ def stop_signals(stop: StopRequest):
         yield stop
     finally:
         for name, handler in previous.items():
-            signal.signal(getattr(signal, name), handler)
+            # None: a handler not set from Python (Blender's own); the default is the nearest
+            signal.signal(getattr(signal, name), handler if handler is not None else signal.SIG_DFL)
 
 
 @contextlib.contextmanager
