@@ -30,6 +30,7 @@ from talkclip_model.pipeline import (
     check_fps,
     overall_fraction,
 )
+from talkclip_model.speech.languages import ENGLISH, resolve, supported_codes
 from talkclip_model.speech.recognise import RECOGNIZERS
 from talkclip_model.types import SpeakingStyle, parse_schedule
 
@@ -82,6 +83,9 @@ def _add_generate(sub) -> None:
     p.add_argument("--recognizer", choices=RECOGNIZERS, default="words",
                    help="without a transcript: recognise words then align them (accurate, default) or "
                         "recognise phones directly (about 8x faster, less accurate)")
+    p.add_argument("--language", default=ENGLISH, metavar="CODE",
+                   help="language of the speech, a BCP-47 code: " + supported_codes() + " (default en; "
+                        "other languages read the transcript with espeak-ng; Japanese in kana)")
     p.add_argument("--no-audio-arousal", action="store_true", help="do not let prosody modulate expression")
     p.add_argument("--fps", type=float, default=30.0, help="frames per second (24, 25, 29.97, 30, 60, ...; default 30)")
     p.add_argument("--seed", type=int, default=None,
@@ -154,6 +158,7 @@ def cmd_generate(args) -> int:
     check_inputs_are_not_the_output(args)
     check_output_path(args.out, overwrite=args.force)  # fail before the work, not after it
     check_fps(args.fps)
+    language = resolve(args.language).code
     transcript = read_transcript(args)
     style = read_style(args)
     schedule = parse_prompt_at(args.prompt_at)
@@ -161,7 +166,8 @@ def cmd_generate(args) -> int:
         schedule = sorted(schedule + load_schedule(args.schedule))
     opts = GenerateOptions(fps=args.fps, seed=args.seed, transcript=transcript, prompt=args.prompt,
                            intensity=args.intensity, style=style, schedule=schedule,
-                           audio_arousal=not args.no_audio_arousal, recognizer=args.recognizer)
+                           audio_arousal=not args.no_audio_arousal, recognizer=args.recognizer,
+                           language=language)
     bar = ProgressBar(Path(args.audio).name, enabled=False if args.quiet else None)
     try:
         providers = [x.strip() for x in args.providers.split(",") if x.strip()] if args.providers else None
@@ -216,7 +222,7 @@ def _sigterm_unwinds():
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
 def main(argv: list[str] | None = None) -> int:
