@@ -11,7 +11,9 @@ command -v "$PY" >/dev/null || PY=python3
 # with exact phone timings), sox, chromium (the review page's browser test). mbrola voices live in Debian's contrib/non-free components.
 need_apt=()
 for bin in espeak-ng mbrola sox chromium; do command -v "$bin" >/dev/null || need_apt+=("$bin"); done
-[ -d /usr/share/mbrola/us1 ] || need_apt+=(mbrola-us1)
+# mbrola voices: us1/us2 for English, one per other language the tests animate (tests/test_languages.py)
+VOICES=(us1 us2 de2 fr1 es2 it3 br1 pl1 nl2 jp3 sw2)
+for v in "${VOICES[@]}"; do [ -d "/usr/share/mbrola/$v" ] || need_apt+=("mbrola-$v"); done
 if [ ${#need_apt[@]} -gt 0 ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
   if ! apt-cache policy mbrola-us1 2>/dev/null | grep -q 'Candidate: [0-9]'; then
     read -r mirror suite < <(bash scripts/debian_mirror.sh) || true  # the machine's own mirror
@@ -26,7 +28,7 @@ SRC
   fi
   apt-get update -qq
   # chromium: the batch review page is checked in a real headless browser (tests/test_review_page.py)
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng mbrola mbrola-us1 mbrola-us2 sox libsndfile1 \
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng mbrola "${VOICES[@]/#/mbrola-}" sox libsndfile1 \
     chromium >/dev/null
 fi
 
