@@ -36,6 +36,10 @@ MIN_WORDS_TO_SPLIT = 4  # fewer expected words than this: not worth splitting
 STOP_PROBABILITY = 0.01
 JUMP_PROBABILITY = 0.01
 SEARCH_AHEAD = (3.0, 20)  # a segment's grammar reaches at most 3 * estimate + 20 words ahead
+# The skipping search (tried when the others fail): leaving out one word the audio does not hold,
+# or holds damaged (a dropout, a word the actor left out).
+SKIP_PROBABILITY = 0.001
+MAX_SKIPPED_SHARE = 1 / 3
 
 
 @dataclass(frozen=True)
@@ -49,12 +53,14 @@ class SegmentAlignment:
     frames: int
     start: int
     end: int
+    word_scores: tuple[float, ...] = ()  # each word's acoustic score, where known
 
     @classmethod
     def place(cls, alignment: Alignment, seg: Segment) -> SegmentAlignment:
         """A decoder's alignment of ``seg``'s audio, with its times moved to the clip's."""
         return cls(shifted(alignment.phones, seg.offset), shifted(alignment.words, seg.offset),
-                   alignment.score_per_frame, (seg.end - seg.start) // HOP_SAMPLES, seg.start, seg.end)
+                   alignment.score_per_frame, (seg.end - seg.start) // HOP_SAMPLES, seg.start, seg.end,
+                   alignment.word_scores)
 
 
 @dataclass(frozen=True)
@@ -138,12 +144,13 @@ def _align_rest(a: Attempt) -> Outcome | None:
     return Outcome([SegmentAlignment.place(result, a.segment)], a.pos, len(a.words) - a.pos)
 
 
-def _search_words(a: Attempt) -> Outcome | None:
+def _search_words(a: Attempt, skip: bool = False) -> Outcome | None:
     """Grammar search on the wide-beam aligner: which of the next words were spoken (for the last
-    segment: all the remaining ones), then their phones timed along that path."""
+    segment: all the remaining ones), then their phones timed along that path. With ``skip`` the
+    path may leave out single words."""
     with POOL.lock:
         dec = POOL.decoder("align_wide")
-        grammar = _grammar(dec, a)
+        grammar = _grammar(dec, a, skip)
         if grammar is None:
             return None
         window, lo = grammar
@@ -159,11 +166,36 @@ def _search_words(a: Attempt) -> Outcome | None:
     if result is None:
         return None
     # where the spoken run starts: the matching start nearest the estimate
-    starts = [j for j in range(0, a.pos + a.ahead - lo + 1) if window[j:j + len(said)] == said]
-    if not starts:
+    runs = [(j, _run_length(window, said, j, skip)) for j in range(0, a.pos + a.ahead - lo + 1)]
+    runs = [(j, n) for j, n in runs if n]
+    if not runs:
         return None
-    j = min(starts, key=lambda j: abs(lo + j - a.pos))
-    return Outcome([SegmentAlignment.place(result, a.segment)], lo + j, len(said))
+    j, n = min(runs, key=lambda run: abs(lo + run[0] - a.pos))
+    return Outcome([SegmentAlignment.place(result, a.segment)], lo + j, n)
+
+
+def _run_length(window: Sequence[str], said: Sequence[str], start: int, skip: bool) -> int:
+    """How many words of ``window`` from ``start`` the spoken ``said`` covers (0: it does not
+    match there); with ``skip`` single words may be missing between spoken ones."""
+    k = start
+    for i, word in enumerate(said):
+        if k < len(window) and window[k] == word:
+            k += 1
+        elif skip and i > 0 and k + 1 < len(window) and window[k + 1] == word:
+            k += 2
+        else:
+            return 0
+    return k - start
+
+
+def _search_skipping(a: Attempt) -> Outcome | None:
+    """The grammar search leaving out single words, kept when it left out at most a third of the
+    words it spans (more is other text, not a few damaged words)."""
+    outcome = _search_words(a, skip=True)
+    if outcome is None:
+        return None
+    said = sum(len(p.words) for p in outcome.pieces if isinstance(p, SegmentAlignment))
+    return outcome if outcome.used - said <= MAX_SKIPPED_SHARE * outcome.used else None
 
 
 def _split_and_align(a: Attempt) -> Outcome | None:
@@ -195,6 +227,7 @@ ALIGN_STRATEGIES: tuple[Strategy, ...] = (
     Strategy("last segment after an uncertain boundary: the rest of the words from the expected start", _align_rest),
     Strategy("grammar search: which of the next words were spoken", _search_words),
     Strategy("split in two at the middle pause, each half aligned with this list", _split_and_align),
+    Strategy("grammar search that may leave out single words", _search_skipping),
     Strategy("phone recognition, the span kept as failed", _recognise_instead),
 )
 
@@ -262,12 +295,13 @@ def plain_alignment(clip: AudioClip, words: Sequence[str]) -> TakeAlignment | No
     return TakeAlignment([SegmentAlignment.place(result, whole)], len(words))
 
 
-def _grammar(dec, a: Attempt) -> tuple[list[str], int] | None:
+def _grammar(dec, a: Attempt, skip: bool = False) -> tuple[list[str], int] | None:
     """Make the decoder's "segment" search a finite-state grammar of the words in order, starting
     at ``a.pos`` (or up to ``a.back`` words before / ``a.ahead`` words after it) and ending after
-    any word (the last segment: only after the last word). Returns (window of words, index of its
-    first word), or None when there is nothing to align. Every path is a word sequence, so the
-    best one can be phone-aligned directly."""
+    any word (the last segment: only after the last word); with ``skip`` a single word may be left
+    out anywhere (SKIP_PROBABILITY). Returns (window of words, index of its first word), or None
+    when there is nothing to align. Every path is a word sequence, so the best one can be
+    phone-aligned directly."""
     words = a.words
     lo = max(0, a.pos - a.back)
     pos = min(a.pos, len(words) - 1)
@@ -282,11 +316,15 @@ def _grammar(dec, a: Attempt) -> tuple[list[str], int] | None:
     trans = []
     for j, w in enumerate(window):
         sources = [(j, 1.0)] if j > 0 else []
+        if skip and j >= 2:
+            sources.append((j - 1, SKIP_PROBABILITY))  # word j-1 left out
         if j <= first - lo:
             sources.append((entry, 1.0 if lo + j == pos else JUMP_PROBABILITY))
         targets = [(j + 1, 1.0)] if j < n - 1 else []
         if j == n - 1 or not a.last:
             targets.append((final, 1.0 if j == n - 1 else STOP_PROBABILITY))
+        elif skip and j == n - 2:
+            targets.append((final, SKIP_PROBABILITY))  # the last word left out
         trans += [(s, t, ps * pt, w) for s, ps in sources for t, pt in targets]
     try:
         dec.add_fsg("segment", dec.create_fsg("segment", entry, final, trans))

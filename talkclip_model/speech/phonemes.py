@@ -12,80 +12,126 @@ import numpy as np
 
 from talkclip_model.errors import TalkclipError
 from talkclip_model.phones import PHONE_SET, SILENCE
+from talkclip_model.speech import espeak
 from talkclip_model.speech.align import TakeAlignment, align_sequence, plain_alignment
 from talkclip_model.speech.audio import AudioClip, loudness_db
 from talkclip_model.speech.check import mean_score, refuse_unmatched, transcript_doubt
 from talkclip_model.speech.g2p import normalise_transcript
+from talkclip_model.speech.languages import (
+    ENGLISH,
+    Language,
+    dictionary_word,
+    resolve,
+    spoken_word,
+    transcript_clauses,
+)
 from talkclip_model.speech.recognise import RECOGNIZERS, recognise_segments
 from talkclip_model.speech.segments import Segment, pause_mask, split_at_pauses
-from talkclip_model.speech.sphinx import POOL, Timed
+from talkclip_model.speech.sphinx import POOL, Phones, Timed
 from talkclip_model.types import PhoneTrack
 
 __all__ = ["RECOGNIZERS", "phone_track"]
 
 
 def phone_track(clip: AudioClip, transcript: str | None = None,
-                progress: Callable[[float], None] | None = None, recognizer: str = "words") -> PhoneTrack:
+                progress: Callable[[float], None] | None = None, recognizer: str = "words",
+                language: str = ENGLISH) -> PhoneTrack:
     """Timed phones for ``clip``; forced alignment with a transcript, recognition without.
 
     Without a transcript, ``recognizer="words"`` recognises words with PocketSphinx's English
     language model and force-aligns them (more accurate, about 0.4 s per audio second);
-    ``"phones"`` runs free phone recognition (about 0.05 s per audio second).
+    ``"phones"`` runs free phone recognition (about 0.05 s per audio second). ``language`` is the
+    transcript's BCP-47 code (``languages.LANGUAGES``): other languages than English are read by
+    espeak-ng, and their aligned phones carry the labels the animation draws.
     """
     if recognizer not in RECOGNIZERS:
         raise TalkclipError(f"unknown recognizer {recognizer!r}; use one of {', '.join(RECOGNIZERS)}")
+    lang = resolve(language)
     report = progress or (lambda f: None)
     notes: list[str] = []
     segments = split_at_pauses(clip)
-    words = normalise_transcript(transcript) if transcript is not None else []
+    clauses = _transcript_clauses(transcript, lang) if transcript is not None else []
+    words = [w for clause in clauses for w in clause]
     if transcript is not None and not words:
         notes.append("transcript has no words; recognising phones instead")
     source = "alignment" if words else "recognition"  # said before unpronounceable words are dropped
     if words:
-        words = _pronounceable(words, notes)
+        words = _pronounceable(clauses, lang, notes)
     if words:
         total = max(sum(s.end - s.start for s in segments), 1)
-        take = _align_transcript(clip, segments, words, notes, lambda done: report(done / total))
-        phones, word_times = take.phones, take.words
+        take = _align_transcript(clip, segments, words, notes, lambda done: report(done / total), lang.code)
+        phones = take.phones
+        word_times = [Timed(spoken_word(w.label), w.start, w.end) for w in take.words]
     else:
+        if lang.code != ENGLISH and recognizer == "words":
+            notes.append(f"without a transcript {lang.name} speech is recognised as English phones (there is "
+                         "no word recogniser for it yet); give the transcript for accurate lip sync")
+            recognizer = "phones"
         phones, word_times = recognise_segments(clip, segments, recognizer, report), []
     track = _to_track(phones, clip.duration, source, word_times, notes)
     report(1.0)
     return track
 
 
-def _pronounceable(words: list[str], notes: list[str]) -> list[str]:
-    """The words the aligners can pronounce (unpronounceable ones are left out), noting those
-    pronounced from their spelling."""
+def _transcript_clauses(transcript: str, lang: Language) -> list[list[str]]:
+    if lang.code == ENGLISH:
+        words = normalise_transcript(transcript)
+        return [words] if words else []
+    return transcript_clauses(transcript, lang)
+
+
+def _shown(words: Sequence[str]) -> str:
+    return ", ".join(words[:8]) + (f" and {len(words) - 8} more" if len(words) > 8 else "")
+
+
+def _pronounceable(clauses: list[list[str]], lang: Language, notes: list[str]) -> list[str]:
+    """The aligner's names of the words it can pronounce (the others are left out), noting the
+    words pronounced from their spelling (English) or that espeak-ng could not read."""
+    words = [w for clause in clauses for w in clause]
+    if lang.code != ENGLISH:
+        reading = espeak.read_words(clauses, lang)
+        if reading.unreadable:
+            notes.append(f"espeak-ng cannot read these words as {lang.name}, left out: {_shown(reading.unreadable)}")
+        if reading.unknown_symbols:
+            notes.append(f"espeak-ng phones with no mapping, left out: {' '.join(reading.unknown_symbols)}")
+        with POOL.lock:
+            POOL.add_entries({dictionary_word(w, lang): [Phones(p.acoustic, p.visual) for p in prons]
+                              for w, prons in reading.pronunciations.items()})
+        return [dictionary_word(w, lang) for w in words if w in reading.pronunciations]
     with POOL.lock:
-        guessed = POOL.add_pronunciations(words)
+        guessed = POOL.add_pronunciations(words, guess=espeak.english_guess)
         words = [w for w in words if POOL.can_pronounce(w)]
     if guessed:
-        shown = ", ".join(guessed[:8]) + (f" and {len(guessed) - 8} more" if len(guessed) > 8 else "")
-        notes.append(f"not in the pronunciation dictionary, pronounced from spelling: {shown}")
+        how = "by espeak-ng" if espeak.espeak_path() else "by simple rules"
+        notes.append(f"not in the pronunciation dictionary, pronounced from spelling {how}: {_shown(guessed)}")
     return words
 
 
 def _align_transcript(clip: AudioClip, segments: list[Segment], words: list[str], notes: list[str],
-                      report: Callable[[int], None]) -> TakeAlignment:
-    """The transcript aligned to the take and checked against it; raises when it does not match."""
+                      report: Callable[[int], None], language: str = ENGLISH) -> TakeAlignment:
+    """The transcript aligned to the take and checked against it; raises when it plainly does
+    not match."""
     take = align_sequence(clip, segments, words, pause_mask(loudness_db(clip.samples)), report=report)
     for span in take.failed:
         a, b = span.seconds
         notes.append(f"alignment failed for {a:.1f}-{b:.1f} s; recognised phones there instead")
     refuse_unmatched(clip, take, len(words))
     try:
-        doubt = transcript_doubt(clip, take.aligned)
+        doubt = transcript_doubt(clip, take.aligned, language)
     except TalkclipError:
-        # One segment scoring far worse than free recognition: before refusing the text, try
+        # One segment fitting far worse than free recognition: before refusing the text, try
         # plain forced alignment, which follows very stretched speech better.
         plain = plain_alignment(clip, words) if len(segments) == 1 and not take.failed else None
         if plain is None or plain.aligned[0].score_per_frame <= mean_score(take.aligned):
             raise
         take = plain
-        doubt = transcript_doubt(clip, take.aligned)
+        doubt = transcript_doubt(clip, take.aligned, language)
     if doubt:
         notes.append(doubt)
+    missing = len(words) - len(take.words)
+    if missing > 0 and not take.failed:
+        notes.append(f"{missing} of the transcript's {len(words)} words were not found in the audio "
+                     "(left out of the alignment); check the lip sync there or the text")
     return take
 
 

@@ -12,7 +12,7 @@ import os
 import re
 import threading
 from dataclasses import dataclass
-from typing import Iterable, NamedTuple, Sequence
+from typing import Any, Callable, Iterable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
@@ -37,6 +37,18 @@ PHONE_RECOGNITION_CONFIG = dict(lw=2.0, beam=1e-20, pbeam=1e-20)  # tuned on ref
 CHECK_CONFIG = dict(PHONE_RECOGNITION_CONFIG, topn=3)
 
 
+class Phones(NamedTuple):
+    """A pronunciation: the acoustic model's phones, and the phones the animation draws for them
+    (as many; empty when the same)."""
+
+    acoustic: Sequence[str]
+    visual: Sequence[str] = ()
+
+
+# words cmudict lacks -> their pronunciations (those it cannot pronounce left out)
+Guesser = Callable[[Sequence[str]], Mapping[str, Any]]  # word -> Phones, or a Pronunciation
+
+
 class Timed(NamedTuple):
     """A phone or word with its start and end in seconds."""
 
@@ -58,6 +70,7 @@ class Alignment:
     phones: list[Timed]
     words: list[Timed]
     score_per_frame: float
+    word_scores: tuple[float, ...] = ()  # each word's acoustic score (its phones' sum)
 
 
 def model_dir() -> str:
@@ -70,12 +83,15 @@ class SphinxPool:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self._decoders: dict[str, object] = {}
+        self._decoders: dict[str, Any] = {}  # pocketsphinx.Decoder by aligner kind
         # word -> its cmudict or spelling-based pronunciations. The aligners start with an empty
         # dictionary (parsing cmudict is most of a decoder's build time) and get only the
         # transcripts' words; aligners built later get all of them when built.
         self._known: dict[str, list[str]] = {}
         self._guessed: set[str] = set()  # those cmudict lacks (pronounced from spelling)
+        # dictionary name (``word``, ``word(2)``) -> the phones the animation draws for it, where
+        # they differ from the acoustic ones (other languages: ``languages``)
+        self._visual: dict[str, tuple[str, ...]] = {}
 
     def decoder(self, kind: str):
         """'align' or 'align_wide' (forced alignment, see ALIGNERS), 'words' (large-vocabulary
@@ -104,26 +120,46 @@ class SphinxPool:
         except Exception as exc:
             raise native.pocketsphinx_failure(model, exc) from None
 
-    def add_pronunciations(self, words: Sequence[str]) -> list[str]:
-        """Give the aligners every pronunciation of ``words`` (cmudict's, or for a word it lacks
-        a spelling-based guess); return the words cmudict lacks."""
-        missing = []
-        for w in dict.fromkeys(words):
-            if w in self._known:
-                if w in self._guessed:
-                    missing.append(w)
-                continue
+    def add_pronunciations(self, words: Sequence[str], guess: Guesser | None = None) -> list[str]:
+        """Give the aligners every pronunciation of ``words``: cmudict's, or for the words it
+        lacks ``guess``'s (else a spelling-based guess); return the words cmudict lacks."""
+        new = [w for w in dict.fromkeys(words) if w not in self._known]
+        entries: dict[str, list[Phones]] = {}
+        for w in new:
             prons = cmudict().lookup(w)
-            if not prons:
-                missing.append(w)
-                self._guessed.add(w)
-                guess = guess_pronunciation(w)
-                prons = [" ".join(guess)] if guess else []
-            self._known[w] = prons
-            for kind in ALIGNERS:
-                if kind in self._decoders:
-                    _add_word(self._decoders[kind], w, prons)
-        return missing
+            if prons:
+                entries[w] = [Phones(tuple(p.split()), ()) for p in prons]
+        lacking = [w for w in new if w not in entries]
+        guessed = dict(guess(lacking)) if guess is not None and lacking else {}
+        for w in lacking:
+            self._guessed.add(w)
+            pron = guessed.get(w) or Phones(tuple(guess_pronunciation(w)), ())
+            entries[w] = [Phones(tuple(pron[0]), tuple(pron[1]))] if pron[0] else []
+        self.add_entries(entries)
+        return [w for w in dict.fromkeys(words) if w in self._guessed]
+
+    def add_entries(self, entries: Mapping[str, Sequence[Phones]]) -> None:
+        """Give the aligners these words with their pronunciations (acoustic phones, and the
+        visual phones that replace them once aligned: empty when the same); a word already
+        known gets the pronunciations it lacks as further variants."""
+        for word, prons in entries.items():
+            known = self._known.setdefault(word, [])
+            for p in prons:
+                pron = " ".join(p.acoustic)
+                if pron in known:
+                    continue
+                known.append(pron)
+                name = _variant(word, len(known) - 1)
+                if p.visual and tuple(p.visual) != tuple(p.acoustic):
+                    self._visual[name] = tuple(p.visual)
+                for kind in ALIGNERS:
+                    if kind in self._decoders:
+                        self._decoders[kind].add_word(name, pron, False)
+
+    def visual(self, name: str, acoustic: Sequence[str]) -> Sequence[str]:
+        """The phones the animation draws for dictionary word ``name`` aligned as ``acoustic``."""
+        labels = self._visual.get(name)
+        return labels if labels is not None and len(labels) == len(acoustic) else acoustic
 
     def can_pronounce(self, word: str) -> bool:
         """Whether the aligners were given a pronunciation of ``word``."""
@@ -133,11 +169,16 @@ class SphinxPool:
 POOL = SphinxPool()
 
 
+def _variant(word: str, i: int) -> str:
+    """The dictionary name of ``word``'s pronunciation ``i`` (from 0): ``word``, ``word(2)``..."""
+    return word if i == 0 else f"{word}({i + 1})"
+
+
 def _add_word(dec, word: str, prons: Sequence[str]) -> None:
     """Add ``word`` with its pronunciations (variants as ``word(2)``...) to a decoder's dictionary;
     searches made afterwards (each alignment makes its own) see them."""
     for i, pron in enumerate(prons):
-        dec.add_word(word if i == 0 else f"{word}({i + 1})", pron, False)
+        dec.add_word(_variant(word, i), pron, False)
 
 
 def base_word(name: str) -> str:
@@ -184,22 +225,28 @@ def _align_with(dec, pcm: np.ndarray, words: Sequence[str]) -> Alignment | None:
 
 
 def phone_alignment(dec, raw: bytes) -> Alignment | None:
-    """Second pass over the decoder's best word path, timing its phones and words."""
+    """Second pass over the decoder's best word path, timing its phones and words; phones carry
+    the labels the animation draws (``SphinxPool.visual``)."""
     dec.set_alignment()
     decode(dec, raw)
     alignment = dec.get_alignment()
     if alignment is None:
         return None
-    phones = [(p.name, p.start * HOP_SECONDS, (p.start + p.duration) * HOP_SECONDS, p.score)
-              for p in alignment.phones()]
-    words = [Timed(base_word(w.name), w.start * HOP_SECONDS, (w.start + w.duration) * HOP_SECONDS)
-             for w in alignment.words()]
+    phones, words, word_scores = [], [], []
+    for word in alignment:
+        entries = list(word)
+        labels = POOL.visual(word.name, [p.name for p in entries])
+        phones += [(label, p.start * HOP_SECONDS, (p.start + p.duration) * HOP_SECONDS, p.score)
+                   for label, p in zip(labels, entries)]
+        if not is_filler(word.name):
+            words.append(Timed(base_word(word.name), word.start * HOP_SECONDS,
+                               (word.start + word.duration) * HOP_SECONDS))
+            word_scores.append(float(sum(p.score for p in entries)))
     if not phones:
         return None
     frames = sum(max(e - s, HOP_SECONDS) for _, s, e, _ in phones) / HOP_SECONDS
     score_per_frame = sum(sc for *_, sc in phones) / max(frames, 1.0)
-    return Alignment([Timed(n, s, e) for n, s, e, _ in phones], [w for w in words if not is_filler(w.label)],
-                     score_per_frame)
+    return Alignment([Timed(n, s, e) for n, s, e, _ in phones], words, score_per_frame, tuple(word_scores))
 
 
 def recognise_phones(pcm: np.ndarray) -> list[Timed]:
