@@ -150,7 +150,8 @@ def job_request(job: Job, scene, result: JobResult) -> Request:
     req, binding = build_request(
         scene, obj, job.audio, take=(job.audio or job.track or job.required("audio")).stem, start_frame=start, prompt=job.prompt,
         intensity=job.intensity, transcript=job.transcript, seed=job.seed, use_markers=True,
-        profile=job.profile, armature=arm, head_bone=job.head_bone, tolerance=job.reduce_tolerance)
+        profile=job.profile, armature=arm, head_bone=job.head_bone, tolerance=job.reduce_tolerance,
+        language=job.language)
     result.profile, result.channels_mapped = binding.profile, binding.channels_mapped
     return req
 

@@ -5,7 +5,8 @@ JSON report. Pure Python (no bpy), shared by ``blender -b --command talkclip bat
 A manifest is a JSON list of objects, or a CSV file whose header row names the same keys:
 
     blend, object, audio, transcript, prompt, profile, start_frame, output     (the contract)
-    track, armature, head_bone, intensity, seed, reduce_tolerance, name       (extensions)
+    track, armature, head_bone, intensity, seed, reduce_tolerance, name,      (extensions)
+    language (the speech's BCP-47 code, e.g. de or pt-BR; empty: the scene's panel setting)
 
 Relative paths resolve against the manifest's folder, and a relative path that climbs out of
 that folder (``../x.wav``) is refused for that job ("path outside its folder") unless the batch
@@ -35,9 +36,11 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from exporters.formats import FORMATS, TAKE_FORMATS, Format, suffixes_of
+from talkclip_model.errors import TalkclipError
+from talkclip_model.speech.languages import resolve as resolve_language
 
 CONTRACT_KEYS = ("blend", "object", "audio", "transcript", "prompt", "profile", "start_frame", "output")
-EXTRA_KEYS = ("track", "armature", "head_bone", "intensity", "seed", "reduce_tolerance", "name")
+EXTRA_KEYS = ("track", "armature", "head_bone", "intensity", "seed", "reduce_tolerance", "name", "language")
 # what the batch writes: the scene through Blender's exporters first (.glb is the scene's glTF),
 # then the take itself
 OUTPUT_FORMATS: tuple[Format, ...] = tuple(f for f in FORMATS if f.blender) + TAKE_FORMATS
@@ -70,6 +73,7 @@ class Job:
     intensity: float = 1.0
     seed: int | None = None  # None (no seed column, or an empty cell): seeded from the audio
     reduce_tolerance: float = 0.0
+    language: str | None = None  # BCP-47 code as the project spells it; None: the scene's setting
     error: str | None = None  # set when the row itself is broken
     warnings: list[str] = field(default_factory=list)
 
@@ -256,6 +260,11 @@ def _read_settings(row: dict, job: Job) -> None:
     for key, kind in (("intensity", float), ("seed", int), ("reduce_tolerance", float)):
         if row.get(key) not in (None, ""):
             setattr(job, key, _number(row[key], key, kind))
+    if row.get("language") not in (None, ""):
+        try:
+            job.language = resolve_language(str(row["language"])).code
+        except TalkclipError as exc:
+            raise ValueError(str(exc)) from None
     job.armature = _optional(row, "armature")
     job.head_bone = _optional(row, "head_bone")
     if job.armature and not job.head_bone:

@@ -77,6 +77,7 @@ def _draw_audio(layout, s, scene) -> None:
     else:
         box.label(text="No sound strips in this scene", icon="ERROR")
     box.prop(s, "transcript")
+    box.prop(s, "language")
 
 
 def _draw_style(layout, s) -> None:

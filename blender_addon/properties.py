@@ -4,6 +4,14 @@ from __future__ import annotations
 
 import bpy
 
+from talkclip_model.speech.languages import LANGUAGES
+
+# the Language menu: BCP-47 code, shown name, tooltip
+LANGUAGE_ITEMS = tuple((code, f"{lang.name} ({code})",
+                        "English: the pronunciation dictionary" if code == "en" else
+                        f"{lang.name}: words read by espeak-ng" + (" (kana only)" if code == "ja" else ""))
+                       for code, lang in LANGUAGES.items())
+
 
 def _is_mesh(self, obj):
     return obj.type == "MESH"
@@ -41,6 +49,9 @@ class TalkclipSettings(bpy.types.PropertyGroup):
     sound_strip: bpy.props.StringProperty(name="Sound strip", description="Sound strip holding the dialogue")
     transcript: bpy.props.StringProperty(name="Transcript",
                                          description="What is said (optional; makes lip sync more accurate)")
+    language: bpy.props.EnumProperty(name="Language", items=LANGUAGE_ITEMS, default="en",
+                                     description="Language of the speech and transcript (other languages "
+                                                 "than English need espeak-ng)")
 
     prompt: bpy.props.StringProperty(name="Style", default="",
                                      description="Speaking style in plain English, e.g. 'calm, slightly amused'")

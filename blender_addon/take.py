@@ -24,6 +24,7 @@ from pathlib import Path
 import bpy
 
 from talkclip_model.errors import TalkclipError
+from talkclip_model.speech.languages import resolve as resolve_language
 
 from .bake import BakeSummary, bake_head, bake_shape_keys
 from .binding import ChannelBinding, bind
@@ -67,18 +68,20 @@ class Request:
     head_bone: str | None = None
     tolerance: float = 0.0  # key reduction; 0 keys every frame
     layers: bool = False  # also bake each track layer as a muted NLA track
+    language: str = "en"  # the speech's BCP-47 code (talkclip_model.speech.languages)
 
 
 def build_request(scene, obj, audio: Path | None, *, start_frame: float, prompt: str | None = None,
                   intensity: float = 1.0, transcript: str | None = None, seed: int | None = None,
                   use_markers: bool = True, profile: str | None = None, armature=None,
                   head_bone: str | None = None, tolerance: float = 0.0, layers: bool = False,
-                  take: str | None = None) -> tuple[Request, ChannelBinding]:
+                  take: str | None = None, language: str | None = None) -> tuple[Request, ChannelBinding]:
     """Check a take against the scene (target mesh, retarget binding, head bone) and describe it
     as a Request; also the binding it will bake through. Raises TalkclipError (one line).
 
     ``take`` defaults to the audio file's name; ``use_markers`` reads ``style:`` timeline markers
-    from ``start_frame`` on into the schedule; ``seed`` None seeds the take from its audio."""
+    from ``start_frame`` on into the schedule; ``seed`` None seeds the take from its audio;
+    ``language`` None takes the panel's Language setting of ``scene`` (English without one)."""
     if take is None:
         if audio is None:
             raise TalkclipError("a take needs its audio file (or a name)")
@@ -95,8 +98,17 @@ def build_request(scene, obj, audio: Path | None, *, start_frame: float, prompt:
         prompt=prompt, intensity=intensity, transcript=transcript, seed=seed,
         schedule=tuple(style_schedule(scene, start_frame)) if use_markers else (),
         profile=profile, armature=armature.name if armature is not None else None,
-        head_bone=head_bone or None, tolerance=tolerance, layers=layers)
+        head_bone=head_bone or None, tolerance=tolerance, layers=layers,
+        language=_language(scene, language))
     return req, binding
+
+
+def _language(scene, language: str | None) -> str:
+    """The take's language code: the one given, else the scene's panel setting, else English."""
+    if language is None:
+        setting = getattr(getattr(scene, "talkclip", None), "language", None)
+        language = setting if isinstance(setting, str) and setting else "en"
+    return resolve_language(language).code
 
 
 def _audio_of(req: Request) -> Path:
@@ -110,7 +122,7 @@ def generate_track(pipeline, req: Request, progress=None):
     from talkclip_model.pipeline import GenerateOptions
 
     options = GenerateOptions(fps=req.fps, seed=req.seed, transcript=req.transcript, prompt=req.prompt,
-                              intensity=req.intensity, schedule=req.schedule)
+                              intensity=req.intensity, schedule=req.schedule, language=req.language)
     return pipeline.generate(_audio_of(req), options, progress=progress)
 
 
@@ -119,7 +131,8 @@ def worker_request(req: Request, encoder: str | None = None, providers: list[str
     passes, as JSON values."""
     return {"audio": os.path.abspath(_audio_of(req)), "fps": req.fps, "seed": req.seed,
             "transcript": req.transcript, "prompt": req.prompt, "intensity": req.intensity,
-            "schedule": [[float(t), p] for t, p in req.schedule], "encoder": encoder, "providers": providers}
+            "schedule": [[float(t), p] for t, p in req.schedule], "encoder": encoder, "providers": providers,
+            "language": req.language}
 
 
 def bake_request(scene, req: Request, track) -> BakeSummary:

@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 from talkclip_model.animate import decoder
 from talkclip_model.errors import TalkclipError
 from talkclip_model.speech import audio as audio_mod
-from talkclip_model.speech import phonemes
+from talkclip_model.speech import languages, phonemes
 from talkclip_model.style import load_style_model
 from talkclip_model.style.encoders import parse_encoder
 from talkclip_model.style.model import scale_style
@@ -76,6 +76,7 @@ class GenerateOptions:
     schedule: Sequence[tuple[float, str]] = ()  # (seconds, prompt) pairs: style changes over time
     audio_arousal: bool = True  # let prosody modulate expression intensity
     recognizer: str = "words"  # without a transcript: "words" (accurate) or "phones" (fast)
+    language: str = "en"  # the speech's BCP-47 code (talkclip_model.speech.languages.LANGUAGES)
 
     def __post_init__(self):
         object.__setattr__(self, "schedule", tuple(self.schedule))  # frozen all the way down
@@ -133,7 +134,7 @@ class Pipeline:
         t0 = time.perf_counter()
         report("phonemes", 0.0)  # recognition's first piece can take seconds: say what is running
         track = phonemes.phone_track(clip, transcript=opts.transcript, recognizer=opts.recognizer,
-                                     progress=lambda f: report("phonemes", f))
+                                     progress=lambda f: report("phonemes", f), language=opts.language)
         timings["phonemes"] = time.perf_counter() - t0
         duration = clip.duration
         del clip  # the samples (230 MB an hour) are not needed past this point
@@ -164,6 +165,7 @@ class Pipeline:
             "seed": seed,  # the seed used: pass it as GenerateOptions.seed (--seed) to repeat the take
             "seed_source": "audio" if opts.seed is None else "given",
             "transcript": opts.transcript is not None,
+            "language": languages.resolve(opts.language).code,
             "phone_source": track.source,
             "notes": list(track.notes),
             "timings": timings,

@@ -115,24 +115,31 @@ def test_transcript_that_does_not_match_the_audio_is_an_error():
         phonemes.phone_track(clip, "the stock market fell sharply in early trading today after the announcement")
 
 
-def test_mismatch_check_needs_a_bad_score_as_well_as_a_bad_ratio(monkeypatch):
-    """Free phone recognition can fit a synthetic voice so well (measured: -2.5 per frame on one
-    mbrola line, -7 to -13 on these) that a right transcript scores 4.8x worse than it: the
-    ratio alone is then a note, not an error; a truly bad alignment score errs."""
+def test_mismatch_check_reads_how_each_word_fits(monkeypatch):
+    """Each aligned word's score per frame is compared with free phone recognition of the same
+    frames: text whose words mostly fit far worse is refused, text with many poorly fitting words
+    is noted (and animated), a take that scores well is not checked at all. Other languages than
+    English are aligned with the English acoustic model, so refusing them takes more."""
     clip = audio.load_audio(SPEECH / "line1_us2.wav")
     n = len(clip.samples)
-    frames = n // audio.HOP_SAMPLES
+    words = [Timed(f"w{i}", 0.2 + 0.3 * i, 0.45 + 0.3 * i) for i in range(8)]  # 25 frames each
 
-    def aligned(score):
-        return [SegmentAlignment(phones=[], words=[], score_per_frame=score, frames=frames, start=0, end=n)]
+    def aligned(gaps, score=-30.0):  # each word ``gap`` per frame worse than free recognition
+        return [SegmentAlignment(phones=[], words=words, score_per_frame=score, frames=n // audio.HOP_SAMPLES,
+                                 start=0, end=n, word_scores=tuple((-5.0 + g) * 25 for g in gaps))]
 
     assert -20.0 < check.recognition_score_per_frame(clip.int16()) < -3.0
-    monkeypatch.setattr(check, "recognition_score_per_frame", lambda pcm: -5.0)
-    note = check.transcript_doubt(clip, aligned(-26.0))  # ratio 5.2
-    assert note and "may not match" in note
+    monkeypatch.setattr(check, "free_scores", lambda pcm: np.full(len(pcm) // audio.HOP_SAMPLES + 2, -5.0))
+    assert check.transcript_doubt(clip, aligned([-10] * 8)) is None
+    note = check.transcript_doubt(clip, aligned([-10] * 5 + [-45] * 3))  # 3 of 8 words fit poorly
+    assert note and "may not match" in note and "38% of the 8 words" in note
     with pytest.raises(TalkclipError, match="does not match"):
-        check.transcript_doubt(clip, aligned(-40.0))
-    assert check.transcript_doubt(clip, aligned(-20.0)) is None  # good score: no check
+        check.transcript_doubt(clip, aligned([-10] * 3 + [-60] * 5))  # most words, median -60
+    assert "may not match" in check.transcript_doubt(clip, aligned([-10] * 3 + [-60] * 5), "fr")
+    with pytest.raises(TalkclipError, match="does not match"):
+        check.transcript_doubt(clip, aligned([-10] + [-60] * 7), "fr")
+    assert check.transcript_doubt(clip, aligned([-60] * 8, score=-20.0)) is None  # scores well: not checked
+    assert "may not match" in check.transcript_doubt(clip, aligned([-60] * 3))  # too few words to refuse
 
 
 def test_failed_spans_are_data_and_refuse_a_transcript_past_half_the_take():
@@ -157,8 +164,9 @@ def test_failed_spans_are_data_and_refuse_a_transcript_past_half_the_take():
 
 def test_alignment_strategies_are_one_list_ending_in_recognition():
     names = [s.name for s in ALIGN_STRATEGIES]
-    assert len(names) == len(set(names)) == 4
-    assert "grammar search" in names[1] and "split" in names[2] and "phone recognition" in names[-1]
+    assert len(names) == len(set(names)) == 5
+    assert "grammar search" in names[1] and "split" in names[2] and "leave out" in names[3]
+    assert "phone recognition" in names[-1]
 
 
 def test_long_audio_is_split_at_pauses_and_still_aligned():
