@@ -118,6 +118,11 @@ class LanguageResult:
     missing_diphones: int = 0
 
 
+def _doubted(track) -> bool:
+    """Whether the take's notes doubt the transcript (its words' fit, or words not found)."""
+    return any("may not match" in n or "not found in the audio" in n for n in track.meta["notes"])
+
+
 def _counts(track, truth) -> tuple[int, int]:
     scores = score_lips(track, truth)
     return sum(s.correct for s in scores.values()), sum(s.checked for s in scores.values())
@@ -145,7 +150,7 @@ def _line(pipeline: Pipeline, res: LanguageResult, code: str, voice: str, i: int
         return
     res.cpu += time.process_time() - t0
     res.audio_s += syn.truth.duration
-    res.noted += any("may not match" in n for n in track.meta["notes"])
+    res.noted += _doubted(track)
     c, k = _counts(track, syn.truth)
     res.correct, res.checked = res.correct + c, res.checked + k
     c, k = _counts(_oracle(syn.wav, syn.truth), syn.truth)
@@ -157,7 +162,7 @@ def _line(pipeline: Pipeline, res: LanguageResult, code: str, voice: str, i: int
     wrong = LINES[code][(i + WRONG_SHIFT) % len(LINES[code])]
     try:
         other = pipeline.generate(syn.wav, GenerateOptions(transcript=wrong, language=code))
-        res.wrong["noted" if any("may not match" in n for n in other.meta["notes"]) else "accepted"] += 1
+        res.wrong["noted" if _doubted(other) else "accepted"] += 1
     except TalkclipError:
         res.wrong["refused"] += 1
 

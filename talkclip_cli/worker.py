@@ -35,7 +35,7 @@ from talkclip_model.pipeline import (
     overall_fraction,
 )
 
-REQUEST_KEYS = ("fps", "seed", "transcript", "prompt", "intensity", "schedule")
+REQUEST_KEYS = ("fps", "seed", "transcript", "prompt", "intensity", "schedule", "language")
 
 
 def overall(stage: str, fraction: float) -> tuple[str, float]:

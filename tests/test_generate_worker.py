@@ -162,3 +162,25 @@ def test_worker_that_dies_without_a_line_reports_its_log(tmp_path):
     with pytest.raises(Exception, match="exit code 3"):
         job.result()
     job.close()
+
+
+def test_every_request_field_the_panel_sends_reaches_the_pipeline(tmp_path, monkeypatch):
+    """take.worker_request's fields (language included) arrive in GenerateOptions."""
+    from talkclip_cli import worker
+    from talkclip_model.pipeline import Pipeline
+
+    seen = {}
+
+    def capture(self, audio, options, progress=None):
+        seen["options"] = options
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(Pipeline, "generate", capture)
+    request = {"audio": str(EXAMPLES / "hello.wav"), "output": str(tmp_path / "t.npz"), "fps": 24.0, "seed": 7,
+               "transcript": "hello", "prompt": "calm", "intensity": 0.5, "schedule": [[1.0, "happy"]], "language": "de"}
+    with pytest.raises(RuntimeError, match="stop here"):
+        worker.generate(request)
+    opts = seen["options"]
+    assert (opts.fps, opts.seed, opts.transcript, opts.prompt, opts.intensity, opts.language) == \
+        (24.0, 7, "hello", "calm", 0.5, "de")
+    assert list(opts.schedule) == [(1.0, "happy")]
