@@ -20,6 +20,8 @@ from conftest import ROOT
 
 from talkclip_cli import farm
 
+pytestmark = pytest.mark.slow  # openjd runs whole job bundles: run by scripts/test.sh --all and .ci/run
+
 SPEECH = ROOT / "tests" / "data" / "speech"
 OPENJD = Path(sys.executable).with_name("openjd")
 bpy_mark = pytest.mark.bpy

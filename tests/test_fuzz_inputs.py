@@ -24,6 +24,8 @@ from blender_addon import jobs
 from talkclip_model.errors import TalkclipError
 from talkclip_model.speech import audio
 
+pytestmark = pytest.mark.slow  # fuzz cases: run by scripts/test.sh --all and .ci/run
+
 MUTATIONS = st.lists(st.tuples(st.sampled_from(["flip", "cut", "insert", "dup", "delete"]),
                                st.floats(0, 1), st.integers(1, 64), st.integers(0, 255)), min_size=1, max_size=4)
 

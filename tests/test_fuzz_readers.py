@@ -44,6 +44,8 @@ from talkclip_model.errors import TalkclipError
 from talkclip_model.files import parse_json_text
 from talkclip_model.types import ExpressionTrack, SpeakingStyle, parse_schedule
 
+pytestmark = pytest.mark.slow  # thousands of fuzz cases: run by scripts/test.sh --all and .ci/run
+
 HUNT = int(os.environ.get("TALKCLIP_FUZZ_EXAMPLES", "0"))
 
 

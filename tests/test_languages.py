@@ -23,6 +23,8 @@ from talkclip_model.phones import PHONE_SET, ROUNDED_VOWELS
 from talkclip_model.pipeline import GenerateOptions, Pipeline
 from talkclip_model.speech import audio, espeak, languages, phonemes
 
+pytestmark = pytest.mark.slow  # speech synthesis and alignment in nine languages: run by scripts/test.sh --all and .ci/run
+
 # (voice, line): two lines per language, rich in lip shapes
 LINES = {
     "de": ("de2", ("Meine Mutter hat mir ein Boot gebaut.", "Fünf Männer folgen uns über die Brücke.")),

@@ -16,6 +16,8 @@ from helpers import synthetic_track
 
 from blender_addon import review
 
+pytestmark = pytest.mark.slow  # a real headless browser: run by scripts/test.sh --all and .ci/run
+
 STATUSES = ["ok", "ok", "failed", "ok", "skipped", "ok", "ok", "pending", "ok", "failed", "ok", "ok"]
 
 

@@ -24,6 +24,8 @@ from talkclip_model.types import DYNAMICS
 
 torch = pytest.importorskip("torch")
 
+pytestmark = pytest.mark.slow  # trains a CLIP adapter (about 10 s): run by scripts/test.sh --all and .ci/run
+
 TINY_CONFIG = {
     "embed_dim": 32,
     "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "patch_size": 16, "head_width": 16},
