@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from exporters.formats import FORMATS, TAKE_FORMATS, Format, suffixes_of
-from talkclip_model.errors import TalkclipError
+from talkclip_model.errors import TalkclipError, escape_unprintable
 from talkclip_model.speech.languages import resolve as resolve_language
 
 CONTRACT_KEYS = ("blend", "object", "audio", "transcript", "prompt", "profile", "start_frame", "output")
@@ -197,8 +197,7 @@ def _number(value: Any, key: str, kind=float):
 def printable(value: Any, limit: int = 80) -> str:
     """``value`` as one safe line for a terminal or a log: control characters (escape sequences,
     newlines) shown escaped, long values cut."""
-    text = str(value)
-    safe = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+    safe = escape_unprintable(str(value))
     return safe if len(safe) <= limit else safe[: limit - 1] + "…"
 
 

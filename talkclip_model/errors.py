@@ -1,14 +1,18 @@
 """The one exception type users see. Its message is a single line naming the input and the problem."""
 
 
+def escape_unprintable(text: str) -> str:
+    """``text`` with control characters (a terminal's escape sequences, line breaks) and lone
+    surrogates shown escaped (``\\x1b``, ``\\n``) instead of acting on the terminal or failing to print."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def _safe(text: str) -> str:
     """One line of printable text: runs of white space (line breaks included) become one space,
-    and control characters (a terminal's escape sequences) or lone surrogates from a file's
-    content are shown escaped (``\\x1b``) instead of acting on the terminal or failing to print."""
-    flat = " ".join(str(text).split())
-    if flat.isprintable():
-        return flat
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in flat)
+    the rest escaped as in ``escape_unprintable``."""
+    return escape_unprintable(" ".join(str(text).split()))
 
 
 class TalkclipError(Exception):
