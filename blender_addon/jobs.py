@@ -37,6 +37,7 @@ from typing import Any, Sequence
 
 from exporters.formats import FORMATS, TAKE_FORMATS, Format, suffixes_of
 from talkclip_model.errors import TalkclipError, escape_unprintable
+from talkclip_model.files import parse_json_text, read_text_bounded
 from talkclip_model.speech.languages import resolve as resolve_language
 
 CONTRACT_KEYS = ("blend", "object", "audio", "transcript", "prompt", "profile", "start_frame", "output")
@@ -119,20 +120,18 @@ def load_rows(path: Path) -> list[dict[str, Any]]:
     if suffix not in (".json", ".csv"):
         raise ManifestError(f"{path}: manifest must be .json or .csv, not {suffix or 'no suffix'}")
     try:
-        if path.stat().st_size > MAX_MANIFEST_BYTES:
-            raise ManifestError(f"{path}: manifest is larger than {MAX_MANIFEST_BYTES >> 20} MB; split it")
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ManifestError(f"{path}: cannot read manifest ({exc})") from None
+        text = read_text_bounded(path, MAX_MANIFEST_BYTES, "manifest")
+    except TalkclipError as exc:  # too large, not a regular file, unreadable, not UTF-8
+        raise ManifestError(str(exc)) from None
     return _json_rows(path, text) if suffix == ".json" else _csv_rows(path, text)
 
 
 def _json_rows(path: Path, text: str) -> list[Any]:
     try:
-        rows = json.loads(text)
+        rows = parse_json_text(text)
     except json.JSONDecodeError as exc:
         raise ManifestError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
-    except RecursionError:
+    except ValueError:  # parse_json_text: nesting too deep for the parser
         raise ManifestError(f"{path}: JSON is nested too deeply to be a manifest") from None
     if not isinstance(rows, list):
         raise ManifestError(f"{path}: a manifest is a JSON list of job objects")
