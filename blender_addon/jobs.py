@@ -25,7 +25,6 @@ Live Link Face .csv). A broken row fails that job only; the others still run.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
 import math
@@ -37,7 +36,7 @@ from typing import Any, Sequence
 
 from exporters.formats import FORMATS, TAKE_FORMATS, Format, suffixes_of
 from talkclip_model.errors import TalkclipError, escape_unprintable
-from talkclip_model.files import parse_json_text, read_text_bounded
+from talkclip_model.files import atomic_output, parse_json_text, read_text_bounded
 from talkclip_model.speech.languages import resolve as resolve_language
 
 CONTRACT_KEYS = ("blend", "object", "audio", "transcript", "prompt", "profile", "start_frame", "output")
@@ -351,15 +350,8 @@ def write_report(path: str | Path, manifest: str | Path, results: list[JobResult
     data = {"manifest": str(Path(manifest).resolve()), "jobs": [asdict(r) for r in results],
             "summary": {"total": len(results), **counts, "seconds": round(seconds, 3)}}
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2)
-        os.replace(tmp, path)
-    except BaseException:  # a full disk: no half-written temporary file left behind
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with atomic_output(path, "w") as fh:  # a full disk: one line naming it, no temporary file left
+        json.dump(data, fh, indent=2)
     return path
 
 
