@@ -21,8 +21,8 @@ from talkclip_model.speech import audio as audio_mod
 from talkclip_model.speech import languages, phonemes
 from talkclip_model.style import load_style_model
 from talkclip_model.style.encoders import parse_encoder
-from talkclip_model.style.model import scale_style
-from talkclip_model.types import ExpressionTrack, SpeakingStyle
+from talkclip_model.style.model import check_intensity, scale_style
+from talkclip_model.types import ExpressionTrack, PhoneTrack, Recognition, SpeakingStyle
 
 # progress(stage, fraction of that stage in 0..1), the stages in the order they run
 Progress = Callable[[str, float], None]
@@ -75,8 +75,14 @@ class GenerateOptions:
     style: SpeakingStyle | None = None  # overrides prompt when given
     schedule: Sequence[tuple[float, str]] = ()  # (seconds, prompt) pairs: style changes over time
     audio_arousal: bool = True  # let prosody modulate expression intensity
-    recognizer: str = "words"  # without a transcript: "words" (accurate) or "phones" (fast)
-    language: str = "en"  # the speech's BCP-47 code (talkclip_model.speech.languages.LANGUAGES)
+    # without a transcript: "auto" (Whisper when a model is found, else "words"), "whisper", "words"
+    # (PocketSphinx words) or "phones" (fast); see phonemes.phone_track
+    recognizer: str = "auto"
+    # the speech's BCP-47 code (talkclip_model.speech.languages.LANGUAGES); None: English with a
+    # transcript, detected by Whisper without one
+    language: str | None = None
+    whisper_model: str | None = None  # a faster-whisper model folder or name (speech.whisper.find_model)
+    recognition: Recognition | None = None  # words recognised beforehand (speech.whisper.recognise_many)
 
     def __post_init__(self):
         object.__setattr__(self, "schedule", tuple(self.schedule))  # frozen all the way down
@@ -90,6 +96,16 @@ def check_fps(fps: float) -> float:
     if not (MIN_FPS <= fps <= MAX_FPS):
         raise TalkclipError(f"fps {fps:g} is out of range ({MIN_FPS:g} to {MAX_FPS:g})")
     return fps
+
+
+def recognised_meta(track: PhoneTrack) -> dict:
+    """meta["recognised"]: what the recogniser heard (text, language, model) and each aligned
+    word's [word, start, end] in seconds; its text can be corrected and given back as the
+    transcript."""
+    rec = track.recognition
+    assert rec is not None
+    words = [[w, round(float(s), 3), round(float(e), 3)] for w, s, e in zip(track.words, track.word_starts, track.word_ends)]
+    return {"text": rec.text, "language": rec.language, "model": rec.model, "words": words}
 
 
 class Pipeline:
@@ -121,6 +137,7 @@ class Pipeline:
         opts = options or GenerateOptions()
         report = progress or _no_progress
         fps = check_fps(opts.fps)
+        check_intensity(opts.intensity)  # refused before any work, like the fps
         timings: dict[str, float] = {}  # seconds per stage, returned in meta["timings"]
 
         t0 = time.perf_counter()
@@ -134,7 +151,8 @@ class Pipeline:
         t0 = time.perf_counter()
         report("phonemes", 0.0)  # recognition's first piece can take seconds: say what is running
         track = phonemes.phone_track(clip, transcript=opts.transcript, recognizer=opts.recognizer,
-                                     progress=lambda f: report("phonemes", f), language=opts.language)
+                                     progress=lambda f: report("phonemes", f), language=opts.language,
+                                     whisper_model=opts.whisper_model, recognition=opts.recognition)
         timings["phonemes"] = time.perf_counter() - t0
         duration = clip.duration
         del clip  # the samples (230 MB an hour) are not needed past this point
@@ -165,11 +183,13 @@ class Pipeline:
             "seed": seed,  # the seed used: pass it as GenerateOptions.seed (--seed) to repeat the take
             "seed_source": "audio" if opts.seed is None else "given",
             "transcript": opts.transcript is not None,
-            "language": languages.resolve(opts.language).code,
+            "language": track.recognition.language if track.recognition else languages.resolve(opts.language).code,
             "phone_source": track.source,
             "notes": list(track.notes),
             "timings": timings,
         })
+        if track.recognition is not None:  # the heard text and aligned word times, to correct and give back
+            meta["recognised"] = recognised_meta(track)
         if opts.schedule:
             meta["schedule"] = [{"time": t, "prompt": p} for t, p in opts.schedule]
         return ExpressionTrack(fps=result.fps, arkit=result.arkit, head=result.head, phones=track,

@@ -21,6 +21,7 @@ from talkclip_model.evaluation.lips import CLASSES, score_lips
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow  # runs the lip benchmark end to end (6 s)
 def test_lips_on_two_synthetic_lines_and_report(tmp_path):
     items = lips.synthetic_items(limit=2)
     assert len(items) == 2

@@ -474,6 +474,7 @@ def _progress_lines(stdout: str) -> list[dict]:
     return [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
 
 
+@pytest.mark.slow  # starts worker processes (6 s)
 @bpy_mark
 def test_workers_keep_the_report_in_manifest_order_with_json_progress(batch_folder):
     manifest = write_manifest(batch_folder, _rows())
@@ -496,6 +497,7 @@ def test_workers_keep_the_report_in_manifest_order_with_json_progress(batch_fold
     assert [j["status"] for j in report["jobs"]][:2] == ["skipped", "skipped"]
 
 
+@pytest.mark.slow  # runs a chunk of a farm plan (6 s)
 @bpy_mark
 def test_chunk_runs_its_lines_and_plan_names_collisions(batch_folder):
     rows = _rows()

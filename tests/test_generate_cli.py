@@ -53,7 +53,7 @@ def test_json_contract(tmp_path):
 
 def test_csv_is_live_link_face_layout(tmp_path):
     out = tmp_path / "take.csv"
-    assert main(["generate", "--audio", str(HELLO), "--out", str(out), "--fps", "60", "--quiet"]) == 0
+    assert main(["generate", "--audio", str(HELLO), "--transcript", TEXT, "--out", str(out), "--fps", "60", "--quiet"]) == 0
     rows = list(csv.reader(out.open()))
     header = rows[0]
     assert header[:2] == ["Timecode", "BlendShapeCount"] and len(header) == 63
@@ -65,7 +65,8 @@ def test_csv_is_live_link_face_layout(tmp_path):
 def test_npz_and_determinism(tmp_path):
     a, b, c = tmp_path / "a.npz", tmp_path / "b.npz", tmp_path / "c.npz"
     for path, seed in ((a, 7), (b, 7), (c, 8)):
-        assert main(["generate", "--audio", str(HELLO), "--seed", str(seed), "--out", str(path), "--quiet"]) == 0
+        assert main(["generate", "--audio", str(HELLO), "--transcript", TEXT, "--seed", str(seed), "--out", str(path),
+                     "--quiet"]) == 0
     za, zb, zc = np.load(a), np.load(b), np.load(c)
     assert list(za["channels"]) == list(ARKIT_NAMES)
     assert np.array_equal(za["frames"], zb["frames"]) and np.array_equal(za["head"], zb["head"])
@@ -107,7 +108,7 @@ def test_default_seed_comes_from_the_audio(tmp_path):
 @pytest.mark.parametrize("fps", ["24", "25", "29.97", "60"])
 def test_fps_variants(tmp_path, fps):
     out = tmp_path / "t.json"
-    assert main(["generate", "--audio", str(HELLO), "--fps", fps, "--out", str(out), "--quiet"]) == 0
+    assert main(["generate", "--audio", str(HELLO), "--transcript", TEXT, "--fps", fps, "--out", str(out), "--quiet"]) == 0
     data = json.loads(out.read_text())
     assert data["fps"] == float(fps)
     assert len(data["frames"]) == int(sf.info(HELLO).duration * float(fps) + 1e-6) + 1
@@ -250,8 +251,8 @@ def test_short_lines_animate(tmp_path, seconds):
 def test_stage_timings_come_back_with_the_track_in_memory():
     from talkclip_model.pipeline import GenerateOptions, Pipeline
 
-    opts = GenerateOptions(fps=24.0)
+    opts = GenerateOptions(fps=24.0, transcript=TEXT)
     track = Pipeline().generate(HELLO, opts)
     timings = track.meta["timings"]  # seconds per stage, for benchmarks and logs
     assert set(timings) == {"audio", "phonemes", "style", "decode"} and all(t >= 0 for t in timings.values())
-    assert opts == GenerateOptions(fps=24.0)  # the options are frozen: nothing was written into them
+    assert opts == GenerateOptions(fps=24.0, transcript=TEXT)  # the options are frozen: nothing was written into them

@@ -52,7 +52,8 @@ def test_a_file_that_appears_meanwhile_is_not_replaced(tmp_path, capsys, monkeyp
         return track
 
     monkeypatch.setattr(Pipeline, "generate", generate_then_someone_writes)
-    assert main(["generate", "--audio", str(HELLO), "--out", str(out), "--quiet"]) == 2
+    assert main(["generate", "--audio", str(HELLO), "--transcript-file", str(HELLO.with_suffix(".txt")), "--out", str(out),
+                 "--quiet"]) == 2
     _one_line_error(capsys, "g.json")
     assert out.read_text() == "mine" and sorted(p.name for p in tmp_path.iterdir()) == ["g.json"]
 

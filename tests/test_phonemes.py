@@ -240,6 +240,7 @@ def _mixed_take():
     return clip, " ".join(texts)
 
 
+@pytest.mark.slow  # a 40 s take (4 s); test_long_audio_is_split_at_pauses_and_still_aligned stays fast
 def test_long_mixed_take_finds_every_segments_words():
     """Word counts per segment are not guessable here (slow and fast speech, a hoarse speaker):
     the grammar search must still place every word, with no piece left to phone recognition."""
@@ -253,6 +254,7 @@ def test_long_mixed_take_finds_every_segments_words():
     assert sick and 27.0 < sick[0] < 32.0
 
 
+@pytest.mark.slow  # a 40 s take (6 s); the short mismatch cases stay fast (test_generate_cli)
 def test_long_take_with_a_scrambled_transcript_is_an_error():
     clip, text = _mixed_take()
     with pytest.raises(TalkclipError, match="does not match"):

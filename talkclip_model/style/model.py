@@ -230,15 +230,21 @@ class StyleModel:
 MAX_INTENSITY = 10.0  # far past where every channel saturates; larger values are typos
 
 
-def scale_style(style: SpeakingStyle, intensity: float) -> SpeakingStyle:
-    """Scale a style's expression and its dynamics' departure from the defaults; clamp to range (a scaled-up
-    expression stops at HELD_MAX)."""
+def check_intensity(intensity: float) -> float:
+    """``intensity`` as a float in 0..MAX_INTENSITY, or a one-line error naming it."""
     try:
         k = float(intensity)
     except (TypeError, ValueError):
         raise TalkclipError(f"intensity {intensity!r} is not a number") from None
     if not np.isfinite(k) or not 0 <= k <= MAX_INTENSITY:
         raise TalkclipError(f"intensity {intensity!r} is out of range (0 to {MAX_INTENSITY:g})")
+    return k
+
+
+def scale_style(style: SpeakingStyle, intensity: float) -> SpeakingStyle:
+    """Scale a style's expression and its dynamics' departure from the defaults; clamp to range (a scaled-up
+    expression stops at HELD_MAX)."""
+    k = check_intensity(intensity)
     defaults = default_dynamics()
     dynamics = {name: defaults[name] + (float(v) - defaults[name]) * k for name, v in style.dynamics.items()}
     arkit = style.arkit * k if k <= 1.0 else np.minimum(style.arkit * k, np.maximum(style.arkit, HELD_MAX))
