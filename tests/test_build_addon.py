@@ -15,14 +15,15 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-sys.path.insert(0, str(ROOT))  # build_addon.py is a script at the repository root
-import build_addon  # noqa: E402
+sys.path.insert(0, str(ROOT))  # build_addon.py and its parts (addon_build/) sit at the repository root
+from addon_build import manifest, own_wheel  # noqa: E402
+from addon_build import wheels as addon_wheels  # noqa: E402
 from talkclip_model import __version__  # noqa: E402
 
 
 def test_manifest_comes_from_pyproject_and_version_file():
-    meta = build_addon.read_metadata()
-    text = build_addon.manifest_text(meta, build_addon.read_version(), ["linux-x64"], ["./wheels/x.whl"])
+    meta = manifest.read_metadata()
+    text = manifest.manifest_text(meta, manifest.read_version(), ["linux-x64"], ["./wheels/x.whl"])
     data = tomllib.loads(text)
     assert data["schema_version"] == "1.0.0"
     assert data["id"] == "talkclip" and data["type"] == "add-on"
@@ -31,11 +32,11 @@ def test_manifest_comes_from_pyproject_and_version_file():
     assert data["license"] == ["SPDX:GPL-3.0-or-later"]
     assert data["permissions"]["files"]
     assert data["platforms"] == ["linux-x64"] and data["wheels"] == ["./wheels/x.whl"]
-    assert "numpy" in build_addon.BLENDER_SHIPS and "numpy" not in build_addon.RUNTIME_REQUIREMENTS
+    assert "numpy" in addon_wheels.BLENDER_SHIPS and "numpy" not in addon_wheels.RUNTIME_REQUIREMENTS
 
 
 def test_own_wheel_holds_our_packages_unmodified(tmp_path):
-    whl = build_addon.build_own_wheel(tmp_path, __version__)
+    whl = own_wheel.build_own_wheel(tmp_path, __version__)
     assert whl.name == f"talkclip-{__version__}-py3-none-any.whl"
     with zipfile.ZipFile(whl) as zf:
         names = set(zf.namelist())
@@ -44,7 +45,7 @@ def test_own_wheel_holds_our_packages_unmodified(tmp_path):
             name, digest, size = line.rsplit(",", 2)
             if digest:  # RECORD lists itself without a hash
                 data = zf.read(name)
-                assert build_addon._record_hash(data) == digest and len(data) == int(size), name
+                assert own_wheel._record_hash(data) == digest and len(data) == int(size), name
         pipeline_src = zf.read("talkclip_model/pipeline.py")
     assert {"talkclip_model/pipeline.py", "talkclip_model/style/weights/minilm_adapter.onnx",
             "exporters/retarget.py", "exporters/profiles/arkit.json", "talkclip_cli/worker.py"} <= names
@@ -66,7 +67,7 @@ def _fake_wheel(folder: Path, filename: str, requires: list[str]) -> Path:
 
 
 def test_runtime_closure_follows_markers_and_leaves_out_what_blender_ships(tmp_path, monkeypatch):
-    monkeypatch.setattr(build_addon, "RUNTIME_REQUIREMENTS", ("soundfile", "tokenizers"))
+    monkeypatch.setattr(addon_wheels, "RUNTIME_REQUIREMENTS", ("soundfile", "tokenizers"))
     wheels = [
         _fake_wheel(tmp_path, "soundfile-0.14-py2.py3-none-any.whl",
                     ["cffi>=1.0", "numpy", "typing-extensions; python_version < '3.14'",
@@ -79,20 +80,20 @@ def test_runtime_closure_follows_markers_and_leaves_out_what_blender_ships(tmp_p
         _fake_wheel(tmp_path, "huggingface_hub-2.4-py3-none-any.whl", ["httpx2"]),
         _fake_wheel(tmp_path, "numpy-2.2-cp311-cp311-manylinux2014_x86_64.whl", []),
     ]
-    linux = {**build_addon.MARKER_ENV["linux-x64"], "python_version": "3.11", "python_full_version": "3.11.0",
+    linux = {**addon_wheels.MARKER_ENV["linux-x64"], "python_version": "3.11", "python_full_version": "3.11.0",
              "implementation_name": "cpython", "platform_python_implementation": "CPython"}
-    got = [build_addon.wheel_project(w.name) for w in build_addon.runtime_closure(wheels, linux)]
+    got = [addon_wheels.wheel_project(w.name) for w in addon_wheels.runtime_closure(wheels, linux)]
     assert got == ["cffi", "pycparser", "soundfile", "tokenizers", "typing-extensions"]
-    windows = {**linux, **build_addon.MARKER_ENV["windows-x64"]}
+    windows = {**linux, **addon_wheels.MARKER_ENV["windows-x64"]}
     with pytest.raises(RuntimeError, match="pywin32"):  # required there, and pip resolved no wheel
-        build_addon.runtime_closure(wheels, windows)
+        addon_wheels.runtime_closure(wheels, windows)
 
 
 def test_wheel_python_tags():
-    assert build_addon.wheel_pythons("cffi-2.1.1-cp313-cp313-manylinux2014_x86_64.whl") == {"3.13"}
-    assert build_addon.wheel_pythons("soxr-1.1.0-cp312-abi3-manylinux_2_28_x86_64.whl") is None
-    assert build_addon.wheel_pythons("tqdm-4.70.1-py3-none-any.whl") is None
-    assert build_addon.wheel_project("typing_extensions-4.16.0-py3-none-any.whl") == "typing-extensions"
+    assert addon_wheels.wheel_pythons("cffi-2.1.1-cp313-cp313-manylinux2014_x86_64.whl") == {"3.13"}
+    assert addon_wheels.wheel_pythons("soxr-1.1.0-cp312-abi3-manylinux_2_28_x86_64.whl") is None
+    assert addon_wheels.wheel_pythons("tqdm-4.70.1-py3-none-any.whl") is None
+    assert addon_wheels.wheel_project("typing_extensions-4.16.0-py3-none-any.whl") == "typing-extensions"
 
 
 @pytest.fixture(scope="module")
@@ -223,14 +224,14 @@ def test_build_with_linux_wheels(tmp_path):
         manifest = tomllib.loads(zf.read("blender_manifest.toml").decode())
         names = zf.namelist()
     wheels = [w.split("/")[-1] for w in manifest["wheels"]]
-    projects = {build_addon.wheel_project(w) for w in wheels}
+    projects = {addon_wheels.wheel_project(w) for w in wheels}
     # soundfile's own run-time dependencies come along (they were missing before)
     assert {"onnxruntime", "pocketsphinx", "tokenizers", "soundfile", "soxr", "cffi", "typing-extensions",
             "talkclip"} <= projects
-    assert not projects & (build_addon.BLENDER_SHIPS | build_addon.NOT_USED_AT_RUN_TIME)
+    assert not projects & (addon_wheels.BLENDER_SHIPS | addon_wheels.NOT_USED_AT_RUN_TIME)
     for compiled in ("pocketsphinx", "onnxruntime", "cffi"):  # one build per supported CPython
-        pythons = set().union(*(build_addon.wheel_pythons(w) or set() for w in wheels
-                                if build_addon.wheel_project(w) == compiled))
-        assert pythons == set(build_addon.PYTHON_VERSIONS), (compiled, pythons)
+        pythons = set().union(*(addon_wheels.wheel_pythons(w) or set() for w in wheels
+                                if addon_wheels.wheel_project(w) == compiled))
+        assert pythons == set(addon_wheels.PYTHON_VERSIONS), (compiled, pythons)
     assert all(f"wheels/{w}" in names for w in wheels)
     assert manifest["platforms"] == ["linux-x64"]

@@ -168,6 +168,16 @@ def test_modules_and_functions_read_in_one_sitting(package):
     assert not bad, "\n".join(bad)
 
 
+def test_the_build_reads_in_one_sitting_too():
+    """build_addon.py stages, zips and validates; its parts live in addon_build/ (manifest, our own
+    wheel, third-party wheels), under the same size rules as the packages."""
+    paths = [ROOT / "build_addon.py", *sorted((ROOT / "addon_build").glob("*.py"))]
+    bad = [f"{p.name}: {n} lines" for p in paths
+           if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES]
+    bad += [f"{p.name}::{fn}: {n} lines" for p in paths for fn, n in _long_functions(p)]
+    assert len(paths) > 3 and not bad, "\n".join(bad)
+
+
 def test_the_rules_catch_what_they_claim(tmp_path, monkeypatch):
     # a function-local project import and an over-long function are found
     src = "def f():\n    from talkclip_model import arkit\n" + "    x = 1\n" * 70

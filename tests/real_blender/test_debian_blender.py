@@ -184,10 +184,11 @@ def test_zip_for_another_platform_is_refused_in_one_line(blender_root, tmp_path)
     anything is installed (our code only, so no wheels need downloading for the check)."""
     sys.path.insert(0, str(REPO))
     import build_addon
+    from addon_build import manifest
 
     (plain,) = build_addon.build(tmp_path / "dist", wheels=False, model=False, stage=tmp_path / "stage")
-    meta = build_addon.read_metadata()
-    wrong = tmp_path / "dist" / build_addon.zip_name(meta, build_addon.read_version(), "windows-x64")
+    meta = manifest.read_metadata()
+    wrong = tmp_path / "dist" / build_addon.zip_name(meta, manifest.read_version(), "windows-x64")
     with zipfile.ZipFile(plain) as src, zipfile.ZipFile(wrong, "w") as dst:
         for item in src.infolist():
             data = src.read(item)
