@@ -21,7 +21,8 @@ PLATFORMS: dict[str, tuple[str, ...]] = {
     "macos-arm64": ("macosx_11_0_arm64", "macosx_12_0_arm64", "macosx_13_0_arm64", "macosx_14_0_arm64"),
 }
 # What the pipeline imports at run time (their own dependencies are resolved by pip).
-RUNTIME_REQUIREMENTS = ("onnxruntime", "pocketsphinx", "tokenizers", "soundfile", "soxr", "tqdm")
+RUNTIME_REQUIREMENTS = ("onnxruntime", "pocketsphinx", "tokenizers", "soundfile", "soxr", "tqdm", "pykakasi",
+                        "espeakng-loader")
 # Packages every supported Blender already ships in its Python; bundling a second copy would
 # shadow Blender's own (numpy above all: Blender's modules are built against it).
 BLENDER_SHIPS = frozenset({"numpy", "requests", "certifi", "charset-normalizer", "idna", "urllib3",

@@ -1,4 +1,7 @@
-"""Pronunciations from espeak-ng (``espeak-ng -v VOICE -q --ipa --sep=.``, found on PATH).
+"""Pronunciations from espeak-ng: the ``espeak-ng`` command on PATH (``-v VOICE -q --ipa --sep=.``)
+or, where there is none (Blender on Windows and macOS), libespeak-ng from the espeakng-loader
+wheel (``espeak_lib``), which reads the same text to the same IPA. ``TALKCLIP_ESPEAK=command`` or
+``library`` picks one.
 
 A transcript is read twice, in two calls per take: word by word (one word a line, which
 espeak-ng reads as a clause each; cached per process), and as running text, clause by clause,
@@ -10,12 +13,14 @@ readings as pronunciation variants, so the aligner picks the one that was said.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import threading
 from typing import NamedTuple, Sequence
 
 from talkclip_model.errors import TalkclipError
+from talkclip_model.speech import espeak_lib
 from talkclip_model.speech.languages import (
     ENGLISH,
     LANGUAGES,
@@ -26,6 +31,7 @@ from talkclip_model.speech.languages import (
 )
 
 ESPEAK = "espeak-ng"
+BACKEND_ENV = "TALKCLIP_ESPEAK"  # "command" or "library"; default: the command when on PATH
 ESPEAK_TIMEOUT_S = 120.0
 # A run of words and a run of espeak-ng's groups pair up when their acoustic phones differ by at
 # most this share of edits; past it the walk stops and the rest keep their word-by-word reading.
@@ -39,17 +45,32 @@ def espeak_path() -> str | None:
     return shutil.which(ESPEAK)
 
 
+def backend() -> str | None:
+    """Which espeak-ng reads transcripts: "command", "library" or None (neither is installed)."""
+    choice = os.environ.get(BACKEND_ENV, "").strip().lower()
+    if choice not in ("", "command", "library"):
+        raise TalkclipError(f"{BACKEND_ENV}={choice!r}: use 'command' or 'library'")
+    if choice != "library" and espeak_path() is not None:
+        return "command"
+    if choice != "command" and espeak_lib.available():
+        return "library"
+    return None
+
+
 def _missing_espeak(lang: Language) -> TalkclipError:
-    return TalkclipError(f"{lang.name} transcripts need espeak-ng for pronunciations and it is not on PATH "
-                         "(Debian/Ubuntu: apt install espeak-ng; macOS: brew install espeak-ng; Windows: "
-                         "the espeak-ng installer)")
+    return TalkclipError(f"{lang.name} transcripts need espeak-ng for pronunciations and it is not installed "
+                         "(pip install espeakng-loader; or Debian/Ubuntu: apt install espeak-ng; macOS: "
+                         "brew install espeak-ng)")
 
 
 def _run(lang: Language, text: str) -> list[str]:
-    """espeak-ng's IPA lines of ``text`` in ``lang``."""
-    exe = espeak_path()
-    if exe is None:
+    """espeak-ng's IPA lines of ``text`` in ``lang`` (one a clause)."""
+    which = backend()
+    if which is None:
         raise _missing_espeak(lang)
+    if which == "library":
+        return espeak_lib.ipa_clauses(lang.espeak, text)
+    exe = espeak_path() or ESPEAK
     try:
         done = subprocess.run([exe, "-v", lang.espeak, "-q", "--ipa", "--sep=.", "-b", "1"],
                               input=text.encode("utf-8"), capture_output=True, timeout=ESPEAK_TIMEOUT_S)
@@ -161,7 +182,7 @@ def read_words(clauses: Sequence[Sequence[str]], lang: Language, context: bool =
 def english_guess(words: Sequence[str]) -> dict[str, Pronunciation]:
     """espeak-ng's pronunciations of English words cmudict lacks, each on its own; empty when
     espeak-ng is missing or fails (the caller then guesses from the spelling)."""
-    if not words or espeak_path() is None:
+    if not words or backend() is None:
         return {}
     try:
         reading = read_words([list(words)], LANGUAGES[ENGLISH], context=False)

@@ -94,17 +94,34 @@ def _is_kanji(ch: str) -> bool:
                                                 "IDEOGRAPHIC ITERATION MARK"))
 
 
+@lru_cache(maxsize=1)
+def _kakasi():
+    try:
+        import pykakasi
+    except ImportError:
+        raise TalkclipError("Japanese kanji need pykakasi to be read (pip install pykakasi); or give "
+                            "the line in hiragana or katakana") from None
+    return pykakasi.kakasi()
+
+
+def kana_reading(text: str) -> str:
+    """``text`` with its kanji replaced by their hiragana readings from pykakasi's dictionary
+    (``東京駅で`` -> ``とうきょうえきで``); kana, Latin letters and punctuation stay. A dictionary
+    reading ignores context (``今日は`` reads as the greeting ``こんにちは``, not ``きょうは``):
+    the take's word timings show the kana used, and a transcript in kana is read as written."""
+    return "".join(item["hira"] if any(_is_kanji(ch) for ch in item["orig"]) else item["orig"]
+                   for item in _kakasi().convert(text))
+
+
 def transcript_clauses(text: str, lang: Language) -> list[list[str]]:
     """The words of a transcript in ``lang`` (not English: ``g2p.normalise_transcript`` reads
     those), lower case, in clauses (split at . , ; : ! ? and their CJK forms); apostrophes and
     hyphens inside a word stay, and digits, for espeak-ng to read in the language. Japanese
-    words are the runs of kana between punctuation and spaces. Kanji are an error."""
+    words are the runs of kana between punctuation and spaces; kanji are read as kana first
+    (``kana_reading``)."""
     text = _ANNOTATION.sub(" ", unicodedata.normalize("NFKC", str(text))).lower()
-    if lang.code == "ja":
-        kanji = "".join(dict.fromkeys(ch for ch in text if _is_kanji(ch)))
-        if kanji:
-            raise TalkclipError(f"Japanese transcripts must be in kana: kanji are not read yet (found "
-                                f"{kanji[:10]}); give the line in hiragana or katakana")
+    if lang.code == "ja" and any(_is_kanji(ch) for ch in text):
+        text = kana_reading(text)
     clauses: list[list[str]] = [[]]
     last = 0
     for match in _WORD.finditer(text):

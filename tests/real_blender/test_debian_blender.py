@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from talkclip_model.evaluation import mbrola
+
 pytestmark = pytest.mark.real_blender
 
 REPO = Path(__file__).resolve().parents[2]
@@ -37,12 +39,13 @@ IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
 LINE = "pocketsphinx_test/librivox/sense_and_sensibility_01_austen_64kb-0870"  # 7.1 s, read speech
 LONG = "mfa_test_corpus/audio/acoustic_corpus.wav"  # 26.7 s
 PROMPT = "a furious man, brows knitted"
+GERMAN = "Meine Mutter hat mir ein Boot gebaut. Fünf Männer folgen uns über die Brücke."
 EXT_DIR = ".config/blender/4.3/extensions"  # under HOME
 
 # time limits (seconds): a hung Blender is killed, never waited on
 T_ROOT = 1200
 T_SHORT = 120
-T_BATCH = 240
+T_BATCH = 360
 T_UI = 300
 
 
@@ -219,6 +222,11 @@ def batch(installed, ict_head, tmp_path_factory) -> dict:
              "transcript": "line.txt", "prompt": PROMPT, "output": "out/transcript.blend"},
             {"name": "recognised", "blend": "head.blend", "object": "Head", "audio": "line.wav",
              "prompt": PROMPT, "output": "out/recognised.blend"}]
+    # a German line: the root has no espeak-ng command, so the zip's libespeak-ng reads it
+    mbrola.synthesize(GERMAN, "de2", work / "zeile.wav")
+    (work / "zeile.txt").write_text(GERMAN, encoding="utf-8")
+    jobs.append({"name": "german", "blend": "head.blend", "object": "Head", "audio": "zeile.wav",
+                 "transcript": "zeile.txt", "language": "de", "prompt": PROMPT, "output": "out/german.blend"})
     (work / "jobs.json").write_text(json.dumps(jobs, indent=1))
     t = time.perf_counter()
     proc = run_in_root(["blender", "-b", "--command", "talkclip", "batch", "jobs.json"],
@@ -226,13 +234,13 @@ def batch(installed, ict_head, tmp_path_factory) -> dict:
     wall = time.perf_counter() - t
     report_path = work / "jobs.json.report.json"
     report = json.loads(report_path.read_text()) if report_path.is_file() else None
-    outputs = [work / "out" / "transcript.blend", work / "out" / "recognised.blend"]
+    outputs = [work / "out" / f"{name}.blend" for name in ("transcript", "recognised", "german")]
     inspected = inspect_blends([p for p in outputs if p.is_file()], work) if any(p.is_file() for p in outputs) else []
     by_file = {Path(r["file"]).name: r for r in inspected}
     print(f"batch: {wall:.1f} s wall for 2 jobs; report seconds "
           f"{[j.get('seconds') for j in (report or {}).get('jobs', [])]}")
     return {"proc": proc, "report": report, "work": work, "wall_s": wall,
-            "inspected": {name: by_file.get(f"{name}.blend") for name in ("transcript", "recognised")}}
+            "inspected": {name: by_file.get(f"{name}.blend") for name in ("transcript", "recognised", "german")}}
 
 
 def _check_batch_job(batch: dict, name: str) -> dict:
@@ -269,6 +277,13 @@ def test_batch_with_transcript(batch):
 def test_batch_without_transcript(batch):
     take = _check_batch_job(batch, "recognised")
     _check_take(take)
+
+
+def test_batch_german_line_uses_the_bundled_espeak(batch, blender_root):
+    """`language: de` in the manifest: German pronunciations from the libespeak-ng the zip
+    bundles (espeakng-loader), since Blender's machine has no espeak-ng command."""
+    assert run_in_root(["sh", "-c", "command -v espeak-ng"]).returncode != 0
+    _check_take(_check_batch_job(batch, "german"))
 
 
 def test_batch_leaves_keys_unselected(batch):
