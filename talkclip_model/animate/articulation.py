@@ -18,7 +18,7 @@ import numpy as np
 
 from talkclip_model.animate.contacts import enforce_contacts, hum_fillers
 from talkclip_model.arkit import INDEX, NUM_CHANNELS
-from talkclip_model.phones import SILENCE
+from talkclip_model.phones import SILENCE, VOWELS
 from talkclip_model.types import PhoneTrack, Prosody
 
 __all__ = ["LIP_CHANNELS", "VISEMES", "articulate", "enforce_contacts", "loudness_gain", "openness_target",
@@ -37,6 +37,8 @@ _JAW = LIP_CHANNELS.index("jawOpen")
 ANTICIPATION_S = 0.07  # how early a phone's dominance rises before its onset (time constant)
 CARRYOVER_S = 0.045  # how long it lingers after its offset
 NEIGHBOURS = 4  # phones either side considered per frame
+SHORT_VOWEL_S = 0.08  # vowels shorter than this gain dominance in proportion ...
+SHORT_VOWEL_BOOST = 3.0  # ... up to this factor
 PAUSE_REST_S = 0.3  # pauses longer than this pull hardest toward rest in the blend
 PAUSE_EASE_IN_S = 0.06  # after speech stops, the mouth reaches rest over this long
 PAUSE_EASE_OUT_S = 0.06  # and leaves it over this long before speech starts,
@@ -126,7 +128,11 @@ def _phone_tables(phones: PhoneTrack):
     pause_weight = np.clip(dur / PAUSE_REST_S, 0.15, 1.5)
     lip_dom = np.where(is_sil, lip_dom * pause_weight, lip_dom)
     jaw_dom = np.where(is_sil, jaw_dom * pause_weight, jaw_dom)
-    return targets, lip_dom, jaw_dom
+    # A short vowel between consonants would be swamped by their dominance and never open or
+    # round; it weighs more the shorter it is, so its shape still shows on its frame.
+    is_vowel = np.array([p in VOWELS for p in phones.phones])
+    boost = np.where(is_vowel, np.clip(SHORT_VOWEL_S / np.maximum(dur, 1e-3), 1.0, SHORT_VOWEL_BOOST), 1.0)
+    return targets, lip_dom * boost, jaw_dom * boost
 
 
 def loudness_gain(prosody: Prosody | None, times: np.ndarray) -> np.ndarray:

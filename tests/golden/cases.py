@@ -24,7 +24,8 @@ EXAMPLES = ROOT / "examples"
 TRACKS = {
     "hello_transcript_furious": (EXAMPLES / "hello.wav", EXAMPLES / "hello.txt",
                                  {"prompt": "a furious woman, frowning, nose wrinkled"}),
-    "hello_no_transcript": (EXAMPLES / "hello.wav", None, {}),
+    # PocketSphinx words: the default ("auto") depends on whether a Whisper model is installed
+    "hello_no_transcript": (EXAMPLES / "hello.wav", None, {"recognizer": "words"}),
     "line1_phones_slightly_happy": (SPEECH / "line1_us1.wav", None,
                                     {"recognizer": "phones", "prompt": "slightly happy", "fps": 24.0}),
     "line2_schedule": (SPEECH / "line2_us1.wav", SPEECH / "line2_us1.txt",
