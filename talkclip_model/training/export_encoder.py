@@ -10,7 +10,6 @@ wheel or torch. Importing this module needs torch.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -21,7 +20,6 @@ from pathlib import Path
 
 import torch
 
-from talkclip_model.errors import TalkclipError
 from talkclip_model.style.weights import (
     MINILM_SHA256,
     ONNX_OPSET,
@@ -31,6 +29,7 @@ from talkclip_model.style.weights import (
     verify_sha256,
 )
 from talkclip_model.training.bert import load_sentence_bert
+from talkclip_model.training.export_cli import export_main
 
 
 def export_minilm(out: Path | None = None, model_dir: Path | None = None) -> Path:
@@ -62,22 +61,8 @@ def export_minilm(out: Path | None = None, model_dir: Path | None = None) -> Pat
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m talkclip_model.training.export_encoder", description=__doc__.splitlines()[0])
-    p.add_argument("--out", type=Path, default=None, help=f"ONNX path (default {minilm_onnx_path()})")
-    p.add_argument("--force", action="store_true", help="rebuild even if the file exists")
-    args = p.parse_args(argv)
-    out = args.out or minilm_onnx_path()
-    if out.exists() and not args.force:
-        print(f"{out}: already built (use --force to rebuild)")
-        return 0
-    try:
-        export_minilm(out)
-    except TalkclipError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(f"wrote {out}")
-    return 0
-
+    return export_main(argv, "python -m talkclip_model.training.export_encoder", __doc__.splitlines()[0],
+                       minilm_onnx_path(), Path.exists, export_minilm)
 
 if __name__ == "__main__":
     sys.exit(main())

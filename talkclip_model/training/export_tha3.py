@@ -13,7 +13,6 @@ torch reference the parity test and the benchmark compare against.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
@@ -40,6 +39,7 @@ from talkclip_model.render.tha3_files import (
 )
 from talkclip_model.render.tha3_pose import POSE_NAMES
 from talkclip_model.style.weights import ONNX_OPSET, sha256_of, verify_sha256
+from talkclip_model.training.export_cli import export_main
 
 
 def _tha3():
@@ -178,22 +178,8 @@ def export_tha3(folder: Path | None = None) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m talkclip_model.training.export_tha3", description=__doc__.splitlines()[0])
-    p.add_argument("--out", type=Path, default=None, help=f"folder (default {export_dir()})")
-    p.add_argument("--force", action="store_true", help="rebuild even if the export exists")
-    args = p.parse_args(argv)
-    folder = args.out or export_dir()
-    if (folder / MANIFEST).exists() and not args.force:
-        print(f"{folder}: already built (use --force to rebuild)")
-        return 0
-    try:
-        export_tha3(folder)
-    except TalkclipError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(f"wrote {folder}")
-    return 0
-
+    return export_main(argv, "python -m talkclip_model.training.export_tha3", __doc__.splitlines()[0],
+                       export_dir(), lambda folder: (folder / MANIFEST).exists(), export_tha3)
 
 if __name__ == "__main__":
     sys.exit(main())
