@@ -193,7 +193,10 @@ def is_filler(word: str) -> bool:
 
 
 def decode(dec, raw: bytes) -> None:
-    """One whole-utterance pass of ``dec`` over 16-bit PCM bytes."""
+    """One whole-utterance pass of ``dec`` over 16-bit PCM bytes. The feature extraction starts
+    afresh (cepstral mean, noise estimate: PocketSphinx carries them from one utterance into the
+    next), so the same audio decodes the same whatever the process decoded before."""
+    dec.reinit_feat()
     dec.start_utt()
     dec.process_raw(raw, full_utt=True)
     dec.end_utt()
