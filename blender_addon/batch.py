@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import functools
 import json
 import os
@@ -37,7 +38,7 @@ from exporters.formats import read_track
 from talkclip_model.errors import TalkclipError, one_line
 from talkclip_model.files import temporary_name
 
-from . import chunks, pool, preferences
+from . import chunks, pool, preferences, prerecognise
 from .chunks import failed_result, parse_chunk, select_chunk, write_plan
 from .jobs import (
     Job,
@@ -169,7 +170,8 @@ def run_job(job: Job, pipelines: PipelineCache | None, force: bool = False) -> J
             return result
         _check_inputs(job)
         scene = _open_blend(job)
-        req = job_request(job, scene, result)
+        req = dataclasses.replace(job_request(job, scene, result), whisper_model=job.whisper_model,
+                                  recognition=job.recognition)
         track = read_track(job.track) if job.track is not None else generate_track(_pipeline(pipelines), req)
         summary = bake_request(scene, req, track)
         result.action, result.head_action = summary.action, summary.head_action
@@ -323,6 +325,7 @@ def _worker_command(args) -> list[str]:
 
 def _run(run: BatchRun, jobs: list[Job], args, stop: pool.StopRequest) -> None:
     if not args.workers:
+        prerecognise.recognise_jobs(jobs, lambda job: needs_pipeline(job, args.force))  # short lines: Whisper, packed
         pipelines = _pipelines(args)
         for job in jobs:
             if stop.asked:

@@ -6,7 +6,10 @@ A manifest is a JSON list of objects, or a CSV file whose header row names the s
 
     blend, object, audio, transcript, prompt, profile, start_frame, output     (the contract)
     track, armature, head_bone, intensity, seed, reduce_tolerance, name,      (extensions)
-    language (the speech's BCP-47 code, e.g. de or pt-BR; empty: the scene's panel setting)
+    language (the speech's BCP-47 code, e.g. de or pt-BR; empty: the scene's panel setting),
+    whisper_model (lines without a transcript: a faster-whisper model folder, relative to the
+    manifest's folder, or a model name such as tiny.en in the Hugging Face cache; empty: found as
+    talkclip_model.speech.whisper says)
 
 Relative paths resolve against the manifest's folder, and a relative path that climbs out of
 that folder (``../x.wav``) is refused for that job ("path outside its folder") unless the batch
@@ -38,9 +41,11 @@ from exporters.formats import FORMATS, TAKE_FORMATS, Format, suffixes_of
 from talkclip_model.errors import TalkclipError, escape_unprintable
 from talkclip_model.files import atomic_output, parse_json_text, read_text_bounded
 from talkclip_model.speech.languages import resolve as resolve_language
+from talkclip_model.types import Recognition
 
 CONTRACT_KEYS = ("blend", "object", "audio", "transcript", "prompt", "profile", "start_frame", "output")
-EXTRA_KEYS = ("track", "armature", "head_bone", "intensity", "seed", "reduce_tolerance", "name", "language")
+EXTRA_KEYS = ("track", "armature", "head_bone", "intensity", "seed", "reduce_tolerance", "name", "language",
+              "whisper_model")
 # what the batch writes: the scene through Blender's exporters first (.glb is the scene's glTF),
 # then the take itself
 OUTPUT_FORMATS: tuple[Format, ...] = tuple(f for f in FORMATS if f.blender) + TAKE_FORMATS
@@ -74,6 +79,8 @@ class Job:
     seed: int | None = None  # None (no seed column, or an empty cell): seeded from the audio
     reduce_tolerance: float = 0.0
     language: str | None = None  # BCP-47 code as the project spells it; None: the scene's setting
+    whisper_model: str | None = None  # a model folder (resolved) or name; None: the usual lookup
+    recognition: Recognition | None = None  # no transcript: words the batch recognised beforehand
     error: str | None = None  # set when the row itself is broken
     warnings: list[str] = field(default_factory=list)
 
@@ -264,6 +271,7 @@ def _read_settings(row: dict, job: Job) -> None:
             raise ValueError(str(exc)) from None
     job.armature = _optional(row, "armature")
     job.head_bone = _optional(row, "head_bone")
+    job.whisper_model = _optional(row, "whisper_model")
     if job.armature and not job.head_bone:
         raise ValueError("armature given without head_bone")
 
@@ -289,6 +297,8 @@ def parse_job(row: Any, index: int, base: Path, allow_outside: bool = False, str
         job.transcript = _read_transcript(row.get("transcript"), base, allow_outside, strict)
         _read_settings(row, job)
         job.profile = _read_profile(row.get("profile"), base, allow_outside)
+        if job.whisper_model and (base / job.whisper_model).expanduser().is_dir():
+            job.whisper_model = str(resolve_path(base, job.whisper_model, "whisper_model", allow_outside, strict))
     except ValueError as exc:
         job.error = printable(exc, limit=400)
     return job

@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import bpy
 
@@ -69,6 +70,8 @@ class Request:
     tolerance: float = 0.0  # key reduction; 0 keys every frame
     layers: bool = False  # also bake each track layer as a muted NLA track
     language: str = "en"  # the speech's BCP-47 code (talkclip_model.speech.languages)
+    whisper_model: str | None = None  # no transcript: a faster-whisper model folder or name
+    recognition: Any = None  # no transcript: a talkclip_model.types.Recognition made beforehand (the batch)
 
 
 def build_request(scene, obj, audio: Path | None, *, start_frame: float, prompt: str | None = None,
@@ -122,7 +125,8 @@ def generate_track(pipeline, req: Request, progress=None):
     from talkclip_model.pipeline import GenerateOptions
 
     options = GenerateOptions(fps=req.fps, seed=req.seed, transcript=req.transcript, prompt=req.prompt,
-                              intensity=req.intensity, schedule=req.schedule, language=req.language)
+                              intensity=req.intensity, schedule=req.schedule, language=req.language,
+                              whisper_model=req.whisper_model, recognition=req.recognition)
     return pipeline.generate(_audio_of(req), options, progress=progress)
 
 
@@ -132,7 +136,8 @@ def worker_request(req: Request, encoder: str | None = None, providers: list[str
     return {"audio": os.path.abspath(_audio_of(req)), "fps": req.fps, "seed": req.seed,
             "transcript": req.transcript, "prompt": req.prompt, "intensity": req.intensity,
             "schedule": [[float(t), p] for t, p in req.schedule], "encoder": encoder, "providers": providers,
-            "language": req.language}
+            "language": req.language, "whisper_model": req.whisper_model,
+            "recognition": req.recognition.to_dict() if req.recognition is not None else None}
 
 
 def bake_request(scene, req: Request, track) -> BakeSummary:

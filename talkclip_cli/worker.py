@@ -6,7 +6,8 @@ UI alone and is stopped at once. Both ends of the protocol live here; neither im
 
 Protocol: one JSON request on stdin (one line), JSON lines on stdout:
   request   {"audio": path, "output": path.npz, "fps", "seed", "transcript", "prompt",
-             "intensity", "schedule": [[seconds, prompt], ...], "encoder", "providers"}
+             "intensity", "schedule": [[seconds, prompt], ...], "encoder", "providers", "language",
+             "recognizer", "whisper_model", "recognition": {"text", "language", "model", "words"}}
   progress  {"stage": "phonemes", "fraction": 0.42}  (fraction of the whole take, non-decreasing)
   last      {"done": output path} (exit 0) or {"error": "one line"} (exit 1)
 The track is written with exporters.formats' NPZ writer (atomic: a killed worker leaves none).
@@ -34,8 +35,10 @@ from talkclip_model.pipeline import (
     Pipeline,
     overall_fraction,
 )
+from talkclip_model.types import Recognition
 
-REQUEST_KEYS = ("fps", "seed", "transcript", "prompt", "intensity", "schedule", "language")
+REQUEST_KEYS = ("fps", "seed", "transcript", "prompt", "intensity", "schedule", "language", "recognizer",
+                "whisper_model", "recognition")
 
 
 def overall(stage: str, fraction: float) -> tuple[str, float]:
@@ -61,6 +64,11 @@ def generate(request: dict, progress=None) -> Path:
         raise TalkclipError(f"worker request has no {', '.join(missing)}")
     fields = {k: request[k] for k in REQUEST_KEYS if request.get(k) is not None}
     fields["schedule"] = [(float(t), str(p)) for t, p in fields.get("schedule", ())]
+    if "recognition" in fields:  # words recognised beforehand (a batch of short lines)
+        try:
+            fields["recognition"] = Recognition.from_dict(fields["recognition"])
+        except (ValueError, AttributeError) as exc:
+            raise TalkclipError(f"worker request: 'recognition' is {exc}") from None
     options = GenerateOptions(**fields)
     pipeline = Pipeline(encoder=request.get("encoder"), providers=request.get("providers"))
     track = pipeline.generate(request["audio"], options, progress=progress)

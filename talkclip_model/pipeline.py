@@ -13,7 +13,7 @@ import hashlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from talkclip_model.animate import decoder
 from talkclip_model.errors import TalkclipError
@@ -98,14 +98,19 @@ def check_fps(fps: float) -> float:
     return fps
 
 
-def recognised_meta(track: PhoneTrack) -> dict:
-    """meta["recognised"]: what the recogniser heard (text, language, model) and each aligned
-    word's [word, start, end] in seconds; its text can be corrected and given back as the
-    transcript."""
+def speech_meta(track: PhoneTrack, language: str | None) -> dict:
+    """The take's meta about its speech: language, phone source, notes and, when a recogniser's
+    words were aligned, ``recognised``: what it heard (text, language, model) and each aligned
+    word's [word, start, end] in seconds (the text can be corrected and given back as the
+    transcript)."""
     rec = track.recognition
-    assert rec is not None
-    words = [[w, round(float(s), 3), round(float(e), 3)] for w, s, e in zip(track.words, track.word_starts, track.word_ends)]
-    return {"text": rec.text, "language": rec.language, "model": rec.model, "words": words}
+    meta: dict[str, Any] = {"language": rec.language if rec else languages.resolve(language).code,
+                            "phone_source": track.source, "notes": list(track.notes)}
+    if rec is not None:
+        words = [[w, round(float(s), 3), round(float(e), 3)]
+                 for w, s, e in zip(track.words, track.word_starts, track.word_ends)]
+        meta["recognised"] = {"text": rec.text, "language": rec.language, "model": rec.model, "words": words}
+    return meta
 
 
 class Pipeline:
@@ -183,13 +188,9 @@ class Pipeline:
             "seed": seed,  # the seed used: pass it as GenerateOptions.seed (--seed) to repeat the take
             "seed_source": "audio" if opts.seed is None else "given",
             "transcript": opts.transcript is not None,
-            "language": track.recognition.language if track.recognition else languages.resolve(opts.language).code,
-            "phone_source": track.source,
-            "notes": list(track.notes),
+            **speech_meta(track, opts.language),
             "timings": timings,
         })
-        if track.recognition is not None:  # the heard text and aligned word times, to correct and give back
-            meta["recognised"] = recognised_meta(track)
         if opts.schedule:
             meta["schedule"] = [{"time": t, "prompt": p} for t, p in opts.schedule]
         return ExpressionTrack(fps=result.fps, arkit=result.arkit, head=result.head, phones=track,

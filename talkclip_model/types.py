@@ -1,4 +1,4 @@
-"""Plain data types that cross module boundaries: PhoneTrack, Prosody, SpeakingStyle,
+"""Plain data types that cross module boundaries: Recognition, PhoneTrack, Prosody, SpeakingStyle,
 ExpressionTrack. Frozen dataclasses over read-only numpy arrays; times in seconds, fps explicit.
 """
 
@@ -27,6 +27,34 @@ def _frozen_array(value, dtype, shape_tail: tuple[int, ...], what: str) -> np.nd
 
 
 @dataclass(frozen=True)
+class Recognition:
+    """What a speech recogniser heard in a take without a transcript: its text (as the recogniser
+    wrote it, for a user to correct and give back as the transcript), the language (its code),
+    the model, and its own word times in seconds where it gave them."""
+
+    text: str
+    language: str
+    model: str
+    words: tuple[tuple[str, float, float], ...] = ()
+
+    def __post_init__(self):
+        object.__setattr__(self, "words", tuple((str(w), float(s), float(e)) for w, s, e in self.words))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "language": self.language, "model": self.model,
+                "words": [[w, s, e] for w, s, e in self.words]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Recognition":
+        """The inverse of ``to_dict``; ValueError when it is not one."""
+        try:
+            return cls(text=str(data["text"]), language=str(data.get("language") or ""),
+                       model=str(data.get("model") or ""), words=tuple(data.get("words") or ()))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"not a recognition ({exc})") from None
+
+
+@dataclass(frozen=True)
 class PhoneTrack:
     """Timed phones (ARPAbet without stress; ``SIL`` for pauses) and, where known, words."""
 
@@ -34,11 +62,12 @@ class PhoneTrack:
     starts: np.ndarray  # (N,) seconds
     ends: np.ndarray  # (N,) seconds
     duration: float  # seconds of audio the track covers
-    source: str = "alignment"  # "alignment" | "recognition" | "reference"
+    source: str = "alignment"  # "alignment" | "whisper" (recognised words, aligned) | "recognition" | "reference"
     words: tuple[str, ...] = ()
     word_starts: np.ndarray = field(default_factory=lambda: np.zeros(0))
     word_ends: np.ndarray = field(default_factory=lambda: np.zeros(0))
     notes: tuple[str, ...] = ()  # human-readable warnings (out-of-vocabulary words, fallbacks)
+    recognition: Recognition | None = None  # what the recogniser heard, when its words were aligned
 
     def __post_init__(self):
         object.__setattr__(self, "phones", tuple(self.phones))

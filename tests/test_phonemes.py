@@ -96,7 +96,7 @@ def test_recognition_without_transcript(recognizer, floor):
 def test_unknown_recognizer_is_refused():
     clip = audio.load_audio(SPEECH / "line1_us2.wav")
     with pytest.raises(TalkclipError, match="unknown recognizer"):
-        phonemes.phone_track(clip, recognizer="whisper")
+        phonemes.phone_track(clip, recognizer="kaldi")
 
 
 def test_words_missing_from_the_dictionary_do_not_break_alignment():

@@ -21,7 +21,9 @@ from talkclip_model.speech.sphinx import (
     shifted,
 )
 
-RECOGNIZERS = ("words", "phones")
+# without a transcript: "auto" (Whisper when a model is found, else "words"), "whisper" (speech.whisper;
+# an error without a model), "words" (PocketSphinx words, aligned), "phones" (PocketSphinx phones)
+RECOGNIZERS = ("auto", "whisper", "words", "phones")
 
 
 def recognise_segments(clip: AudioClip, segments: list[Segment], recognizer: str,
