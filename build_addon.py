@@ -6,6 +6,7 @@ Blender (4.2 LTS to 5.3: Python 3.11 and 3.13).
     python build_addon.py                      # linux-x64, windows-x64, macos-arm64: three zips
     python build_addon.py --platforms linux-x64
     python build_addon.py --no-wheels          # no third-party wheels (tests, offline builds)
+    python build_addon.py --no-whisper         # without Whisper (smaller; no-transcript lines use PocketSphinx)
 
 What goes in (staged under build/extension/<platform>/, zipped by Blender's own extension tool,
 the ``blender_ext.py`` CLI shipped inside the bpy wheel, or by zipfile when that is unavailable):
@@ -147,7 +148,7 @@ def zip_name(meta: dict, version: str, platform: str | None) -> str:
 
 
 def build_one(stage: Path, out: Path, meta: dict, version: str, platform: str | None, own_wheel: Path,
-              cache: Path, model: bool, blender: str | None) -> Path:
+              cache: Path, model: bool, blender: str | None, whisper: bool = True) -> Path:
     """Stage and zip the extension for one platform (None: no third-party wheels, any platform)."""
     if stage.exists():
         shutil.rmtree(stage)
@@ -156,7 +157,7 @@ def build_one(stage: Path, out: Path, meta: dict, version: str, platform: str | 
     (stage / "wheels").mkdir()
     shutil.copy2(own_wheel, stage / "wheels" / own_wheel.name)
     if platform is not None:
-        stage_wheels(stage, platform, cache)
+        stage_wheels(stage, platform, cache, whisper=whisper)
     if model:
         stage_encoder_model(stage)
     wheel_paths = [f"./wheels/{p.name}" for p in sorted((stage / "wheels").glob("*.whl"))]
@@ -172,7 +173,7 @@ def build_one(stage: Path, out: Path, meta: dict, version: str, platform: str | 
 
 def build(output_dir: Path = ROOT / "dist", platforms: list[str] | None = None, wheels: bool = True,
           model: bool = True, blender: str | None = None, stage: Path | None = None,
-          wheel_cache: Path | None = None) -> list[Path]:
+          wheel_cache: Path | None = None, whisper: bool = True) -> list[Path]:
     """Build the extension zips; returns their paths (one per platform, or one with --no-wheels)."""
     version = read_version()
     meta = read_metadata()
@@ -187,7 +188,7 @@ def build(output_dir: Path = ROOT / "dist", platforms: list[str] | None = None, 
     outs = []
     for platform in (platforms if wheels else [None]):
         outs.append(build_one(stage / (platform or "any"), output_dir / zip_name(meta, version, platform), meta,
-                              version, platform, own_wheel, cache, model, blender))
+                              version, platform, own_wheel, cache, model, blender, whisper))
     return outs
 
 
@@ -199,13 +200,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-wheels", action="store_true",
                    help="bundle no third-party wheels (Blender's Python must already have them); one zip")
     p.add_argument("--no-model", action="store_true", help="do not bundle the text encoder")
+    p.add_argument("--no-whisper", action="store_true",
+                   help="leave out Whisper (faster-whisper, CTranslate2, PyAV: about 150 MB of the Linux zip); "
+                        "lines without a transcript then use PocketSphinx")
     p.add_argument("--blender", help="Blender binary for `--command extension validate` (default: PATH)")
     p.add_argument("--stage-dir", type=Path, help="staging folder (default: build/extension)")
     p.add_argument("--wheel-cache", type=Path, help="downloaded wheels are kept here (default: OUTPUT_DIR/.wheel-cache)")
     args = p.parse_args(argv)
     try:
         build(args.output_dir, [s for s in args.platforms.split(",") if s], wheels=not args.no_wheels,
-              model=not args.no_model, blender=args.blender, stage=args.stage_dir, wheel_cache=args.wheel_cache)
+              model=not args.no_model, blender=args.blender, stage=args.stage_dir, wheel_cache=args.wheel_cache,
+              whisper=not args.no_whisper)
     except RuntimeError as exc:
         print(f"build_addon: error: {exc}", file=sys.stderr)
         return 1

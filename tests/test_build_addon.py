@@ -83,7 +83,11 @@ def test_runtime_closure_follows_markers_and_leaves_out_what_blender_ships(tmp_p
     linux = {**addon_wheels.MARKER_ENV["linux-x64"], "python_version": "3.11", "python_full_version": "3.11.0",
              "implementation_name": "cpython", "platform_python_implementation": "CPython"}
     got = [addon_wheels.wheel_project(w.name) for w in addon_wheels.runtime_closure(wheels, linux)]
-    assert got == ["cffi", "pycparser", "soundfile", "tokenizers", "typing-extensions"]
+    # huggingface-hub comes without its HTTP stack (BUNDLED_WITHOUT_DEPENDENCIES)
+    assert got == ["cffi", "huggingface-hub", "pycparser", "soundfile", "tokenizers", "typing-extensions"]
+    # a narrower set (build_addon.py --no-whisper leaves out WHISPER_REQUIREMENTS) takes only its own
+    got = [addon_wheels.wheel_project(w.name) for w in addon_wheels.runtime_closure(wheels, linux, ("soundfile",))]
+    assert got == ["cffi", "pycparser", "soundfile", "typing-extensions"]
     windows = {**linux, **addon_wheels.MARKER_ENV["windows-x64"]}
     with pytest.raises(RuntimeError, match="pywin32"):  # required there, and pip resolved no wheel
         addon_wheels.runtime_closure(wheels, windows)
@@ -175,6 +179,14 @@ out["pipeline_settings"] = prefs_mod.pipeline_settings()
 out["cache"] = str(prefs_mod.prepare_cache())
 import os
 out["cache_env"] = os.environ.get("TALKCLIP_CACHE")
+# the Whisper model folder preference reaches the run time (and the worker) through the environment
+out["whisper_env_unset"] = os.environ.get("TALKCLIP_WHISPER_MODEL")
+prefs.whisper_model = work + "/my-whisper"
+prefs_mod.prepare_cache()
+out["whisper_env"] = os.environ.get("TALKCLIP_WHISPER_MODEL")
+prefs.whisper_model = ""
+prefs_mod.prepare_cache()
+out["whisper_env_cleared"] = os.environ.get("TALKCLIP_WHISPER_MODEL")
 print("RESULT " + json.dumps(out))
 """
 
@@ -187,7 +199,8 @@ def test_built_zip_installs_into_bpy_and_bakes(built_zip, tmp_path):
     user = tmp_path / "blender-user"
     work = tmp_path / "work"
     work.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BLENDER_USER") and k != "TALKCLIP_CACHE"}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("BLENDER_USER") and k not in ("TALKCLIP_CACHE", "TALKCLIP_WHISPER_MODEL")}
     env.update(BLENDER_USER_RESOURCES=str(user), PYTHONPATH="")
     # run outside the repository so that only the installed extension can be imported
     proc = subprocess.run([sys.executable, str(script), str(built_zip), str(work)], cwd=tmp_path, env=env,
@@ -206,6 +219,8 @@ def test_built_zip_installs_into_bpy_and_bakes(built_zip, tmp_path):
     assert out["pipeline_settings"] == [None, ["CPUExecutionProvider"]]
     assert out["cache"].startswith(str(user)) and out["cache_env"] == out["cache"]
     assert not Path(out["cache"]).is_relative_to(Path(out["file"]).parent)  # nothing inside the add-on folder
+    assert out["whisper_env_unset"] is None and out["whisper_env"] == str(work / "my-whisper")
+    assert out["whisper_env_cleared"] is None
     report = json.loads((work / "jobs.json.report.json").read_text())
     assert [j["status"] for j in report["jobs"]] == ["ok", "failed"]
     assert (work / "out.blend").is_file()
@@ -229,7 +244,10 @@ def test_build_with_linux_wheels(tmp_path):
     assert {"onnxruntime", "pocketsphinx", "tokenizers", "soundfile", "soxr", "cffi", "typing-extensions",
             "talkclip"} <= projects
     assert not projects & (addon_wheels.BLENDER_SHIPS | addon_wheels.NOT_USED_AT_RUN_TIME)
-    for compiled in ("pocketsphinx", "onnxruntime", "cffi"):  # one build per supported CPython
+    # other languages (espeak-ng library, kanji readings) and Whisper, without what only downloads need
+    assert {"espeakng-loader", "pykakasi", "faster-whisper", "ctranslate2", "av", "huggingface-hub"} <= projects
+    assert not projects & {"httpx", "httpx2", "hf-xet", "fsspec", "pyyaml", "setuptools"}
+    for compiled in ("pocketsphinx", "onnxruntime", "cffi", "ctranslate2"):  # one build per supported CPython
         pythons = set().union(*(addon_wheels.wheel_pythons(w) or set() for w in wheels
                                 if addon_wheels.wheel_project(w) == compiled))
         assert pythons == set(addon_wheels.PYTHON_VERSIONS), (compiled, pythons)

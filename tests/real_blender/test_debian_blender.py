@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from talkclip_model.evaluation import mbrola
+from talkclip_model.speech import whisper
 
 pytestmark = pytest.mark.real_blender
 
@@ -40,6 +41,7 @@ LINE = "pocketsphinx_test/librivox/sense_and_sensibility_01_austen_64kb-0870"  #
 LONG = "mfa_test_corpus/audio/acoustic_corpus.wav"  # 26.7 s
 PROMPT = "a furious man, brows knitted"
 GERMAN = "Meine Mutter hat mir ein Boot gebaut. Fünf Männer folgen uns über die Brücke."
+JOB_NAMES = ("transcript", "recognised", "german", "whispered")
 EXT_DIR = ".config/blender/4.3/extensions"  # under HOME
 
 # time limits (seconds): a hung Blender is killed, never waited on
@@ -227,6 +229,14 @@ def batch(installed, ict_head, tmp_path_factory) -> dict:
     (work / "zeile.txt").write_text(GERMAN, encoding="utf-8")
     jobs.append({"name": "german", "blend": "head.blend", "object": "Head", "audio": "zeile.wav",
                  "transcript": "zeile.txt", "language": "de", "prompt": PROMPT, "output": "out/german.blend"})
+    # the same line without a transcript, recognised by the zip's faster-whisper with a model
+    # folder the manifest names (Whisper tiny.en from scripts/whisper_fixtures.py)
+    tiny = whisper.cached_model("tiny.en")
+    if tiny is None:
+        _unavailable("no Whisper tiny.en in the Hugging Face cache (run scripts/setup.sh)")
+    shutil.copytree(tiny.path, work / "whisper-tiny.en")  # blobs, not the cache's symlinks
+    jobs.append({"name": "whispered", "blend": "head.blend", "object": "Head", "audio": "line.wav",
+                 "whisper_model": "whisper-tiny.en", "prompt": PROMPT, "output": "out/whispered.blend"})
     (work / "jobs.json").write_text(json.dumps(jobs, indent=1))
     t = time.perf_counter()
     proc = run_in_root(["blender", "-b", "--command", "talkclip", "batch", "jobs.json"],
@@ -234,13 +244,13 @@ def batch(installed, ict_head, tmp_path_factory) -> dict:
     wall = time.perf_counter() - t
     report_path = work / "jobs.json.report.json"
     report = json.loads(report_path.read_text()) if report_path.is_file() else None
-    outputs = [work / "out" / f"{name}.blend" for name in ("transcript", "recognised", "german")]
+    outputs = [work / "out" / f"{name}.blend" for name in JOB_NAMES]
     inspected = inspect_blends([p for p in outputs if p.is_file()], work) if any(p.is_file() for p in outputs) else []
     by_file = {Path(r["file"]).name: r for r in inspected}
     print(f"batch: {wall:.1f} s wall for 2 jobs; report seconds "
           f"{[j.get('seconds') for j in (report or {}).get('jobs', [])]}")
     return {"proc": proc, "report": report, "work": work, "wall_s": wall,
-            "inspected": {name: by_file.get(f"{name}.blend") for name in ("transcript", "recognised", "german")}}
+            "inspected": {name: by_file.get(f"{name}.blend") for name in JOB_NAMES}}
 
 
 def _check_batch_job(batch: dict, name: str) -> dict:
@@ -284,6 +294,18 @@ def test_batch_german_line_uses_the_bundled_espeak(batch, blender_root):
     bundles (espeakng-loader), since Blender's machine has no espeak-ng command."""
     assert run_in_root(["sh", "-c", "command -v espeak-ng"]).returncode != 0
     _check_take(_check_batch_job(batch, "german"))
+
+
+def test_batch_without_transcript_through_the_bundled_whisper(batch):
+    """faster-whisper, CTranslate2 and PyAV from the zip recognise the words in Blender's own
+    Python; the report says so and keeps what was heard, to correct into a transcript."""
+    take = _check_batch_job(batch, "whispered")
+    _check_take(take)
+    job = next(j for j in batch["report"]["jobs"] if j["name"] == "whispered")
+    assert job["phone_source"] == "whisper", job
+    assert len((job["recognised"] or "").split()) >= 5, job
+    plain = next(j for j in batch["report"]["jobs"] if j["name"] == "transcript")
+    assert plain["phone_source"] == "alignment" and plain["recognised"] is None
 
 
 def test_batch_leaves_keys_unselected(batch):
