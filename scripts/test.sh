@@ -25,6 +25,8 @@ if [ "$all" = 1 ]; then
   # set-up of the slow groups, loud when it fails (both are cached outside the repository)
   bash scripts/blender_root.sh
   bash scripts/bpy_venvs.sh all
-  TALKCLIP_REQUIRE_ALL=1 exec .venv/bin/python -m pytest -q ${args[@]+"${args[@]}"}
+  # every group, in one process (the defaults in pyproject.toml select the fast set on two workers)
+  TALKCLIP_REQUIRE_ALL=1 exec .venv/bin/python -m pytest -q -n 0 -m "" ${args[@]+"${args[@]}"}
 fi
-exec .venv/bin/python -m pytest -q -n 2 -m "not slow and not real_blender and not bpy_matrix" ${args[@]+"${args[@]}"}
+# pyproject.toml's addopts: -n 2 (pytest-xdist) and -m "not slow and not real_blender and not bpy_matrix"
+exec .venv/bin/python -m pytest -q ${args[@]+"${args[@]}"}

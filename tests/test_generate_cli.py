@@ -235,7 +235,8 @@ def test_intensity_scales_a_saved_style_json(tmp_path):
     assert means["0.5"] - means["0"] == pytest.approx((means["1"] - means["0"]) / 2, rel=0.25)
 
 
-@pytest.mark.parametrize("seconds", [0.02, 0.07, 0.15, 0.27])
+@pytest.mark.parametrize("seconds", [0.02, pytest.param(0.07, marks=pytest.mark.slow),
+                                     pytest.param(0.15, marks=pytest.mark.slow), 0.27])
 def test_short_lines_animate(tmp_path, seconds):
     """Game dialogue is full of "Hi!" and "No.": lines shorter than the smoothing kernel (and
     shorter than one PocketSphinx frame window) still give a take as long as the audio."""

@@ -426,6 +426,7 @@ def test_graded_actions_are_ordered(model):
     assert channels(model.style("a slight frown"), "browDownLeft") < channels(model.style("a deep frown"), "browDownLeft")
 
 
+@pytest.mark.slow  # a torch export of the encoder (2 s); setup.sh runs the same export
 def test_export_builds_a_self_contained_encoder(model, tmp_path):
     pytest.importorskip("torch")
     from talkclip_model.training.export_encoder import export_minilm

@@ -247,8 +247,9 @@ def test_bpy_suite_on_bpy_523(bpy_venv):
         env["TALKCLIP_WHEEL_CACHE"] = os.environ["TALKCLIP_WHEEL_CACHE"]
     t0 = time.perf_counter()
     # tests/real_blender holds only the slow groups (their own set-up, and this very test)
-    proc = _run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "bpy", "--ignore=tests/real_blender",
-                 "tests/"], cwd=ROOT, env=env, timeout=1200)
+    # -o addopts: the project's defaults (-n 2 and the fast selection) need pytest-xdist, which this venv lacks
+    proc = _run([python, "-m", "pytest", "-q", "-o", "addopts=-ra", "-p", "no:cacheprovider", "-m", "bpy",
+                 "--ignore=tests/real_blender", "tests/"], cwd=ROOT, env=env, timeout=1200)
     tail = (proc.stdout + proc.stderr)[-6000:]
     # pytest's closing line (Blender may print after it, e.g. "scripts disabled for ...")
     closing = [ln for ln in proc.stdout.splitlines() if re.search(r"\d+ (passed|failed|error)", ln)]
