@@ -34,22 +34,22 @@ def similar(a: list[str], b: list[str], ratio: float = 0.9) -> bool:
     return difflib.SequenceMatcher(a=a, b=b).ratio() >= ratio
 
 
+def _cached(name: str) -> whisper.ModelRef:
+    pytest.importorskip("faster_whisper")
+    ref = whisper.cached_model(name)
+    if ref is None:
+        pytest.skip(f"Whisper {name} not in the Hugging Face cache (run scripts/whisper_fixtures.py)")
+    return ref
+
+
 @pytest.fixture
 def tiny_en():
-    pytest.importorskip("faster_whisper")
-    ref = whisper.cached_model("tiny.en")
-    if ref is None:
-        pytest.skip("Whisper tiny.en not in the Hugging Face cache (run scripts/whisper_fixtures.py)")
-    return ref
+    return _cached("tiny.en")
 
 
 @pytest.fixture
 def base_model():
-    pytest.importorskip("faster_whisper")
-    ref = whisper.cached_model("base")
-    if ref is None:
-        pytest.skip("Whisper base not in the Hugging Face cache (run scripts/whisper_fixtures.py)")
-    return ref
+    return _cached("base")
 
 
 @pytest.fixture
