@@ -297,8 +297,8 @@ def test_cmudict_lookup_on_a_small_file(tmp_path):
 @pytest.mark.parametrize("recognizer", ["phones", "words"])
 def test_recognition_does_not_depend_on_what_was_decoded_before(recognizer):
     """PocketSphinx carries its cepstral mean and noise estimate from one utterance into the
-    next; each pass starts afresh, so a take comes out the same whatever the process did before
-    (a golden take once changed with the order the tests ran in)."""
+    next; each take starts afresh (SphinxPool.start_take), so a take comes out the same whatever
+    the process did before (a golden take once changed with the order the tests ran in)."""
     line = audio.load_audio(SPEECH / "line1_us1.wav")
     t = np.arange(1120) / 16000
     tone = audio.AudioClip((0.5 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), "tone", 16000, 1)

@@ -55,6 +55,8 @@ def phone_track(clip: AudioClip, transcript: str | None = None,
     report = progress or (lambda f: None)
     notes: list[str] = []
     segments = split_at_pauses(clip)
+    with POOL.lock:
+        POOL.start_take()  # nothing carries over from the process's earlier takes
     if transcript is None and recognition is None and recognizer in ("auto", "whisper"):
         recognition = whisper.recognise_take(clip.samples, resolve(language).code if language else None,
                                              whisper_model, notes, required=recognizer == "whisper")

@@ -101,6 +101,15 @@ class SphinxPool:
             self._decoders[kind] = self._build(kind)
         return self._decoders[kind]
 
+    def start_take(self) -> None:
+        """Every decoder's feature extraction back to its initial state (hold ``lock``).
+        PocketSphinx carries the cepstral mean and the noise estimate from one utterance into
+        the next: within a take that adapts them from piece to piece (the transcript check
+        relies on it), across takes it made a take depend on what the process had decoded
+        before. Called at the start of each take, so the same audio gives the same take."""
+        for dec in self._decoders.values():
+            dec.reinit_feat()
+
     def _build(self, kind: str):
         Decoder = native.load("pocketsphinx").Decoder
         model = model_dir()
@@ -193,10 +202,8 @@ def is_filler(word: str) -> bool:
 
 
 def decode(dec, raw: bytes) -> None:
-    """One whole-utterance pass of ``dec`` over 16-bit PCM bytes. The feature extraction starts
-    afresh (cepstral mean, noise estimate: PocketSphinx carries them from one utterance into the
-    next), so the same audio decodes the same whatever the process decoded before."""
-    dec.reinit_feat()
+    """One whole-utterance pass of ``dec`` over 16-bit PCM bytes (from the feature state the
+    take's earlier pieces left: ``SphinxPool.start_take``)."""
     dec.start_utt()
     dec.process_raw(raw, full_utt=True)
     dec.end_utt()
