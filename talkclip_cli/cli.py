@@ -23,7 +23,7 @@ from exporters.reference import style_from_capture
 from talkclip_cli import export, farm, plot, preview, style
 from talkclip_model._version import __version__
 from talkclip_model.errors import TalkclipError
-from talkclip_model.files import check_output_path, read_json_bounded, read_text_bounded, same_file
+from talkclip_model.files import check_not_an_input, check_output_path, read_json_bounded, read_text_bounded
 from talkclip_model.pipeline import (
     GenerateOptions,
     Pipeline,
@@ -151,11 +151,8 @@ def read_style(args) -> SpeakingStyle | None:
 
 def check_inputs_are_not_the_output(args) -> None:
     """``--force`` replaces an existing output, never one of the command's own inputs."""
-    out = Path(args.out)
-    for flag in ("audio", "transcript_file", "style_json", "style_from", "schedule"):
-        value = getattr(args, flag, None)
-        if value and same_file(Path(value), out):
-            raise TalkclipError(f"{out}: is this command's --{flag.replace('_', '-')}; refusing to overwrite it")
+    check_not_an_input(args.out, {f"--{flag.replace('_', '-')}": getattr(args, flag, None)
+                                  for flag in ("audio", "transcript_file", "style_json", "style_from", "schedule")})
 
 
 def cmd_generate(args) -> int:

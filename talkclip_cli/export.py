@@ -20,7 +20,7 @@ from exporters import formats
 from exporters.formats import ExportOptions, and_list, channel_names, or_list
 from exporters.retarget import detect_profile, list_profiles, load_profile
 from talkclip_model.errors import TalkclipError
-from talkclip_model.files import check_output_path, same_file
+from talkclip_model.files import check_not_an_input, check_output_path
 
 EXPORT_FORMATS = tuple(f.name for f in formats.WRITABLE)
 
@@ -82,9 +82,8 @@ def _check_export(args, fmt: formats.Format, out: Path) -> None:
     """Refuse, before any work, an export the format cannot do (one line each)."""
     if not fmt.matches(out):
         raise TalkclipError(f"{out}: --to {fmt.name} writes {' or '.join(fmt.suffixes)} files")
-    for src in (Path(p) for p in (args.track, args.character, args.mesh, args.profile) if p):
-        if same_file(src, out):
-            raise TalkclipError(f"{out}: is an input of this command; refusing to overwrite it")
+    check_not_an_input(out, {"--track": args.track, "--character": args.character, "--mesh": args.mesh,
+                             "--profile": args.profile})
     check_output_path(out, overwrite=args.force)
     if args.profile and not fmt.profile:
         raise TalkclipError(f"--profile applies to {and_list(f.name for f in formats.WRITABLE if f.profile)}; "

@@ -18,7 +18,7 @@ from tqdm import tqdm
 from exporters import formats
 from exporters.preview import check_preview_output, output_kind, plan_preview, render_take, write_preview
 from talkclip_model.errors import TalkclipError
-from talkclip_model.files import same_file
+from talkclip_model.files import check_not_an_input
 from talkclip_model.render.tha3_files import FACE_BOX, INSTALL_HINT, MANIFEST, export_dir
 from talkclip_model.render.tha3_onnx import Tha3Renderer, load_character
 from talkclip_model.types import ExpressionTrack
@@ -80,15 +80,9 @@ def _audio_of(args, track: ExpressionTrack) -> Path | None:
     return None
 
 
-def _check_paths(args) -> None:
-    for src in (args.take, args.image, args.audio):
-        if src and same_file(Path(src), Path(args.out)):
-            raise TalkclipError(f"{args.out}: is an input of this command; refusing to overwrite it")
-
-
 def cmd_preview(args) -> int:
     kind = output_kind(args.out)
-    _check_paths(args)
+    check_not_an_input(args.out, {"TAKE": args.take, "--image": args.image, "--audio": args.audio})
     track = formats.read_track(args.take)
     plan = plan_preview(track, args.fps, args.frames)
     check_preview_output(args.out, len(plan.times), args.force)

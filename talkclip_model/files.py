@@ -103,6 +103,14 @@ def same_file(a: Path, b: Path) -> bool:
         return False
 
 
+def check_not_an_input(out: str | os.PathLike, inputs: dict[str, str | os.PathLike | None]) -> None:
+    """``--force`` replaces an existing output, never one of the command's own inputs:
+    ``inputs`` maps how the command names each input (``--audio``, ``TAKE``) to its path."""
+    for name, value in inputs.items():
+        if value and same_file(Path(value), Path(out)):
+            raise TalkclipError(f"{out}: is an input of this command ({name}); refusing to overwrite it")
+
+
 def check_output_path(path: str | os.PathLike, overwrite: bool = True) -> Path:
     """Fail early, naming the path, if an output cannot be written there."""
     out = Path(path)

