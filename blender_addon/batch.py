@@ -154,7 +154,8 @@ def job_request(job: Job, scene, result: JobResult) -> Request:
         profile=job.profile, armature=arm, head_bone=job.head_bone, tolerance=job.reduce_tolerance,
         language=job.language)
     result.profile, result.channels_mapped = binding.profile, binding.channels_mapped
-    return req
+    # without a transcript: the manifest's Whisper model, and the words the batch recognised beforehand
+    return dataclasses.replace(req, whisper_model=job.whisper_model, recognition=job.recognition)
 
 
 def run_job(job: Job, pipelines: PipelineCache | None, force: bool = False) -> JobResult:
@@ -170,8 +171,7 @@ def run_job(job: Job, pipelines: PipelineCache | None, force: bool = False) -> J
             return result
         _check_inputs(job)
         scene = _open_blend(job)
-        req = dataclasses.replace(job_request(job, scene, result), whisper_model=job.whisper_model,
-                                  recognition=job.recognition)
+        req = job_request(job, scene, result)
         track = read_track(job.track) if job.track is not None else generate_track(_pipeline(pipelines), req)
         summary = bake_request(scene, req, track)
         result.action, result.head_action = summary.action, summary.head_action

@@ -15,7 +15,6 @@ from typing import Callable, Iterable
 from talkclip_model.errors import TalkclipError
 from talkclip_model.speech import whisper
 from talkclip_model.speech.audio import load_audio
-from talkclip_model.speech.languages import ENGLISH
 from talkclip_model.types import Recognition
 
 from .jobs import Job
@@ -33,15 +32,11 @@ def candidates(jobs: Iterable[Job], wanted: Callable[[Job], bool]) -> dict[tuple
 
 
 def _model(language: str | None, given: str | None) -> tuple[whisper.ModelRef, str | None] | None:
+    """The model and language a take would use (``whisper.choose_model``); None without one."""
     try:
-        ref = whisper.find_model(language, given)
-        if ref is None and language is None:
-            ref, language = whisper.find_model(ENGLISH), ENGLISH
-        if ref is None or (language not in (None, ENGLISH) and not whisper.multilingual(ref)):
-            return None
+        return whisper.choose_model(language, given, notes=[])
     except TalkclipError:  # a missing model: each line says so when it runs
         return None
-    return ref, language
 
 
 def recognise_group(jobs: list[Job], language: str | None, given: str | None) -> int:

@@ -290,8 +290,9 @@ def _supported_language(ranked: list[tuple[str, float]], notes: list[str]) -> st
     return None
 
 
-def _choose(language: str | None, given: str | None, notes: list[str]) -> tuple[ModelRef, str | None]:
-    """The model to run and the language (the project's code; None: detect it)."""
+def choose_model(language: str | None, given: str | None, notes: list[str]) -> tuple[ModelRef, str | None]:
+    """The model to run and the language (the project's code; None: detect it); ModelMissing
+    when there is none that fits."""
     ref = find_model(language, given)
     if ref is None and language is None:
         ref = find_model(ENGLISH)
@@ -314,7 +315,7 @@ def recognise_take(samples: np.ndarray, language: str | None, given: str | None,
     is found and Whisper was not ``required`` (a one-line warning says how to get one) or when
     it hears a language the project cannot read (a note says so)."""
     try:
-        ref, language = _choose(language, given, notes)
+        ref, language = choose_model(language, given, notes)
         if language is None and multilingual(ref):
             language = _supported_language(detect_language(ref, samples), notes)
             if language is None:
