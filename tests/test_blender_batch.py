@@ -243,6 +243,7 @@ def _run_module(args, cwd=ROOT):
                           capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow  # three Python processes (3 s); main()'s exit codes are tested in-process
 @bpy_mark
 def test_python_dash_m_exit_codes(batch_folder):
     good = write_manifest(batch_folder, _rows()[:1])

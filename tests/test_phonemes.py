@@ -294,7 +294,7 @@ def test_cmudict_lookup_on_a_small_file(tmp_path):
     assert Cmudict(str(empty)).lookup("bob") == []
 
 
-@pytest.mark.parametrize("recognizer", ["phones", "words"])
+@pytest.mark.parametrize("recognizer", ["phones", pytest.param("words", marks=pytest.mark.slow)])
 def test_recognition_does_not_depend_on_what_was_decoded_before(recognizer):
     """PocketSphinx carries its cepstral mean and noise estimate from one utterance into the
     next; each take starts afresh (SphinxPool.start_take), so a take comes out the same whatever

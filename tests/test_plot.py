@@ -55,6 +55,7 @@ def synthetic_track(layers: bool = False) -> ExpressionTrack:
                            layers={"lips": arkit} if layers else {})
 
 
+@pytest.mark.slow  # generates a take and draws it (2 s); test_plots_never_replace_a_file_without_force draws too
 def test_plot_real_take_with_layers(real_track, tmp_path):
     from talkclip_cli.plot import plot_track
 

@@ -192,6 +192,7 @@ def test_cli_json_contract(capsys):
     assert err.count("empty style prompt") == 1
 
 
+@pytest.mark.slow  # draws a plot with matplotlib (2 s)
 def test_cli_table_and_plot(tmp_path, capsys):
     pytest.importorskip("matplotlib")
     from talkclip_cli.cli import main
