@@ -176,6 +176,7 @@ def run_job(job: Job, pipelines: PipelineCache | None, force: bool = False) -> J
         summary = bake_request(scene, req, track)
         result.action, result.head_action = summary.action, summary.head_action
         scene.frame_end = max(scene.frame_end, int(summary.last_frame + 0.999))  # the exporters write the range
+        pool.hold_stop()  # from here a stop at once waits until this line is reported
         write_output(job.required("output"), track)
         result.frames = track.num_frames
         result.seed = track.meta.get("seed")
@@ -240,6 +241,7 @@ class BatchRun:
             detail = result.error or f"{result.frames} frames, {result.channels_mapped} channels -> {result.output}"
             print(f"[{result.job}/{len(self.results)}] {result.status}: {result.name}: {detail}", flush=True)
         self.error = self.save()
+        pool.release_stop()  # the line is in the report: a stop held meanwhile happens now
 
     def close(self, exit_zero: bool = False) -> int:
         self.error = self.save(page=True) or self.error

@@ -19,8 +19,9 @@ whatever Blender prints (``Read blend: ...``) never mixes with the answers. Work
 process group of their own, so Ctrl-C (or a farm's SIGTERM) reaches the parent only
 (``StopRequest``): the first gives no new lines out and waits for the lines in progress, the
 second ends the workers at once (their lines stay ``pending``; outputs are renamed into place
-only when complete, so a half-written one is a hidden temporary file at most). A worker whose
-stdin closes (the parent is gone) finishes its line and exits.
+only when complete, so a half-written one is a hidden temporary file at most, and a line that
+has begun writing its output holds the stop until its result is reported: ``hold_stop``). A
+worker whose stdin closes (the parent is gone) finishes its line and exits.
 """
 
 from __future__ import annotations
@@ -58,12 +59,42 @@ class StopRequest:
     def __call__(self, signum, frame) -> None:
         if self.asked:
             self.now = True
-            if self.raise_at_once:
+            if self.raise_at_once and not _Hold.held:  # held: the loop stops once the line is reported
                 raise KeyboardInterrupt
             return
         self.asked = True
         print("talkclip batch: stopping after the lines in progress (Ctrl-C again to stop at once)",
               file=sys.stderr, flush=True)
+
+
+class _Hold:
+    worker = False  # this process is a pool worker, whose stop at once is the parent's SIGTERM
+    held = False  # a line is writing its output
+    stopped = False  # a SIGTERM came meanwhile
+
+
+def _end_worker(signum, frame) -> None:
+    """A worker's SIGTERM: it ends now, or as soon as the line being written is reported. (Python
+    runs this in the main thread whichever thread the signal reached; blocking the signal would
+    not do, since Blender's other threads would take it.)"""
+    if _Hold.held:
+        _Hold.stopped = True
+        return
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGTERM)  # ends as the parent asked: "killed by SIGTERM"
+
+
+def hold_stop() -> None:
+    """A line is about to write its output: a stop at once waits until the line's result is
+    reported (``release_stop``), so an output on disk is never missing from the report."""
+    _Hold.held = True
+
+
+def release_stop() -> None:
+    """The line's result is reported: a stop held meanwhile happens now."""
+    _Hold.held = False
+    if _Hold.worker and _Hold.stopped:
+        _end_worker(signal.SIGTERM, None)
 
 
 @contextlib.contextmanager
@@ -108,6 +139,8 @@ def serve(jobs: Iterable[Job], run_one: Callable[[Job], JobResult]) -> int:
     os.dup2(2, 1)  # Blender's own prints (and print()) go to stderr from here on
     with contextlib.suppress(ValueError, AttributeError):  # not in the main thread
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop (SIGTERM: at once)
+        signal.signal(signal.SIGTERM, _end_worker)
+        _Hold.worker = True
 
     def answer(message: dict) -> None:
         answers.write(json.dumps(message) + "\n")
@@ -121,6 +154,7 @@ def serve(jobs: Iterable[Job], run_one: Callable[[Job], JobResult]) -> int:
                 answer({"error": f"no line {line.strip()!r} in this manifest"})
                 continue
             answer({"result": asdict(run_one(job))})
+            release_stop()
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # the parent is gone
