@@ -118,6 +118,23 @@ def test_unavailable_provider_falls_back_with_a_warning():
     assert chosen == ["CPUExecutionProvider"]
 
 
+def test_a_listed_gpu_provider_that_cannot_start_is_reported(monkeypatch):
+    """onnxruntime-gpu lists CUDA even where its libraries do not load, then runs on the CPU
+    without a word: the session says so (a real MiniLM graph; CUDA 'listed' here, never started)."""
+    import onnxruntime as ort
+
+    preloaded = []
+    monkeypatch.setattr(ort, "get_available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
+    monkeypatch.setattr(ort, "preload_dlls", lambda *a, **k: preloaded.append(True), raising=False)
+    monkeypatch.setattr(encoders._preload_cuda, "done", False, raising=False)
+    real_session = ort.InferenceSession
+    monkeypatch.setattr(ort, "InferenceSession", lambda path, sess_options, providers: real_session(
+        path, sess_options=sess_options, providers=["CPUExecutionProvider"]))
+    with pytest.warns(RuntimeWarning, match="could not start CUDAExecutionProvider.*running on CPUExecutionProvider"):
+        session = encoders.ort_session(encoders.minilm_onnx_path(), ["CUDAExecutionProvider"])
+    assert session.get_providers() == ["CPUExecutionProvider"] and preloaded == [True]
+
+
 @pytest.mark.parametrize("spec", ["bert", "clip:", "clip:ViT-B-32", "clip:/x.pt"])
 def test_bad_encoder_specs(spec):
     with pytest.raises(TalkclipError, match="encoder"):

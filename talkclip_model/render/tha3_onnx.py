@@ -135,7 +135,8 @@ class Tha3Renderer:
         threads = threads or (os.cpu_count() or 1)
         self._decomposer = ort_session(self.folder / DECOMPOSER_ONNX, providers, threads)
         self._poser = ort_session(self.folder / POSER_ONNX, providers, threads)
-        self.name = f"THA3 (onnxruntime, {self._poser.get_providers()[0]})"
+        self.providers: list[str] = list(self._poser.get_providers())  # what onnxruntime really uses
+        self.name = f"THA3 (onnxruntime, {self.providers[0]})"
         self._layers: tuple[int, np.ndarray, np.ndarray] | None = None
 
     def load_image(self, path: Path) -> np.ndarray:

@@ -9,10 +9,12 @@ Run time here is numpy + onnxruntime + tokenizers; torch is imported only to exp
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import logging
 import os
+import sys
 import warnings
 from pathlib import Path
 
@@ -60,6 +62,19 @@ def choose_providers(providers: list[str] | None) -> list[str]:
     return chosen
 
 
+def _preload_cuda(ort) -> None:
+    """onnxruntime-gpu finds the CUDA and cuDNN libraries of the ``nvidia-*`` pip packages only once
+    they are loaded (``import torch`` does it as a side effect; the run time has no torch)."""
+    if getattr(_preload_cuda, "done", False) or not hasattr(ort, "preload_dlls"):
+        return
+    _preload_cuda.done = True  # type: ignore[attr-defined]
+    with contextlib.redirect_stdout(sys.stderr):  # it prints its warnings; stdout may carry JSON
+        try:
+            ort.preload_dlls()
+        except OSError as exc:  # the session below then says what is missing
+            warnings.warn(f"onnxruntime could not preload the CUDA libraries ({exc})", RuntimeWarning, stacklevel=3)
+
+
 def ort_session(path: Path, providers: list[str] | None, threads: int = 1):
     ort = native.load("onnxruntime")
 
@@ -67,10 +82,18 @@ def ort_session(path: Path, providers: list[str] | None, threads: int = 1):
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 3
+    chosen = choose_providers(providers)
+    if "CUDAExecutionProvider" in chosen:
+        _preload_cuda(ort)
     try:
-        return ort.InferenceSession(str(path), sess_options=opts, providers=choose_providers(providers))
+        session = ort.InferenceSession(str(path), sess_options=opts, providers=chosen)
     except Exception as exc:  # onnxruntime raises its own types for bad files
         raise TalkclipError(f"{path}: cannot load ONNX model ({' '.join(str(exc).split())[:200]})") from None
+    started = set(session.get_providers())
+    if not_started := [p for p in chosen if p not in started]:  # listed, but its libraries did not load
+        warnings.warn(f"{path.name}: onnxruntime could not start {', '.join(not_started)} (see its message above); "
+                      f"running on {', '.join(session.get_providers())}", RuntimeWarning, stacklevel=2)
+    return session
 
 
 class MiniLMEncoder:
