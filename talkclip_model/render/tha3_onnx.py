@@ -26,7 +26,7 @@ from talkclip_model.render.tha3_files import (
     MIN_TRANSPARENT,
     POSER_ONNX,
     WEIGHTS_KEY,
-    export_dir,
+    find_export,
 )
 from talkclip_model.render.tha3_pose import arkit_to_pose
 from talkclip_model.style.encoders import ort_session
@@ -130,7 +130,7 @@ class Tha3Renderer:
     size = (IMAGE_SIZE, IMAGE_SIZE)
 
     def __init__(self, providers: list[str] | None = None, folder: Path | None = None, threads: int = 0):
-        self.folder = Path(folder) if folder else export_dir()
+        self.folder = Path(folder) if folder else find_export()
         check_export(self.folder)
         threads = threads or (os.cpu_count() or 1)
         self._decomposer = ort_session(self.folder / DECOMPOSER_ONNX, providers, threads)

@@ -33,6 +33,12 @@ def cache_dir() -> Path:
     env = os.environ.get(CACHE_ENV)
     if env:
         return Path(env).expanduser()
+    return user_cache_dir()
+
+
+def user_cache_dir() -> Path:
+    """The command line's cache folder when $TALKCLIP_CACHE is unset (Blender sets it to the
+    extension's own folder): $XDG_CACHE_HOME/talkclip, else ~/.cache/talkclip."""
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "talkclip"
 
