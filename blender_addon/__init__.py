@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import bpy
 
-from . import operators, panel, preferences, properties
+from . import operators, panel, preferences, preview, properties
 
-_CLASSES = (*properties.CLASSES, preferences.TalkclipPreferences, *operators.CLASSES, *panel.CLASSES)
+_CLASSES = (*properties.CLASSES, preferences.TalkclipPreferences, *operators.CLASSES, *preview.CLASSES,
+            *panel.CLASSES)
 _cli_handle = None
 
 

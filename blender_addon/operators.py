@@ -26,7 +26,7 @@ import bpy
 
 from talkclip_model.errors import TalkclipError, one_line
 
-from . import preferences
+from . import preferences, preview
 from .bake import pose_style
 from .jobs import compose_prompt
 from .scene import check_audio_file, check_target, strip_audio, strips_collection_name
@@ -138,7 +138,7 @@ def failure_line(exc) -> str:
     return one_line(exc) if isinstance(exc, TalkclipError) else f"TalkCLIP failed: {one_line(exc)}"
 
 
-def _user_error(op, exc, settings=None) -> set:
+def user_error(op, exc, settings=None) -> set:
     """Report a failure as one line (never a traceback dialog), and keep it in the panel's
     status (``settings``: scene.talkclip) after the report fades from the status bar."""
     line = failure_line(exc)
@@ -255,8 +255,9 @@ class TALKCLIP_OT_generate(bpy.types.Operator):
             track = generate_track(pipeline, req)
             summary = bake_request(context.scene, req, track)
         except Exception as exc:
-            return _user_error(self, exc, context.scene.talkclip)
+            return user_error(self, exc, context.scene.talkclip)
         remember_seed(context.scene.talkclip, track)
+        preview.remember_take(req.target, track, summary.action, req.start_frame, req.fps)
         context.scene.talkclip.status = f"baked {summary.action}"
         _report_summary(self, summary, warnings)
         return {"FINISHED"}
@@ -271,7 +272,7 @@ class TALKCLIP_OT_generate(bpy.types.Operator):
             self._req = gather_request(context)
             self._job, self._warnings = start_job(context, self._req)
         except Exception as exc:
-            return _user_error(self, exc, context.scene.talkclip)
+            return user_error(self, exc, context.scene.talkclip)
         wm = context.window_manager
         self._timer = wm.event_timer_add(0.1, window=context.window)
         wm.progress_begin(0, 100)
@@ -315,9 +316,10 @@ class TALKCLIP_OT_generate(bpy.types.Operator):
             track = job.result()
             summary = bake_request(context.scene, self._req, track)
             remember_seed(context.scene.talkclip, track)
+            preview.remember_take(self._req.target, track, summary.action, self._req.start_frame, self._req.fps)
         except Exception as exc:
             self._finish(context)
-            return _user_error(self, exc, context.scene.talkclip)
+            return user_error(self, exc, context.scene.talkclip)
         finally:
             job.close()
         self._finish(context, f"baked {summary.action}")
@@ -346,7 +348,7 @@ class TALKCLIP_OT_preview_style(bpy.types.Operator):
             profile = None if s.profile.strip() in ("", "auto") else s.profile.strip()
             n = pose_style(obj, style.arkit, profile=profile)
         except Exception as exc:
-            return _user_error(self, exc)
+            return user_error(self, exc)
         for w in warnings:
             self.report({"WARNING"}, w)
         self.report({"INFO"}, f"posed {n} shape keys of {obj.name!r} with the style (no keys written)")

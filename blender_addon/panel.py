@@ -8,7 +8,7 @@ import textwrap
 
 import bpy
 
-from . import operators
+from . import operators, preview
 from .binding import bind
 
 _DETECTIONS: dict = {}  # (names, profile) -> (ok, one-line text)
@@ -126,6 +126,20 @@ def _draw_run(layout, context, s) -> None:
             col.label(text=line, icon=("ERROR" if i == 0 else "BLANK1") if failed else "NONE")
 
 
+def _draw_preview(layout, s) -> None:
+    box = layout.box()
+    box.label(text="Neural preview", icon="IMAGE_DATA")
+    box.prop(s, "preview_image", text="")
+    row = box.row(align=True)
+    row.prop(s, "preview_step", text="Every")
+    row.label(text="frames")
+    row = box.row()
+    row.enabled = not preview.PROGRESS
+    row.operator("talkclip.preview_image", icon="RENDER_ANIMATION")
+    if preview.PROGRESS:
+        box.label(text=f"{preview.PROGRESS['text']} (Esc to cancel)", icon="TIME")
+
+
 class TALKCLIP_UL_edits(bpy.types.UIList):
     def draw_item(self, context, layout, data, item, icon, active_data, active_propname, index):
         row = layout.row(align=True)
@@ -148,6 +162,7 @@ class TALKCLIP_PT_main(bpy.types.Panel):
         _draw_style(layout, s)
         _draw_bake(layout, s, context.scene)
         _draw_run(layout, context, s)
+        _draw_preview(layout, s)
 
 
 CLASSES = (TALKCLIP_UL_edits, TALKCLIP_PT_main)

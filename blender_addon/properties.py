@@ -81,6 +81,14 @@ class TalkclipSettings(bpy.types.PropertyGroup):
                                         description="Also bake each layer (lips, expression, ...) to its own "
                                                     "muted NLA track")
 
+    preview_image: bpy.props.StringProperty(
+        name="Character image", subtype="FILE_PATH",
+        description="512x512 PNG of the character with a transparent background, head in the upper middle "
+                    "(docs/preview.md): Preview on Image renders the last take on it")
+    preview_step: bpy.props.IntProperty(name="Every", default=2, min=1, max=12,
+                                        description="Render one preview frame every this many scene frames "
+                                                    "(the frames between hold it)")
+
     # last outcome shown in the panel ("baked <action>", "failed: <reason>", a progress stage);
     # whether a run is in flight is module state (operators.is_running)
     status: bpy.props.StringProperty(name="Status")

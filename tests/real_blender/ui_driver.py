@@ -54,6 +54,13 @@ RUNNING_TICKS: list[bool] = []  # whether a Generate was in flight at each tick
 
 
 STATUSES: list[tuple[float, str]] = []  # (time, panel status) at every change
+# the installed add-on's preview.PROGRESS (its module name depends on the extension repository)
+PREVIEW_PROGRESS: list[dict] = []
+
+
+def _find_preview_progress() -> None:
+    PREVIEW_PROGRESS[:] = [m.PROGRESS for name, m in list(sys.modules.items()) if name.endswith(".preview")
+                           and hasattr(m, "PROGRESS") and hasattr(m, "TALKCLIP_OT_preview_image")][:1]
 
 
 def _tick():
@@ -61,6 +68,11 @@ def _tick():
     TICKS.append(t)
     RUNNING_TICKS.append(running())
     status = bpy.context.scene.talkclip.status
+    if not PREVIEW_PROGRESS:
+        _find_preview_progress()
+    progress = PREVIEW_PROGRESS[0].get("text") if PREVIEW_PROGRESS else None
+    if progress:  # Preview on Image keeps its per-frame progress out of the scene (module state)
+        status = progress
     if not STATUSES or STATUSES[-1][1] != status:
         STATUSES.append((t, status))
     return 0.02
@@ -313,6 +325,11 @@ def session():
     yield 0.3
     step("graph editor")
 
+    # Preview on Image: the take rendered on a character picture off the UI thread, shown on an
+    # image empty beside the head that follows the playhead
+    if CFG.get("preview_image"):
+        yield from preview_on_image()
+
     # one undo removes the whole bake
     with override(view3d()):
         RESULT["undo_return"] = sorted(bpy.ops.ed.undo())
@@ -365,6 +382,43 @@ def session():
     yield 0.8
     yield done(shot("blender_cancelled"))
     step("end")
+
+
+def preview_on_image():
+    s = bpy.context.scene.talkclip
+    s.preview_image = CFG["preview_image"]
+    s.preview_step = CFG.get("preview_step", 6)
+    yield settled()
+    t = time.perf_counter()
+    with override(view3d(), "UI"):
+        ret = bpy.ops.talkclip.preview_image("INVOKE_DEFAULT")
+    pv = {"return": sorted(ret), "invoke_s": round(time.perf_counter() - t, 3)}
+    RESULT["preview"] = pv
+    step(f"preview: invoked {sorted(ret)}")
+    yield lambda: not s.status.startswith("preview: frame") and s.status.startswith(("preview", "failed")) \
+        or time.perf_counter() - t > 150
+    t_end = time.perf_counter()
+    pv.update(gaps_between(t, t_end), wall_s=round(t_end - t, 3), status=s.status)
+    empty = bpy.data.objects.get("TalkCLIP preview")
+    if empty is not None and empty.data is not None:
+        user = empty.image_user
+        pv["empty"] = {"source": empty.data.source, "filepath": bpy.path.abspath(empty.data.filepath),
+                       "frame_start": user.frame_start, "frame_offset": user.frame_offset,
+                       "frame_duration": user.frame_duration, "auto_refresh": user.use_auto_refresh}
+    step("preview done")
+    # the playhead on the widest jaw opening: the head and the picture beside it, mouths open
+    scene = bpy.context.scene
+    action = face().data.shape_keys.animation_data.action
+    jaw = action.fcurves.find('key_blocks["jawOpen"].value') if action else None
+    if jaw is not None and len(jaw.keyframe_points):
+        scene.frame_set(int(max(jaw.keyframe_points, key=lambda kp: kp.co[1]).co[0]))
+    pv["frame"] = scene.frame_current
+    with override(view3d()):
+        bpy.ops.view3d.view_all()
+    redraw_all()
+    yield settled()
+    yield done(shot("blender_preview_on_image"))
+    step("preview shot")
 
 
 # --- stepper -------------------------------------------------------------------------------------
