@@ -21,7 +21,6 @@ then a rename. The input ``.blend`` is never saved. The report is rewritten afte
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import dataclasses
 import functools
@@ -39,7 +38,8 @@ from talkclip_model.errors import TalkclipError, one_line
 from talkclip_model.files import temporary_name
 
 from . import chunks, pool, preferences, prerecognise
-from .chunks import failed_result, parse_chunk, select_chunk, write_plan
+from .batch_args import build_parser
+from .chunks import failed_result, select_chunk, write_plan
 from .jobs import (
     Job,
     JobResult,
@@ -158,9 +158,10 @@ def job_request(job: Job, scene, result: JobResult) -> Request:
     return dataclasses.replace(req, whisper_model=job.whisper_model, recognition=job.recognition)
 
 
-def run_job(job: Job, pipelines: PipelineCache | None, force: bool = False) -> JobResult:
+def run_job(job: Job, pipelines: PipelineCache | None, force: bool = False, thumbs=None) -> JobResult:
     """One line, start to end; never raises (a failure is the result's ``error``). ``pipelines``
-    may be None for a line that fails or is skipped before anything loads (``needs_pipeline``)."""
+    may be None for a line that fails or is skipped before anything loads (``needs_pipeline``);
+    ``thumbs``: a ``thumbnails.Thumbnailer`` (``--preview-image``)."""
     result = failed_result(job, "")
     result.error = None
     t0 = time.perf_counter()
@@ -184,6 +185,9 @@ def run_job(job: Job, pipelines: PipelineCache | None, force: bool = False) -> J
         result.warnings += [str(note) for note in track.meta.get("notes") or ()]  # doubtful transcript, spelled words
         result.phone_source = track.meta.get("phone_source")
         result.recognised = (track.meta.get("recognised") or {}).get("text")
+        if thumbs is not None:
+            result.thumbnail, note = thumbs.write(track, job.index)
+            result.warnings += [note] if note else []
         result.status = "ok"
     except Exception as exc:  # one job's failure never stops the batch
         result.error = one_line(exc)
@@ -277,43 +281,6 @@ def _pipelines(args) -> PipelineCache:
     return PipelineCache(encoder, providers)
 
 
-def _count(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text}: expected 1 or more")
-    return value
-
-
-def build_parser(prog: str = "python -m blender_addon.batch") -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=prog, description="Generate and bake TalkCLIP takes for every job of a manifest.")
-    p.add_argument("manifest", metavar="MANIFEST", help="jobs: a JSON list of objects or a CSV with a header row")
-    p.add_argument("--force", action="store_true", help="redo jobs whose output already exists")
-    p.add_argument("--report", metavar="PATH", help="JSON report (default: MANIFEST.report.json beside it); "
-                                                    "the review page REPORT.html is written beside it")
-    p.add_argument("--allow-outside-paths", action="store_true",
-                   help="accept paths outside the manifest's folder: relative ones that climb out, and "
-                        "outputs or profile files anywhere (by default they stay inside it)")
-    p.add_argument("--strict-paths", action="store_true",
-                   help="refuse absolute input paths (blend, audio, track) outside the manifest's folder too")
-    p.add_argument("--encoder", metavar="NAME_OR_PATH", help="text encoder (default: the add-on preference or MiniLM)")
-    p.add_argument("--device", choices=("cpu", "cuda"), help="onnxruntime device (default: the add-on preference)")
-    p.add_argument("--workers", type=_count, metavar="N",
-                   help="run lines in N worker processes, each loading the models once; a line that crashes its "
-                        "worker fails alone (default: in this process, one after another)")
-    p.add_argument("--progress", choices=("text", "json", "none"), default=None,
-                   help="one line per finished line on stdout: text (default), json (job, name, status, seconds, "
-                        "output, error; the summary then goes to stderr) or none")
-    p.add_argument("--quiet", action="store_true", help="print only the summary (--progress none)")
-    p.add_argument("--chunk", type=parse_chunk, metavar="K/N",
-                   help="run only the K-th of N runs of consecutive lines (a farm task); the report lists those lines")
-    p.add_argument("--plan", metavar="PATH", help="write what the batch would run (lines, outputs, inputs, errors, "
-                                                  "colliding lines) to PATH as JSON and stop")
-    p.add_argument("--exit-zero", action="store_true",
-                   help="exit 0 when lines failed (the report says which): a failed farm task would hold up the merge")
-    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)  # a worker process of --workers
-    return p
-
-
 def _worker_command(args) -> list[str]:
     """How to start one worker: Blender itself inside Blender (its bundled Python has no bpy),
     this interpreter with the bpy module."""
@@ -324,17 +291,28 @@ def _worker_command(args) -> list[str]:
     flags = [f for f, on in (("--force", args.force), ("--allow-outside-paths", args.allow_outside_paths),
                              ("--strict-paths", args.strict_paths)) if on]
     flags += [x for opt, value in (("--encoder", args.encoder), ("--device", args.device)) if value for x in (opt, value)]
+    if args.preview_image:  # the worker writes the thumbnails beside the parent's report
+        flags += ["--preview-image", str(Path(args.preview_image).resolve()), "--report", str(Path(args.report).resolve())]
     return base + [str(Path(args.manifest).resolve()), "--worker", *flags]
 
 
-def _run(run: BatchRun, jobs: list[Job], args, stop: pool.StopRequest) -> None:
+def _thumbnailer(args):
+    """``--preview-image``: the picture and the renderer's export checked now, before any line."""
+    if not args.preview_image:
+        return None
+    from .thumbnails import Thumbnailer, thumbs_dir
+
+    return Thumbnailer(Path(args.preview_image), thumbs_dir(Path(args.report).resolve()), _pipelines(args).providers)
+
+
+def _run(run: BatchRun, jobs: list[Job], args, stop: pool.StopRequest, thumbs=None) -> None:
     if not args.workers:
         prerecognise.recognise_jobs(jobs, lambda job: needs_pipeline(job, args.force))  # short lines: Whisper, packed
         pipelines = _pipelines(args)
         for job in jobs:
             if stop.asked:
                 return
-            run.finish(run_job(job, pipelines, force=args.force))
+            run.finish(run_job(job, pipelines, force=args.force, thumbs=thumbs))
         return
     heavy = []
     for job in jobs:  # broken and done lines need no worker
@@ -355,9 +333,14 @@ def main(argv: list[str] | None = None, prog: str = "python -m blender_addon.bat
             return EXIT_OK
         jobs = read_manifest(args.manifest, allow_outside=args.allow_outside_paths, strict=args.strict_paths)
         if args.worker:
-            return pool.serve(jobs, functools.partial(run_job, pipelines=_pipelines(args), force=args.force))
+            return pool.serve(jobs, functools.partial(run_job, pipelines=_pipelines(args), force=args.force,
+                                                      thumbs=_thumbnailer(args)))
         jobs = select_chunk(jobs, args.chunk)
         report = check_report_path(args.report or default_report_path(args.manifest))
+        args.report = str(report)
+        thumbs = None if args.workers else _thumbnailer(args)  # workers make their own; checked there too
+        if args.workers and args.preview_image:
+            _thumbnailer(args)  # a bad picture or a missing export stops the batch here, once
     except (ManifestError, TalkclipError) as exc:
         print(f"talkclip batch: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -366,7 +349,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m blender_addon.bat
         run = BatchRun(report, args.manifest, jobs, progress, out)
         try:
             with pool.stop_signals(stop):
-                _run(run, jobs, args, stop)
+                _run(run, jobs, args, stop, thumbs)
         except KeyboardInterrupt:
             return run.interrupted()
         if stop.asked and any(r.status == "pending" for r in run.results):

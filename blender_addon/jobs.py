@@ -113,6 +113,7 @@ class JobResult:
     recognised: str | None = None  # what Whisper heard: correct it into a transcript column to rerun
     # the take's main curves in brief (review.curve_summary: jaw, smile, blinks, head yaw), for the review page
     curves: dict[str, Any] | None = None
+    thumbnail: str | None = None  # --preview-image: the line on the character picture (thumbnails.py)
 
 
 def output_format(path: str | Path) -> Format | None:

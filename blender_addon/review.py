@@ -15,6 +15,7 @@ attached to a ticket or opened from a farm's output folder.
 from __future__ import annotations
 
 import argparse
+import base64
 import html
 import json
 import math
@@ -38,6 +39,7 @@ CURVES = {
 }
 STATUS_ORDER = ("failed", "pending", "skipped", "ok")  # failures on top
 SVG_W, SVG_H = 180, 40
+MAX_THUMB_BYTES = 256 << 10  # a thumbnail larger than this is not inlined
 
 
 def _bins(n: int, points: int) -> list[np.ndarray]:
@@ -125,6 +127,22 @@ def _curves_title(curves: dict) -> str:
     return (f"{frames} frames: " if isinstance(frames, int) else "") + ", ".join(parts)
 
 
+def thumbnail_img(path: Any) -> str:
+    """The line's review thumbnail (``batch --preview-image``) inlined as a data: image, so the page
+    stays one file; nothing when there is none or it cannot be read."""
+    if not isinstance(path, str) or not path:
+        return ""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_THUMB_BYTES + 1)
+    except OSError:
+        return ""
+    if len(data) > MAX_THUMB_BYTES or not data.startswith(b"\x89PNG"):
+        return ""
+    return (f'<img class="thumb" alt="the line on the character picture" '
+            f'src="data:image/png;base64,{base64.b64encode(data).decode()}">')
+
+
 def _cell(value: Any, cls: str = "", sort: Any = None) -> str:
     text = "" if value is None else str(value)
     attrs = f' class="{cls}"' if cls else ""
@@ -149,7 +167,7 @@ def _row(job: dict) -> str:
             + _cell(job.get("channels_mapped") or "", "num", job.get("channels_mapped") or 0)
             + _cell(job.get("seed"), "num", job.get("seed") if job.get("seed") is not None else -1)
             + f'<td class="warnings" data-sort="{len(warnings)}"><ul>{warn_html}</ul></td>'
-            + f"<td class=\"picture\">{curves_svg(job.get('curves'))}</td>"
+            + f"<td class=\"picture\">{curves_svg(job.get('curves'))}{thumbnail_img(job.get('thumbnail'))}</td>"
             + f'<td class="output" title="{html.escape(str(output), quote=True)}">{html.escape(Path(output).name if output else "")}</td>'
             + "</tr>")
 
@@ -173,6 +191,7 @@ td.warnings ul{margin:0;padding-left:1.1em;color:#e67700}
 .badge{border-radius:8px;padding:0 6px;font-weight:600}
 .badge.ok{background:#d3f9d8}.badge.failed{background:#ffe3e3}.badge.skipped{background:#e7f5ff}.badge.pending{background:#fff3bf}
 .legend span{margin-right:10px}.legend i{display:inline-block;width:14px;height:3px;vertical-align:middle;margin-right:3px}
+img.thumb{display:block;margin-top:2px;border:1px solid #dee2e6;image-rendering:auto}
 """
 
 _JS = """

