@@ -305,3 +305,30 @@ def test_detection_prefers_a_language_the_project_reads():
     assert whisper._supported_language([("pt", 0.9)], notes) == "pt-BR"
     assert whisper._supported_language([("zh", 0.9), ("en", 0.05)], notes) is None
     assert notes and "'zh', which is not supported" in notes[0]
+
+
+def test_a_model_is_loaded_once_when_threads_ask_together(tmp_path, monkeypatch):
+    """Two threads asking for one model at once share one load (the add-on's generate thread
+    and a batch could both ask)."""
+    import threading
+    import time
+    import types
+
+    made = []
+
+    class SlowModel:
+        def __init__(self, path, **kwargs):
+            time.sleep(0.2)  # long enough for the other thread to arrive meanwhile
+            made.append(path)
+
+    monkeypatch.setitem(sys.modules, "faster_whisper", types.SimpleNamespace(WhisperModel=SlowModel))
+    monkeypatch.setattr(whisper, "_MODELS", {})
+    (tmp_path / "model.bin").write_bytes(b"0")
+    ref = whisper.ModelRef(path=tmp_path, name="fake")
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(whisper.load(ref, cpu_threads=1))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(5)
+    assert len(made) == 1 and len(got) == 2 and got[0] is got[1]

@@ -144,6 +144,7 @@ def find_model(language: str | None, given: str | None = None) -> ModelRef | Non
 
 _MODELS: dict[tuple[str, int], Any] = {}
 _LOCK = threading.Lock()  # one recognition at a time per process (the models are shared)
+_LOAD_LOCK = threading.Lock()  # one load of each model, whichever thread asks first
 
 
 def threads() -> int:
@@ -161,16 +162,17 @@ def load(ref: ModelRef, cpu_threads: int | None = None):
     """The faster-whisper model in ``ref``'s folder (loaded once per process)."""
     n = threads() if cpu_threads is None else cpu_threads
     key = (str(ref.path), n)
-    if key not in _MODELS:
-        try:
-            from faster_whisper import WhisperModel
-        except ImportError:
-            raise ModelMissing(f"Whisper recognition needs faster-whisper, which is not installed: {INSTALL}") from None
-        try:
-            _MODELS[key] = WhisperModel(str(ref.path), device="cpu", compute_type=compute_type(ref), cpu_threads=n)
-        except (RuntimeError, ValueError, OSError) as exc:
-            raise TalkclipError(f"Whisper model {ref.path}: cannot load ({' '.join(str(exc).split())})") from None
-    return _MODELS[key]
+    with _LOAD_LOCK:
+        if key not in _MODELS:
+            try:
+                from faster_whisper import WhisperModel
+            except ImportError:
+                raise ModelMissing(f"Whisper recognition needs faster-whisper, which is not installed: {INSTALL}") from None
+            try:
+                _MODELS[key] = WhisperModel(str(ref.path), device="cpu", compute_type=compute_type(ref), cpu_threads=n)
+            except (RuntimeError, ValueError, OSError) as exc:
+                raise TalkclipError(f"Whisper model {ref.path}: cannot load ({' '.join(str(exc).split())})") from None
+        return _MODELS[key]
 
 
 def multilingual(ref: ModelRef) -> bool:
