@@ -27,6 +27,8 @@ def register():
     for cls in _CLASSES:
         bpy.utils.register_class(cls)
     properties.register()
+    if preview.forget_takes not in bpy.app.handlers.load_pre:
+        bpy.app.handlers.load_pre.append(preview.forget_takes)
     if _cli_handle is None:
         _cli_handle = bpy.utils.register_cli_command("talkclip", batch.cli_command)
 
@@ -36,6 +38,9 @@ def unregister():
     if _cli_handle is not None:
         bpy.utils.unregister_cli_command(_cli_handle)
         _cli_handle = None
+    if preview.forget_takes in bpy.app.handlers.load_pre:
+        bpy.app.handlers.load_pre.remove(preview.forget_takes)
+    preview.forget_takes()
     properties.unregister()
     for cls in reversed(_CLASSES):
         bpy.utils.unregister_class(cls)

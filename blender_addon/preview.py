@@ -48,6 +48,13 @@ _TAKES: dict[str, LastTake] = {}  # mesh object name -> the last take baked on i
 PROGRESS: dict[str, str] = {}  # "text" while a preview renders from the UI (the panel shows it)
 
 
+@bpy.app.handlers.persistent
+def forget_takes(*_args) -> None:
+    """Another file is loading (or a new one starts): its objects are not the ones the takes were
+    baked on, even where the names match."""
+    _TAKES.clear()
+
+
 def remember_take(obj_name: str, track, action: str, start_frame: float, fps: float) -> None:
     _TAKES[obj_name] = LastTake(track, action, float(start_frame), float(fps))
 

@@ -58,9 +58,18 @@ def character_png(path, size=(512, 512), transparent=True):
 
 
 @pytest.fixture
-def scene_with_take(monkeypatch, tmp_path):
+def addon_registered():
     empty_scene()
     blender_addon.register()
+    try:
+        yield
+    finally:
+        preview._TAKES.clear()
+        blender_addon.unregister()
+
+
+@pytest.fixture
+def scene_with_take(addon_registered, monkeypatch, tmp_path):
     fake = FakePipeline()
     monkeypatch.setattr(operators, "get_pipeline", lambda context=None: (fake, []))
     monkeypatch.setattr(preview.tempfile, "gettempdir", lambda: str(tmp_path))  # an unsaved file's previews
@@ -73,9 +82,7 @@ def scene_with_take(monkeypatch, tmp_path):
     scene.frame_current = 7
     assert bpy.ops.talkclip.preview_image.poll() is False  # no take yet
     assert bpy.ops.talkclip.generate() == {"FINISHED"}  # 40 frames at 30 fps from frame 7
-    yield scene, tmp_path
-    preview._TAKES.clear()
-    blender_addon.unregister()
+    return scene, tmp_path
 
 
 def read_png(path) -> np.ndarray:
@@ -205,6 +212,16 @@ def test_preview_on_tha3s_sample_character(scene_with_take):
     assert frames[0].shape == (512, 512, 4) and frames[0][..., 3].min() == 0  # transparent around the character
     assert change[int(np.argmax(jaw))] > 0.01, (jaw, change)  # the mouth moves with the jaw
 
+
+
+def test_takes_are_forgotten_when_another_file_loads(addon_registered):
+    """A take baked on 'Face' in one file is not offered for a 'Face' of the next file."""
+    preview.remember_take("Face", None, "TalkCLIP_x", 1.0, 30.0)
+    empty_scene()  # loads the factory startup file: the load_pre handler runs
+    build_face()
+    bpy.context.scene.talkclip.target = bpy.data.objects["Face"]
+    assert preview.last_take(bpy.data.objects["Face"]) is None
+    assert bpy.ops.talkclip.preview_image.poll() is False
 
 
 def test_thumbnail_moments_and_cells():
