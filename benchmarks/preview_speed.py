@@ -91,6 +91,10 @@ def speed(take: Path, image_path: Path, frames: int, threads: int, providers: li
           f"8-bit RGBA: max {pixels.max()}, mean {pixels.mean():.3f}")
 
 
+def _provider_args(providers: list[str] | None) -> list[str]:
+    return ["--providers", ",".join(providers)] if providers else []
+
+
 def line_time(take: Path, image_path: Path, folder: Path, providers: list[str] | None) -> None:
     """``talkclip preview`` of a 5 s line at 10 fps (50 PNG frames), end to end: load, render, write."""
     track = read_track(take)
@@ -98,7 +102,7 @@ def line_time(take: Path, image_path: Path, folder: Path, providers: list[str] |
     if track.num_frames < end:
         print(f"(the take is {track.num_frames / track.fps:.1f} s: no 5 s line timing)")
         return
-    extra = ["--providers", ",".join(providers)] if providers else []
+    extra = _provider_args(providers)
     t0 = time.perf_counter()
     assert talkclip(["preview", str(take), "--image", str(image_path), "--out", f"{folder / 'line'}/", "--fps", "10",
                      "--frames", f"0:{end}", "--quiet", *extra]) == 0
@@ -107,7 +111,7 @@ def line_time(take: Path, image_path: Path, folder: Path, providers: list[str] |
 
 def jaw_check(take: Path, image_path: Path, folder: Path, providers: list[str] | None) -> None:
     out = folder / "frames"
-    extra = ["--providers", ",".join(providers)] if providers else []
+    extra = _provider_args(providers)
     t0 = time.perf_counter()
     assert talkclip(["preview", str(take), "--image", str(image_path), "--out", f"{out}/", "--fps", "5",
                      "--frames", "0:60", "--quiet", *extra]) == 0

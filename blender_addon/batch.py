@@ -177,6 +177,8 @@ def run_job(job: Job, pipelines: PipelineCache | None, force: bool = False, thum
         summary = bake_request(scene, req, track)
         result.action, result.head_action = summary.action, summary.head_action
         scene.frame_end = max(scene.frame_end, int(summary.last_frame + 0.999))  # the exporters write the range
+        # the thumbnail before the output: the stop held while the output is written stays short
+        thumbnail, note = thumbs.write(track, job.index) if thumbs is not None else (None, None)
         pool.hold_stop()  # from here a stop at once waits until this line is reported
         write_output(job.required("output"), track)
         result.frames = track.num_frames
@@ -185,9 +187,8 @@ def run_job(job: Job, pipelines: PipelineCache | None, force: bool = False, thum
         result.warnings += [str(note) for note in track.meta.get("notes") or ()]  # doubtful transcript, spelled words
         result.phone_source = track.meta.get("phone_source")
         result.recognised = (track.meta.get("recognised") or {}).get("text")
-        if thumbs is not None:
-            result.thumbnail, note = thumbs.write(track, job.index)
-            result.warnings += [note] if note else []
+        result.thumbnail = thumbnail
+        result.warnings += [note] if note else []
         result.status = "ok"
     except Exception as exc:  # one job's failure never stops the batch
         result.error = one_line(exc)
@@ -338,9 +339,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m blender_addon.bat
         jobs = select_chunk(jobs, args.chunk)
         report = check_report_path(args.report or default_report_path(args.manifest))
         args.report = str(report)
-        thumbs = None if args.workers else _thumbnailer(args)  # workers make their own; checked there too
-        if args.workers and args.preview_image:
-            _thumbnailer(args)  # a bad picture or a missing export stops the batch here, once
+        thumbs = _thumbnailer(args)  # a bad picture or a missing export stops the batch here (workers make their own)
     except (ManifestError, TalkclipError) as exc:
         print(f"talkclip batch: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -8,11 +8,11 @@ from the take's start. Every ``step`` scene frames one frame is rendered and the
 hold it (a copy), so the sequence lines up with the bake frame for frame. It is shown on an image
 empty beside the face (``TalkCLIP preview``, auto-refreshing), which follows the playhead.
 
-From the UI the renderer runs on a thread (onnxruntime releases the GIL) and the frames are
-written on the main thread as they come, with progress in the status bar; Esc stops it and
-removes the partial folder. ``execute`` (scripts, background mode) renders in place. Images are
-read and written through bpy, so Blender needs no Pillow. The take itself stays in memory only:
-the preview is for the take just generated; after reopening the file, generate again.
+From the UI the renderer and the PNG writer (``exporters.png``) run on a thread (onnxruntime and
+zlib release the GIL), with progress in the panel and the status bar; Esc stops it and removes the
+partial folder. ``execute`` (scripts, background mode) renders in place. The picture is read
+through bpy, so Blender needs no Pillow. The take itself stays in memory only: the preview is for
+the take just generated; after reopening the file, generate again.
 """
 
 from __future__ import annotations
@@ -65,22 +65,25 @@ def last_take(obj) -> LastTake | None:
 
 @dataclass
 class Plan:
-    """Scene frames first..first+count-1; ``sources[i]``: which rendered frame scene frame i shows."""
+    """Scene frames first..first+count-1; one is rendered every ``step``, the frames after it hold it."""
 
     first: int
     count: int
+    step: int
     times: np.ndarray  # take seconds of the rendered frames
-    sources: list[int]
+
+    def shown_by(self, k: int) -> range:
+        """The scene frames that show rendered frame ``k``."""
+        return range(self.first + k * self.step, self.first + min((k + 1) * self.step, self.count))
 
 
 def plan_frames(take: LastTake, step: int) -> Plan:
     duration = take.track.num_frames / take.track.fps
     first = int(math.ceil(take.start_frame - 1e-6))
     count = max(1, int(math.floor((take.start_frame + duration * take.fps) - first + 1e-6)))
-    rendered = list(range(0, count, max(1, step)))
-    times = np.array([(first + i - take.start_frame) / take.fps for i in rendered], dtype=np.float64)
-    sources = [min(i // max(1, step), len(rendered) - 1) for i in range(count)]
-    return Plan(first, count, np.clip(times, 0.0, duration), sources)
+    step = max(1, step)
+    times = np.array([(first + i - take.start_frame) / take.fps for i in range(0, count, step)], dtype=np.float64)
+    return Plan(first, count, step, np.clip(times, 0.0, duration))
 
 
 def read_character(path: Path) -> np.ndarray:
@@ -102,6 +105,16 @@ def read_character(path: Path) -> np.ndarray:
     return np.flipud(np.rint(px.reshape(h, w, 4) * 255.0).astype(np.uint8))  # Blender's rows run bottom-up
 
 
+def load_character(path: Path) -> np.ndarray:
+    """A picture read by Blender and checked against THA3's layout, in the network's form (as
+    ``tha3_onnx.load_character`` reads one with Pillow)."""
+    from talkclip_model.render.tha3_onnx import check_layout, to_network
+
+    rgba = read_character(path)
+    check_layout(rgba, path)
+    return to_network(rgba)
+
+
 def new_folder(action: str) -> Path:
     """A folder no earlier preview uses: //talkclip_preview/<action>, then <action>.001, ..."""
     base = Path(bpy.path.abspath("//talkclip_preview")) if bpy.data.filepath else \
@@ -116,18 +129,16 @@ def new_folder(action: str) -> Path:
 
 class Render:
     """One preview: the character read and checked (main thread, through bpy), then ``run`` renders
-    and writes the frames (a thread from the UI) into a hidden folder, renamed into place by
+    and writes the frames (a thread from the UI) into a ``.partial`` folder, renamed into place by
     ``finish``; a cancelled or failed one leaves nothing."""
 
     def __init__(self, take: LastTake, image_path: Path, step: int, providers: list[str] | None):
         # onnxruntime and the renderer load in ``run``, never at registration or on the UI thread
         from exporters.preview import sample_track
-        from talkclip_model.render.tha3_onnx import Tha3Renderer, check_layout, to_network
+        from talkclip_model.render.tha3_onnx import Tha3Renderer
 
-        rgba = read_character(image_path)
-        check_layout(rgba, image_path)
         self.renderer_class, self.providers = Tha3Renderer, providers
-        self.image = to_network(rgba)
+        self.image = load_character(image_path)
         self.take, self.plan = take, plan_frames(take, step)
         self.arkit, self.head = sample_track(take.track, self.plan.times)
         self.folder = new_folder(take.action)
@@ -148,7 +159,7 @@ class Render:
                 if self.cancelled.is_set():
                     return
                 rgba = renderer.render(self.image, self.arkit[k], self.head[k])
-                frames = [self.plan.first + i for i, src in enumerate(self.plan.sources) if src == k]
+                frames = self.plan.shown_by(k)
                 first = self.partial / f"{FRAME_PREFIX}{frames[0]:05d}.png"
                 write_png(first, rgba)
                 for frame in frames[1:]:  # the scene frames between renders hold the frame

@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from exporters.png import write_png
+from exporters.preview import over_background  # white under the transparent parts
 from talkclip_model.errors import TalkclipError, one_line
 
 CELLS = 4  # moments per line
 FACE = (192, 96, 320, 224)  # left, top, right, bottom in THA3's 512x512 frame: eyes to chin
 SHRINK = 2  # 128 -> 64 pixels a cell, by averaging 2x2 blocks
-BACKGROUND = 255  # white under the transparent parts
 
 
 def moments(jaw: np.ndarray, cells: int = CELLS) -> np.ndarray:
@@ -35,9 +35,7 @@ def moments(jaw: np.ndarray, cells: int = CELLS) -> np.ndarray:
 def cell(rgba: np.ndarray) -> np.ndarray:
     """(64, 64, 3) uint8: the face of a rendered frame over white, shrunk."""
     left, top, right, bottom = FACE
-    face = rgba[top:bottom, left:right].astype(np.float32)
-    alpha = face[..., 3:4] / 255.0
-    rgb = face[..., :3] * alpha + BACKGROUND * (1.0 - alpha)
+    rgb = over_background(rgba[top:bottom, left:right]).astype(np.float32)
     h, w = rgb.shape[0] // SHRINK, rgb.shape[1] // SHRINK
     small = rgb[:h * SHRINK, :w * SHRINK].reshape(h, SHRINK, w, SHRINK, 3).mean(axis=(1, 3))
     return np.rint(small).astype(np.uint8)
@@ -52,14 +50,13 @@ class Thumbnailer:
 
     def __init__(self, image: Path, folder: Path, providers: list[str] | None = None):
         from talkclip_model.render.tha3_files import find_export
-        from talkclip_model.render.tha3_onnx import Tha3Renderer, check_export, check_layout, to_network
+        from talkclip_model.render.tha3_onnx import Tha3Renderer, check_export
 
-        from .preview import read_character
+        from .preview import load_character
 
-        rgba = read_character(Path(image))
-        check_layout(rgba, Path(image))
+        self.image = load_character(Path(image))
         check_export(find_export())  # before any line: not built, or damaged, is one line now
-        self.image, self.folder, self.providers = to_network(rgba), Path(folder), providers
+        self.folder, self.providers = Path(folder), providers
         self.renderer_class = Tha3Renderer
         self.renderer: Tha3Renderer | None = None
 

@@ -126,13 +126,14 @@ def test_a_listed_gpu_provider_that_cannot_start_is_reported(monkeypatch):
     preloaded = []
     monkeypatch.setattr(ort, "get_available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
     monkeypatch.setattr(ort, "preload_dlls", lambda *a, **k: preloaded.append(True), raising=False)
-    monkeypatch.setattr(encoders._preload_cuda, "done", False, raising=False)
+    encoders._preload_cuda.cache_clear()
     real_session = ort.InferenceSession
     monkeypatch.setattr(ort, "InferenceSession", lambda path, sess_options, providers: real_session(
         path, sess_options=sess_options, providers=["CPUExecutionProvider"]))
     with pytest.warns(RuntimeWarning, match="could not start CUDAExecutionProvider.*running on CPUExecutionProvider"):
         session = encoders.ort_session(encoders.minilm_onnx_path(), ["CUDAExecutionProvider"])
     assert session.get_providers() == ["CPUExecutionProvider"] and preloaded == [True]
+    encoders._preload_cuda.cache_clear()  # the real onnxruntime is preloaded for real next time
 
 
 @pytest.mark.parametrize("spec", ["bert", "clip:", "clip:ViT-B-32", "clip:/x.pt"])

@@ -10,6 +10,7 @@ Run time here is numpy + onnxruntime + tokenizers; torch is imported only to exp
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import json
 import logging
@@ -62,12 +63,12 @@ def choose_providers(providers: list[str] | None) -> list[str]:
     return chosen
 
 
+@functools.cache  # once per process
 def _preload_cuda(ort) -> None:
     """onnxruntime-gpu finds the CUDA and cuDNN libraries of the ``nvidia-*`` pip packages only once
     they are loaded (``import torch`` does it as a side effect; the run time has no torch)."""
-    if getattr(_preload_cuda, "done", False) or not hasattr(ort, "preload_dlls"):
+    if not hasattr(ort, "preload_dlls"):
         return
-    _preload_cuda.done = True  # type: ignore[attr-defined]
     with contextlib.redirect_stdout(sys.stderr):  # it prints its warnings; stdout may carry JSON
         try:
             ort.preload_dlls()
